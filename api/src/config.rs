@@ -1,0 +1,140 @@
+//! Typed settings, read once at start-up from the command line and environment and then
+//! passed in. Nothing below start-up reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+/// The embedded default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://orderly.db?mode=rwc";
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Everything the server needs to start, with the embedded defaults.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Database URL: `sqlite://…` or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Redis URL for the event bus; unset means an in-process bus (one instance).
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "ORDERLY_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+    /// HS256 secret for bearer tokens. Unset with SQLite: generated once and kept beside
+    /// the database file.
+    #[arg(long, env = "ORDERLY_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// Log format.
+    #[arg(long, env = "ORDERLY_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    pub log_format: LogFormat,
+    /// HTTP worker threads (0 = one per core).
+    #[arg(long, env = "ORDERLY_WORKERS", default_value_t = 0, global = true)]
+    pub workers: usize,
+    /// Most database connections in the pool.
+    #[arg(long, env = "ORDERLY_DB_POOL", default_value_t = 16, global = true)]
+    pub db_pool_size: u32,
+    /// Write demo data when the database is empty at start-up (embedded default only).
+    #[arg(long, env = "ORDERLY_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub seed_demo_on_empty: bool,
+}
+
+impl Settings {
+    /// Settings for `database_url` with every other value at its default; used by tests
+    /// and tools that build a server in-process.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            redis_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret: None,
+            log_format: LogFormat::Pretty,
+            workers: 0,
+            db_pool_size: 16,
+            seed_demo_on_empty: false,
+        }
+    }
+
+    /// True for the embedded SQLite default.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    /// The SQLite file path, if the database is a SQLite file.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// The JWT secret: the configured one, else (SQLite only) the one kept beside the
+    /// database file, generated on first use so that `orderly token` and the server agree.
+    pub fn resolve_jwt_secret(&self) -> anyhow::Result<String> {
+        if let Some(secret) = &self.jwt_secret {
+            anyhow::ensure!(secret.len() >= 32, "ORDERLY_JWT_SECRET must be at least 32 characters");
+            return Ok(secret.clone());
+        }
+        let path = self.sqlite_path().map(|p| secret_path(&p)).context(
+            "ORDERLY_JWT_SECRET is required unless DATABASE_URL is a SQLite file (the secret is then kept beside it)",
+        )?;
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let existing = existing.trim().to_owned();
+            if existing.len() >= 32 {
+                return Ok(existing);
+            }
+        }
+        let secret = crate::auth::random_token(48);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+        }
+        write_private(&path, &secret)
+            .with_context(|| format!("Failed to write the JWT secret to {}", path.display()))?;
+        Ok(secret)
+    }
+}
+
+fn secret_path(db: &std::path::Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".secret");
+    db.with_file_name(name)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_path() {
+        assert_eq!(Settings::for_database(DEFAULT_DATABASE_URL).sqlite_path(), Some(PathBuf::from("orderly.db")));
+        assert_eq!(Settings::for_database("sqlite:/tmp/x.db").sqlite_path(), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(Settings::for_database("postgres://localhost/test").sqlite_path(), None);
+        assert_eq!(secret_path(std::path::Path::new("/tmp/a/orderly.db")), PathBuf::from("/tmp/a/orderly.db.secret"));
+    }
+
+    #[test]
+    fn postgres_needs_a_configured_secret() {
+        assert!(Settings::for_database("postgres://localhost/test").resolve_jwt_secret().is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! The status enums of every state machine and the other closed vocabularies, with their
+//! stored spelling (`SCREAMING_SNAKE_CASE`, the same as in the GraphQL schema).
+
+use strum::{AsRefStr, Display, EnumIter, EnumString};
+
+macro_rules! stored_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsRefStr, Display, EnumString, EnumIter)]
+        #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+    };
+}
+
+stored_enum!(
+    /// Derived summary of an order, from its payments, fulfilment orders and returns.
+    OrderStatus { PendingPayment, Confirmed, InProgress, PartiallyShipped, Shipped, PartiallyDelivered, Delivered, Cancelled }
+);
+stored_enum!(
+    /// State of one payment.
+    PaymentStatus { Pending, Authorized, PartiallyCaptured, Captured, PartiallyRefunded, Refunded, Failed, Voided }
+);
+stored_enum!(
+    /// State of one fulfilment order (the part of an order one location ships).
+    FulfillmentStatus { Open, Picking, Packed, Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, Cancelled }
+);
+stored_enum!(
+    /// State of a return (RMA).
+    ReturnStatus { Requested, Approved, Received, Refunded, Rejected, Cancelled }
+);
+stored_enum!(
+    /// How fast an order ships; sets transit business days and the shipping charge.
+    ShippingMethod { Standard, Express, Overnight }
+);
+stored_enum!(
+    /// What kind of site a location is.
+    LocationKind { Warehouse, Store }
+);
+stored_enum!(
+    /// How an order was routed to locations.
+    RoutingStrategy { Single, Split }
+);
+stored_enum!(
+    /// What an order event records.
+    OrderEventType {
+        Placed, PaymentAuthorized, PaymentCaptured, PaymentFailed, Allocated, PickingStarted, Packed,
+        Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, ArrivingTomorrow, Cancelled,
+        NoteAdded,
+    }
+);
+
+impl FulfillmentStatus {
+    /// True once the parcel has left the building (shipped or any later carrier state).
+    pub fn has_shipped(self) -> bool {
+        matches!(
+            self,
+            Self::Shipped | Self::InTransit | Self::OutForDelivery | Self::Delivered | Self::DeliveryException
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn stored_spelling_round_trips() {
+        for status in FulfillmentStatus::iter() {
+            assert_eq!(FulfillmentStatus::from_str(status.as_ref()), Ok(status));
+        }
+        assert_eq!(OrderStatus::PartiallyShipped.as_ref(), "PARTIALLY_SHIPPED");
+        assert_eq!(OrderEventType::from_str("ARRIVING_TOMORROW"), Ok(OrderEventType::ArrivingTomorrow));
+    }
+}

@@ -1,0 +1,40 @@
+//! The GraphQL transport: types, resolvers, DataLoaders and guards. It calls services and
+//! never the database; `build_schema` only attaches dependencies, it connects to nothing.
+
+pub mod enums;
+pub mod error;
+pub mod guard;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+
+use crate::auth::Principal;
+use crate::service::Store;
+
+/// The deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+
+/// Orderly's schema.
+pub type OrderlySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Builds the schema over `store`.
+pub fn build_schema(store: Store) -> OrderlySchema {
+    Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
+        .data(store)
+        .limit_depth(MAX_DEPTH)
+        .finish()
+}
+
+/// The schema in SDL, as `schema.graphql` must hold it.
+pub fn sdl(schema: &OrderlySchema) -> String {
+    schema.sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+}
+
+/// Attaches what every execution needs: who is asking and fresh per-request loaders.
+pub fn prepare(request: async_graphql::Request, store: &Store, principal: Principal) -> async_graphql::Request {
+    request.data(principal).data(loaders::new_loaders(store.clone()))
+}

@@ -1,0 +1,59 @@
+//! `customer`, `customers`, `me`.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::auth::Scope;
+use crate::domain::ids::CustomerId;
+use crate::gid::{self, Kind};
+use crate::graphql::error::{invalid_argument, query_error};
+use crate::graphql::guard::{Access, can_read_customer, principal};
+use crate::graphql::loaders::load;
+use crate::graphql::types::connection;
+use crate::graphql::types::customer::Customer;
+use crate::service::Store;
+use crate::service::page::PageRequest;
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// A customer by global ID; null when not found or not yours to see.
+    #[graphql(guard = "Access::Authenticated")]
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Customer>> {
+        let Some(key) = gid::decode_as(Kind::Customer, &id) else {
+            return Ok(None);
+        };
+        if !can_read_customer(principal(ctx), CustomerId(key)) {
+            return Ok(None);
+        }
+        Ok(load(ctx, CustomerId(key)).await?.map(Customer))
+    }
+
+    /// Customers, oldest first; `query` matches part of the name or e-mail.
+    #[graphql(guard = "Access::StaffOr(Scope::CustomersRead)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        query: Option<String>,
+    ) -> Result<Connection<String, Customer>> {
+        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref()).map_err(invalid_argument)?;
+        let query = query.map(|q| q.chars().take(200).collect::<String>());
+        let page = ctx.data::<Store>()?.customers_page(query.as_deref(), &request).await.map_err(query_error)?;
+        Ok(connection(page, Customer))
+    }
+
+    /// The signed-in customer; null for staff and partners.
+    #[graphql(guard = "Access::Authenticated")]
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        match principal(ctx).customer_id() {
+            Some(id) => Ok(load(ctx, id).await?.map(Customer)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `fulfillmentOrders`: a warehouse's pick list.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::auth::Scope;
+use crate::domain::ValidationError;
+use crate::domain::ids::LocationId;
+use crate::gid::{self, Kind};
+use crate::graphql::enums::FulfillmentStatus;
+use crate::graphql::error::{invalid_argument, query_error};
+use crate::graphql::guard::Access;
+use crate::graphql::types::connection;
+use crate::graphql::types::fulfillment::FulfillmentOrder;
+use crate::service::Store;
+use crate::service::page::PageRequest;
+
+#[derive(Default)]
+pub struct FulfillmentQuery;
+
+#[Object]
+impl FulfillmentQuery {
+    /// Fulfilment orders, oldest first — by location and status, e.g. a warehouse's
+    /// `OPEN` pick list.
+    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
+    async fn fulfillment_orders(
+        &self,
+        ctx: &Context<'_>,
+        location_id: Option<ID>,
+        status: Option<Vec<FulfillmentStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, FulfillmentOrder>> {
+        let location = match location_id {
+            Some(id) => Some(LocationId(
+                gid::decode_as(Kind::Location, &id)
+                    .ok_or_else(|| invalid_argument(ValidationError::new("locationId", "is not a location ID")))?,
+            )),
+            None => None,
+        };
+        let statuses: Vec<_> = status.unwrap_or_default().into_iter().map(Into::into).collect();
+        let request = PageRequest::parse(first, after.as_deref(), None, None).map_err(invalid_argument)?;
+        let page =
+            ctx.data::<Store>()?.fulfillment_orders_page(location, &statuses, &request).await.map_err(query_error)?;
+        Ok(connection(page, FulfillmentOrder))
+    }
+}

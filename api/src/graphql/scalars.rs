@@ -1,0 +1,79 @@
+//! Scalars and small value types shared by every object: `Date`, `Money`, `Address`.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use chrono::NaiveDate;
+
+use crate::domain::money::{Currency, Money as DomainMoney};
+
+/// A calendar day, ISO 8601 (`2026-11-27`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar day, ISO 8601 (`2026-11-27`).
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("expected a date such as 2026-11-27")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An amount of money: a decimal string in the currency's minor-unit precision.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    /// Decimal amount, e.g. `"8999.00"` (a string, so no precision is lost).
+    pub amount: String,
+    /// ISO 4217 currency code, e.g. `USD`.
+    pub currency_code: String,
+}
+
+impl Money {
+    /// Money from stored minor units and currency code.
+    pub fn from_minor(minor: i64, currency: &str) -> Self {
+        match Currency::parse(currency) {
+            Ok(c) => DomainMoney { minor, currency: c }.into(),
+            // A stored currency always parses; fall back to two decimals rather than fail.
+            Err(_) => Self {
+                amount: format!("{}.{:02}", minor / 100, (minor % 100).abs()),
+                currency_code: currency.to_owned(),
+            },
+        }
+    }
+}
+
+impl From<DomainMoney> for Money {
+    fn from(m: DomainMoney) -> Self {
+        Self { amount: m.to_decimal_string(), currency_code: m.currency.code().to_owned() }
+    }
+}
+
+/// A postal address.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Address {
+    /// Recipient or site name.
+    pub name: Option<String>,
+    /// Street line.
+    pub line1: String,
+    /// Second street line.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// State, province or region.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// Latitude in degrees.
+    pub latitude: Option<f64>,
+    /// Longitude in degrees.
+    pub longitude: Option<f64>,
+}

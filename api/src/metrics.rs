@@ -1,0 +1,129 @@
+//! Prometheus metrics, one registry per application instance (so several servers in one
+//! test process never mix their numbers). Served as text on `/metrics`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+/// Most distinct operation names tracked; later ones are counted as `other`, so clients
+/// cannot blow up the metric cardinality.
+const MAX_OPERATION_LABELS: usize = 256;
+
+/// The application's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    graphql_requests: IntCounterVec,
+    graphql_duration: HistogramVec,
+    db_statements: IntCounter,
+    db_errors: IntCounter,
+    db_duration: Histogram,
+    operations: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("orderly".to_owned()), None)?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route and status class"),
+            &["route", "status"],
+        )?;
+        let graphql_requests = IntCounterVec::new(
+            Opts::new("graphql_requests_total", "GraphQL operations by name and outcome"),
+            &["operation", "outcome"],
+        )?;
+        let graphql_duration = HistogramVec::new(
+            HistogramOpts::new("graphql_request_duration_seconds", "GraphQL operation latency")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["operation"],
+        )?;
+        let db_statements = IntCounter::new("db_statements_total", "SQL statements executed")?;
+        let db_errors = IntCounter::new("db_statement_errors_total", "SQL statements that failed")?;
+        let db_duration = Histogram::with_opts(
+            HistogramOpts::new("db_statement_duration_seconds", "SQL statement latency")
+                .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]),
+        )?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(graphql_requests.clone()))?;
+        registry.register(Box::new(graphql_duration.clone()))?;
+        registry.register(Box::new(db_statements.clone()))?;
+        registry.register(Box::new(db_errors.clone()))?;
+        registry.register(Box::new(db_duration.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            graphql_requests,
+            graphql_duration,
+            db_statements,
+            db_errors,
+            db_duration,
+            operations: Arc::default(),
+        })
+    }
+
+    /// Counts one HTTP response.
+    pub fn http_request(&self, route: &str, status: u16) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.http_requests.with_label_values(&[route, class]).inc();
+    }
+
+    /// Records one GraphQL operation.
+    pub fn graphql_request(&self, operation: Option<&str>, ok: bool, elapsed: Duration) {
+        let name = self.operation_label(operation);
+        let outcome = if ok { "ok" } else { "error" };
+        self.graphql_requests.with_label_values(&[name.as_str(), outcome]).inc();
+        self.graphql_duration.with_label_values(&[name.as_str()]).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one SQL statement (called by the database driver hook).
+    pub fn db_statement(&self, elapsed: Duration, failed: bool) {
+        self.db_statements.inc();
+        if failed {
+            self.db_errors.inc();
+        }
+        self.db_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// SQL statements executed so far.
+    pub fn db_statement_count(&self) -> u64 {
+        self.db_statements.get()
+    }
+
+    fn operation_label(&self, operation: Option<&str>) -> String {
+        let Some(name) = operation
+            .filter(|n| !n.is_empty() && n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        else {
+            return "anonymous".to_owned();
+        };
+        let Ok(mut known) = self.operations.lock() else {
+            return "other".to_owned();
+        };
+        if known.contains(name) || known.len() < MAX_OPERATION_LABELS {
+            known.insert(name.to_owned());
+            name.to_owned()
+        } else {
+            "other".to_owned()
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if TextEncoder::new().encode(&self.registry.gather(), &mut buffer).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}

@@ -1,0 +1,54 @@
+//! Opening the database: pool sizing, SQLite pragmas (WAL, busy timeout, foreign keys),
+//! the statement-count hook for `/metrics`, and migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::MigratorTrait;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
+
+use crate::metrics::Metrics;
+
+/// Opens a pool for `url` (SQLite or Postgres) and hooks statement metrics into it.
+pub async fn connect(url: &str, pool_size: u32, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+    let mut db = if url.starts_with("sqlite:") {
+        // WAL lets readers run beside the one writer; the busy timeout makes writers queue
+        // instead of failing with "database is locked".
+        let options = SqliteConnectOptions::from_str(url)
+            .context("Failed to parse the SQLite DATABASE_URL")?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-16000");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .context("Failed to open the SQLite database")?;
+        SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let options = PgConnectOptions::from_str(url).context("Failed to parse the Postgres DATABASE_URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .context("Failed to connect to Postgres")?;
+        SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+    } else {
+        anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
+    };
+    let metrics = metrics.clone();
+    db.set_metric_callback(move |info| metrics.db_statement(info.elapsed, info.failed));
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    migration::Migrator::up(db, None).await.context("Failed to run database migrations")
+}

@@ -1,0 +1,290 @@
+//! Reading orders and everything hanging off them: lines, fulfilment orders, payments,
+//! events. Every batch function answers many parents in one statement (DataLoaders call
+//! them), and every list is scoped to what the caller may see.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{customer, fulfillment_order, fulfillment_order_line, order, order_event, order_line, payment};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::customers::{contains_pattern, lower_like};
+use super::page::{self, Cursor, CursorKey, Keyset, Page, PageRequest};
+use super::{Result, Store};
+use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId};
+use crate::domain::status::{FulfillmentStatus, OrderStatus};
+
+/// Which orders a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<OrderStatus>,
+    /// Only this customer's orders.
+    pub customer: Option<CustomerId>,
+    /// Only this sales channel.
+    pub channel: Option<String>,
+    /// Placed at or after.
+    pub placed_after: Option<DateTime<Utc>>,
+    /// Placed before.
+    pub placed_before: Option<DateTime<Utc>>,
+    /// Free text: order number, customer e-mail or name.
+    pub text: Option<String>,
+}
+
+/// How an order list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderSort {
+    PlacedAt,
+    UpdatedAt,
+    Number,
+    Total,
+    Id,
+}
+
+/// Who is looking: everything, or one customer's own orders only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    OwnedBy(CustomerId),
+}
+
+impl Visibility {
+    fn allows(self, owner: i64) -> bool {
+        match self {
+            Self::All => true,
+            Self::OwnedBy(id) => id.0 == owner,
+        }
+    }
+}
+
+fn keyset(sort: OrderSort, descending: bool) -> Keyset<order::Model> {
+    let id = Expr::col((order::Entity, order::Column::Id));
+    let col = |c: order::Column| Expr::col((order::Entity, c));
+    match sort {
+        OrderSort::PlacedAt => Keyset {
+            key: col(order::Column::PlacedAt),
+            id,
+            descending,
+            time_key: true,
+            cursor_of: |m| Cursor::new(CursorKey::Time(m.placed_at), m.id),
+        },
+        OrderSort::UpdatedAt => Keyset {
+            key: col(order::Column::UpdatedAt),
+            id,
+            descending,
+            time_key: true,
+            cursor_of: |m| Cursor::new(CursorKey::Time(m.updated_at), m.id),
+        },
+        OrderSort::Total => Keyset {
+            key: col(order::Column::Total),
+            id,
+            descending,
+            time_key: false,
+            cursor_of: |m| Cursor::new(CursorKey::Int(m.total), m.id),
+        },
+        // Numbers are issued in id order, so sorting by id sorts by number numerically.
+        OrderSort::Number | OrderSort::Id => Keyset {
+            key: col(order::Column::Id),
+            id,
+            descending,
+            time_key: false,
+            cursor_of: |m| Cursor::new(CursorKey::Int(m.id), m.id),
+        },
+    }
+}
+
+impl Store {
+    /// One page of orders matching `query`, as `visibility` allows: one SQL statement.
+    pub async fn orders_page(
+        &self,
+        query: &OrderQuery,
+        sort: OrderSort,
+        reverse: bool,
+        visibility: Visibility,
+        request: &PageRequest,
+    ) -> Result<Page<order::Model>> {
+        let mut select = order::Entity::find();
+        if let Visibility::OwnedBy(id) = visibility {
+            select = select.filter(order::Column::CustomerId.eq(id.0));
+        }
+        if let Some(id) = query.customer {
+            select = select.filter(order::Column::CustomerId.eq(id.0));
+        }
+        if !query.statuses.is_empty() {
+            select = select.filter(order::Column::Status.is_in(query.statuses.iter().map(|s| s.as_ref().to_owned())));
+        }
+        if let Some(channel) = &query.channel {
+            select = select.filter(order::Column::Channel.eq(channel.as_str()));
+        }
+        if let Some(after) = query.placed_after {
+            select = select.filter(order::Column::PlacedAt.gte(after));
+        }
+        if let Some(before) = query.placed_before {
+            select = select.filter(order::Column::PlacedAt.lt(before));
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = contains_pattern(text);
+            let matching_customers = Query::select()
+                .column(customer::Column::Id)
+                .from(customer::Entity)
+                .cond_where(
+                    Condition::any()
+                        .add(lower_like(Expr::col((customer::Entity, customer::Column::Email)), &pattern))
+                        .add(lower_like(Expr::col((customer::Entity, customer::Column::Name)), &pattern)),
+                )
+                .to_owned();
+            select = select.filter(
+                Condition::any()
+                    .add(order::Column::Number.eq(text))
+                    .add(order::Column::Number.eq(format!("#{}", text.trim_start_matches('#'))))
+                    .add(order::Column::CustomerId.in_subquery(matching_customers)),
+            );
+        }
+        // Newest first is what people mean by "orders sorted by date"; `reverse` flips it.
+        let descending = matches!(sort, OrderSort::PlacedAt | OrderSort::UpdatedAt) != reverse;
+        page::fetch(self.db(), select, &keyset(sort, descending), request).await
+    }
+
+    /// Orders by id, as `visibility` allows (others are simply absent).
+    pub async fn orders_by_ids(
+        &self,
+        ids: &[OrderId],
+        visibility: Visibility,
+    ) -> Result<HashMap<OrderId, order::Model>> {
+        let rows =
+            order::Entity::find().filter(order::Column::Id.is_in(ids.iter().map(|i| i.0))).all(self.db()).await?;
+        Ok(rows.into_iter().filter(|o| visibility.allows(o.customer_id)).map(|o| (OrderId(o.id), o)).collect())
+    }
+
+    /// The order with `number` (with or without the leading `#`), if visible.
+    pub async fn order_by_number(&self, number: &str, visibility: Visibility) -> Result<Option<order::Model>> {
+        let number = format!("#{}", number.trim().trim_start_matches('#'));
+        let found = order::Entity::find().filter(order::Column::Number.eq(number)).one(self.db()).await?;
+        Ok(found.filter(|o| visibility.allows(o.customer_id)))
+    }
+
+    /// Lines of each order, in line order.
+    pub async fn lines_by_orders(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<order_line::Model>>> {
+        let rows = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
+            .order_by_asc(order_line::Column::OrderId)
+            .order_by_asc(order_line::Column::LineNumber)
+            .all(self.db())
+            .await?;
+        Ok(group(rows, |r| OrderId(r.order_id)))
+    }
+
+    /// Order lines by id.
+    pub async fn order_lines_by_ids(&self, ids: &[OrderLineId]) -> Result<HashMap<OrderLineId, order_line::Model>> {
+        let rows = order_line::Entity::find()
+            .filter(order_line::Column::Id.is_in(ids.iter().map(|i| i.0)))
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(|r| (OrderLineId(r.id), r)).collect())
+    }
+
+    /// Fulfilment orders of each order.
+    pub async fn fulfillment_orders_by_orders(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<HashMap<OrderId, Vec<fulfillment_order::Model>>> {
+        let rows = fulfillment_order::Entity::find()
+            .filter(fulfillment_order::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
+            .order_by_asc(fulfillment_order::Column::Id)
+            .all(self.db())
+            .await?;
+        Ok(group(rows, |r| OrderId(r.order_id)))
+    }
+
+    /// Fulfilment orders by id, as `visibility` allows.
+    pub async fn fulfillment_orders_by_ids(
+        &self,
+        ids: &[FulfillmentOrderId],
+        visibility: Visibility,
+    ) -> Result<HashMap<FulfillmentOrderId, fulfillment_order::Model>> {
+        let mut select =
+            fulfillment_order::Entity::find().filter(fulfillment_order::Column::Id.is_in(ids.iter().map(|i| i.0)));
+        if let Visibility::OwnedBy(customer) = visibility {
+            select = select.filter(
+                fulfillment_order::Column::OrderId.in_subquery(
+                    Query::select()
+                        .column(order::Column::Id)
+                        .from(order::Entity)
+                        .and_where(Expr::col(order::Column::CustomerId).eq(customer.0))
+                        .to_owned(),
+                ),
+            );
+        }
+        let rows = select.all(self.db()).await?;
+        Ok(rows.into_iter().map(|r| (FulfillmentOrderId(r.id), r)).collect())
+    }
+
+    /// Lines of each fulfilment order.
+    pub async fn lines_by_fulfillment_orders(
+        &self,
+        ids: &[FulfillmentOrderId],
+    ) -> Result<HashMap<FulfillmentOrderId, Vec<fulfillment_order_line::Model>>> {
+        let rows = fulfillment_order_line::Entity::find()
+            .filter(fulfillment_order_line::Column::FulfillmentOrderId.is_in(ids.iter().map(|i| i.0)))
+            .order_by_asc(fulfillment_order_line::Column::Id)
+            .all(self.db())
+            .await?;
+        Ok(group(rows, |r| FulfillmentOrderId(r.fulfillment_order_id)))
+    }
+
+    /// Payments of each order, oldest first.
+    pub async fn payments_by_orders(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<payment::Model>>> {
+        let rows = payment::Entity::find()
+            .filter(payment::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
+            .order_by_asc(payment::Column::Id)
+            .all(self.db())
+            .await?;
+        Ok(group(rows, |r| OrderId(r.order_id)))
+    }
+
+    /// Events of one order with `sequence > after`, oldest first, at most `limit`.
+    pub async fn order_events(&self, order: OrderId, after: i32, limit: u64) -> Result<Vec<order_event::Model>> {
+        Ok(order_event::Entity::find()
+            .filter(order_event::Column::OrderId.eq(order.0))
+            .filter(order_event::Column::Sequence.gt(after))
+            .order_by_asc(order_event::Column::Sequence)
+            .limit(limit)
+            .all(self.db())
+            .await?)
+    }
+
+    /// A warehouse's pick list: fulfilment orders, oldest first, optionally of one
+    /// location and some statuses.
+    pub async fn fulfillment_orders_page(
+        &self,
+        location: Option<LocationId>,
+        statuses: &[FulfillmentStatus],
+        request: &PageRequest,
+    ) -> Result<Page<fulfillment_order::Model>> {
+        let mut select = fulfillment_order::Entity::find();
+        if let Some(location) = location {
+            select = select.filter(fulfillment_order::Column::LocationId.eq(location.0));
+        }
+        if !statuses.is_empty() {
+            select =
+                select.filter(fulfillment_order::Column::Status.is_in(statuses.iter().map(|s| s.as_ref().to_owned())));
+        }
+        let keyset = Keyset {
+            key: Expr::col((fulfillment_order::Entity, fulfillment_order::Column::Id)),
+            id: Expr::col((fulfillment_order::Entity, fulfillment_order::Column::Id)),
+            descending: false,
+            time_key: false,
+            cursor_of: |m: &fulfillment_order::Model| Cursor::new(CursorKey::Int(m.id), m.id),
+        };
+        page::fetch(self.db(), select, &keyset, request).await
+    }
+}
+
+fn group<K: std::hash::Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
+    let mut out: HashMap<K, Vec<T>> = HashMap::new();
+    for row in rows {
+        out.entry(key(&row)).or_default().push(row);
+    }
+    out
+}

@@ -1,0 +1,317 @@
+//! Start-up: connect and migrate, build the schema, bind the listener, serve.
+//! `Application::build` does all the I/O; the server itself only routes requests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Data, ServerError};
+use async_graphql_actix_web::GraphQLSubscription;
+
+use crate::auth::Principal;
+use crate::auth::jwt::JwtKeys;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::events::{self, EventBus};
+use crate::graphql::{self, OrderlySchema};
+use crate::metrics::Metrics;
+use crate::service::{Store, db};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub schema: OrderlySchema,
+    pub store: Store,
+    pub keys: JwtKeys,
+    pub metrics: Metrics,
+    pub bus: Arc<dyn EventBus>,
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects, migrates, seeds the embedded default on first start, and binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// As `build`, with an injected clock (tests move time).
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let metrics = Metrics::new().context("Failed to register metrics")?;
+        let keys = JwtKeys::new(&settings.resolve_jwt_secret()?);
+        let connection = db::connect(&settings.database_url, settings.db_pool_size, &metrics).await?;
+        db::migrate(&connection).await?;
+        let store = Store::new(connection, clock);
+        if settings.seed_demo_on_empty
+            && settings.is_sqlite()
+            && let Some(summary) =
+                store.seed_demo().await.map_err(|e| anyhow::anyhow!("{e:?}")).context("Failed to seed demo data")?
+        {
+            tracing::info!(?summary, "first start: wrote demo data");
+        }
+        let bus = events::from_settings(settings.redis_url.as_deref()).context("Failed to configure the event bus")?;
+        let state =
+            web::Data::new(AppState { schema: graphql::build_schema(store.clone()), store, keys, metrics, bus });
+
+        let listener = TcpListener::bind(settings.bind).with_context(|| format!("Failed to bind {}", settings.bind))?;
+        let port = listener.local_addr().context("Failed to read the bound address")?.port();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(from_fn(track))
+                .route("/graphql", web::post().to(graphql_post))
+                .route("/graphql", web::get().to(graphql_get))
+                .route("/graphql", web::route().to(method_not_allowed))
+                .route("/health", web::get().to(health))
+                .route("/ready", web::get().to(ready))
+                .route("/metrics", web::get().to(metrics_text))
+        })
+        .listen(listener)
+        .context("Failed to listen")?
+        .shutdown_timeout(10);
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        tracing::info!(
+            port,
+            database = if settings.is_sqlite() { "sqlite" } else { "postgres" },
+            bus = state.bus.name(),
+            "orderly listening"
+        );
+        Ok(Self { port, server: server.run(), state })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The shared state (tests read metrics and mint tokens with its keys).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM stop gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    if let Some(state) = state {
+        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.http_request(&route, response.status().as_u16());
+    }
+    Ok(response)
+}
+
+/// A GraphQL-shaped error response with `extensions.code`.
+fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
+}
+
+/// Who is calling, from `Authorization: Bearer …`; a bad token is refused outright.
+fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, Box<HttpResponse>> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Principal::Anonymous);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or_default();
+    state.keys.verify(token).map_err(|err| {
+        tracing::debug!(error = %err, "refused bearer token");
+        let mut response = error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "invalid or expired token");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        Box::new(response)
+    })
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request, principal: Principal) -> HttpResponse {
+    let operation = request.operation_name.clone();
+    let started = Instant::now();
+    let mut response = state.schema.execute(graphql::prepare(request, &state.store, principal)).await;
+    state.metrics.graphql_request(operation.as_deref(), response.is_ok(), started.elapsed());
+    // Every error carries a stable code; parse and validation errors come without one.
+    for error in &mut response.errors {
+        with_default_code(error);
+    }
+    HttpResponse::Ok().json(response)
+}
+
+fn with_default_code(error: &mut ServerError) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", "BAD_REQUEST");
+    }
+}
+
+async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "send Content-Type: application/json",
+        );
+    }
+    let principal = match authenticate(&state, &req) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => execute(&state, request, principal).await,
+        Err(_) => error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the body must be one JSON object {\"query\", \"variables\", \"operationName\"}",
+        ),
+    }
+}
+
+/// The operation a GET request would run, if it is not a query.
+fn non_query_operation(request: &async_graphql::Request) -> Option<OperationType> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let ty = match &document.operations {
+        DocumentOperations::Single(op) => op.node.ty,
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str())?.node.ty,
+            None if ops.len() == 1 => ops.values().next()?.node.ty,
+            None => return None,
+        },
+    };
+    (ty != OperationType::Query).then_some(ty)
+}
+
+async fn graphql_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    if req.headers().contains_key(header::UPGRADE) {
+        return subscribe(state, &req, payload);
+    }
+    let wants_html =
+        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if req.query_string().is_empty() && wants_html {
+        let page =
+            GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").title("Orderly").finish();
+        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page));
+    }
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(_) => {
+            return Ok(error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "pass ?query=… (and variables as JSON)"));
+        }
+    };
+    if non_query_operation(&request).is_some() {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions need POST or WebSocket",
+        );
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return Ok(response);
+    }
+    let principal = match authenticate(&state, &req) {
+        Ok(p) => p,
+        Err(response) => return Ok(*response),
+    };
+    Ok(execute(&state, request, principal).await)
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "use GET or POST");
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    response
+}
+
+/// WebSocket on `/graphql`: `graphql-transport-ws` or legacy `graphql-ws`, chosen by
+/// `Sec-WebSocket-Protocol`. The principal comes from the `connection_init` payload; a
+/// bad token closes the socket without an ack.
+fn subscribe(
+    state: web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let init_state = state.clone();
+    GraphQLSubscription::new(state.schema.clone())
+        .on_connection_init(move |value| async move {
+            let token = value
+                .get("authorization")
+                .or_else(|| value.get("Authorization"))
+                .and_then(|v| v.as_str())
+                .map(|v| v.trim_start_matches("Bearer ").trim_start_matches("bearer ").trim().to_owned());
+            let principal = match token {
+                None => Principal::Anonymous,
+                Some(token) => {
+                    init_state.keys.verify(&token).map_err(|_| async_graphql::Error::new("invalid or expired token"))?
+                }
+            };
+            let mut data = Data::default();
+            data.insert(principal);
+            data.insert(graphql::loaders::new_loaders(init_state.store.clone()));
+            Ok(data)
+        })
+        .start(req, payload)
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let (database, bus) = tokio::join!(state.store.ping(), state.bus.health());
+    let report = serde_json::json!({
+        "database": if database.is_ok() { "ok" } else { "unavailable" },
+        "bus": if bus.is_ok() { "ok" } else { "unavailable" },
+        "busKind": state.bus.name(),
+    });
+    if let Err(err) = &database {
+        tracing::warn!(error = ?err, "readiness: database unavailable");
+    }
+    if let Err(err) = &bus {
+        tracing::warn!(error = %err, "readiness: event bus unavailable");
+    }
+    let status = if database.is_ok() && bus.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    HttpResponse::build(status).json(report)
+}
+
+async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}

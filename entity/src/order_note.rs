@@ -1,0 +1,22 @@
+//! `order_notes`: A note on an order by staff or the customer.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A row of `order_notes`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "order_notes")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTimeUtc,
+}
+
+/// Joins are written in `service/` with explicit filters.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

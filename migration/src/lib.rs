@@ -1,0 +1,16 @@
+//! Database migrations for Orderly. They run at start-up and by `orderly migrate`,
+//! on SQLite and Postgres alike; constraints here back the invariants the services rely on.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}
