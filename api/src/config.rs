@@ -43,9 +43,14 @@ pub struct Settings {
     /// Most database connections in the pool.
     #[arg(long, env = "ORDERLY_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool_size: u32,
-    /// Write demo data when the database is empty at start-up (embedded default only).
-    #[arg(long, env = "ORDERLY_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub seed_demo_on_empty: bool,
+    /// How long a DataLoader waits to gather keys into one batch, in milliseconds. Longer
+    /// batches more under CPU contention at the cost of latency per nesting level.
+    #[arg(long, env = "ORDERLY_LOADER_DELAY_MS", default_value_t = 1, global = true)]
+    pub loader_delay_ms: u64,
+    /// Write demo data at start-up when the database has none (default: yes for SQLite,
+    /// no for Postgres).
+    #[arg(long, env = "ORDERLY_SEED_DEMO", global = true)]
+    pub seed_demo: Option<bool>,
 }
 
 impl Settings {
@@ -60,8 +65,14 @@ impl Settings {
             log_format: LogFormat::Pretty,
             workers: 0,
             db_pool_size: 16,
-            seed_demo_on_empty: false,
+            loader_delay_ms: 1,
+            seed_demo: Some(false),
         }
+    }
+
+    /// Whether start-up writes the demo data into an empty database.
+    pub fn seeds_demo(&self) -> bool {
+        self.seed_demo.unwrap_or_else(|| self.is_sqlite())
     }
 
     /// True for the embedded SQLite default.

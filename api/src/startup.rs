@@ -35,6 +35,7 @@ pub struct AppState {
     pub keys: JwtKeys,
     pub metrics: Metrics,
     pub bus: Arc<dyn EventBus>,
+    pub loader_delay: std::time::Duration,
 }
 
 /// A built, bound, not yet running server.
@@ -57,16 +58,21 @@ impl Application {
         let connection = db::connect(&settings.database_url, settings.db_pool_size, &metrics).await?;
         db::migrate(&connection).await?;
         let store = Store::new(connection, clock);
-        if settings.seed_demo_on_empty
-            && settings.is_sqlite()
+        if settings.seeds_demo()
             && let Some(summary) =
                 store.seed_demo().await.map_err(|e| anyhow::anyhow!("{e:?}")).context("Failed to seed demo data")?
         {
             tracing::info!(?summary, "first start: wrote demo data");
         }
         let bus = events::from_settings(settings.redis_url.as_deref()).context("Failed to configure the event bus")?;
-        let state =
-            web::Data::new(AppState { schema: graphql::build_schema(store.clone()), store, keys, metrics, bus });
+        let state = web::Data::new(AppState {
+            schema: graphql::build_schema(store.clone()),
+            store,
+            keys,
+            metrics,
+            bus,
+            loader_delay: std::time::Duration::from_millis(settings.loader_delay_ms),
+        });
 
         let listener = TcpListener::bind(settings.bind).with_context(|| format!("Failed to bind {}", settings.bind))?;
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
@@ -161,7 +167,8 @@ fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, Box<Ht
 async fn execute(state: &AppState, request: async_graphql::Request, principal: Principal) -> HttpResponse {
     let operation = request.operation_name.clone();
     let started = Instant::now();
-    let mut response = state.schema.execute(graphql::prepare(request, &state.store, principal)).await;
+    let mut response =
+        state.schema.execute(graphql::prepare(request, &state.store, principal, state.loader_delay)).await;
     state.metrics.graphql_request(operation.as_deref(), response.is_ok(), started.elapsed());
     // Every error carries a stable code; parse and validation errors come without one.
     for error in &mut response.errors {
@@ -285,7 +292,7 @@ fn subscribe(
             };
             let mut data = Data::default();
             data.insert(principal);
-            data.insert(graphql::loaders::new_loaders(init_state.store.clone()));
+            data.insert(graphql::loaders::new_loaders(init_state.store.clone(), init_state.loader_delay));
             Ok(data)
         })
         .start(req, payload)

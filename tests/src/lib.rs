@@ -1,1 +1,261 @@
+//! Test harness: `spawn_app` starts the real Orderly server on port 0 against a fresh
+//! database — a new SQLite file, or a new Postgres database when `TEST_DATABASE_URL` is
+//! set — and returns a `TestApp` to talk to it over HTTP and WebSocket.
+//!
+//! `backend_tests!` runs each test on both backends. When `TEST_DATABASE_URL` is set and
+//! Postgres does not answer, the Postgres variant fails; it never skips silently.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use chrono::{DateTime, Utc};
+use orderly::auth::Scope;
+use orderly::auth::jwt::{JwtKeys, Role};
+use orderly::clock::ManualClock;
+use orderly::config::Settings;
+use orderly::gid::{self, Kind};
+use orderly::startup::Application;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// Postgres from `TEST_DATABASE_URL`, if set.
+    pub fn postgres() -> Option<Self> {
+        std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).map(Self::Postgres)
+    }
+}
+
+/// How to start the app.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Write the demo data set first.
+    pub seed: bool,
+    /// Start the clock here (default: now).
+    pub now: Option<DateTime<Utc>>,
+    /// DataLoader batching window in ms (default: the server default).
+    pub loader_delay_ms: Option<u64>,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub backend: &'static str,
+    keys: JwtKeys,
+    handle: ServerHandle,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh Postgres database on the server of `base_url`; its URL.
+async fn fresh_postgres_database(base_url: &str) -> String {
+    let admin = Database::connect(base_url)
+        .await
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but Postgres is unreachable: {e}"));
+    let name = format!("orderly_test_{}", uuid::Uuid::new_v4().simple());
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin.close().await.ok();
+    let (head, tail) = base_url.split_once("://").expect("postgres URL has a scheme");
+    let (authority, query) = match tail.split_once('/') {
+        Some((authority, rest)) => (authority, rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default()),
+        None => (tail, String::new()),
+    };
+    format!("{head}://{authority}/{name}{query}")
+}
+
+/// Starts the server on `backend`.
+pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
+    let (url, dir, name) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("orderly.db").display());
+            (url, Some(dir), "sqlite")
+        }
+        Backend::Postgres(base) => (fresh_postgres_database(&base).await, None, "postgres"),
+    };
+    let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+    let mut settings = Settings::for_database(url);
+    settings.jwt_secret = Some(secret.clone());
+    settings.workers = 2;
+    settings.db_pool_size = 8;
+    settings.seed_demo = Some(options.seed);
+    if let Some(delay) = options.loader_delay_ms {
+        settings.loader_delay_ms = delay;
+    }
+    let clock = Arc::new(ManualClock::new(options.now.unwrap_or_else(Utc::now)));
+    let app = Application::build_with_clock(settings, clock.clone()).await.expect("build application");
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        clock,
+        backend: name,
+        keys: JwtKeys::new(&secret),
+        handle,
+        _dir: dir,
+    }
+}
+
+/// Starts the server on `backend` with an empty database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Options::default()).await
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and let in-flight requests finish; do not wait here.
+        let handle = self.handle.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { handle.stop(false).await });
+        }
+    }
+}
+
+impl TestApp {
+    /// A staff token.
+    pub fn staff_token(&self) -> String {
+        self.keys.mint(Role::Staff, "tester", &[], Duration::from_secs(600)).unwrap()
+    }
+
+    /// A token for the customer with global ID `customer_id`.
+    pub fn customer_token(&self, customer_id: &str) -> String {
+        self.keys.mint(Role::Customer, customer_id, &[], Duration::from_secs(600)).unwrap()
+    }
+
+    /// A partner token with `scopes`.
+    pub fn partner_token(&self, scopes: &[Scope]) -> String {
+        self.keys.mint(Role::Partner, "partner", scopes, Duration::from_secs(600)).unwrap()
+    }
+
+    /// A token signed with another secret.
+    pub fn forged_token(&self) -> String {
+        JwtKeys::new("some-other-secret-some-other-secret")
+            .mint(Role::Staff, "x", &[], Duration::from_secs(600))
+            .unwrap()
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token; returns status and body.
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Runs a GraphQL request as staff and returns the body (asserting HTTP 200).
+    pub async fn staff(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(&self.staff_token()), query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Runs a GraphQL request with `token` and returns the body (asserting HTTP 200).
+    pub async fn as_token(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(token), query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// GETs a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request")
+    }
+
+    /// The server's count of SQL statements executed so far, from `/metrics`.
+    pub async fn db_statements(&self) -> u64 {
+        let text = self.get("/metrics").await.text().await.expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("orderly_db_statements_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+            .expect("orderly_db_statements_total in /metrics")
+    }
+
+    /// The WebSocket URL of `/graphql`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/graphql", self.port)
+    }
+
+    /// The global ID of the demo customer with `email` (needs `Options::seed`).
+    pub async fn customer_id_by_email(&self, email: &str) -> String {
+        let body = self
+            .staff(
+                "query($q: String) { customers(first: 5, query: $q) { edges { node { id email } } } }",
+                json!({ "q": email }),
+            )
+            .await;
+        body["data"]["customers"]["edges"]
+            .as_array()
+            .and_then(|edges| edges.iter().find(|e| e["node"]["email"] == email))
+            .and_then(|e| e["node"]["id"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no customer {email}: {body}"))
+    }
+
+    /// Creates a location and returns its global ID.
+    pub async fn create_location(&self, code: &str, country: &str) -> String {
+        let body = self
+            .staff(
+                "mutation($input: CreateLocationInput!) { createLocation(input: $input) { location { id } userErrors { code message } } }",
+                json!({ "input": {
+                    "code": code, "name": format!("{code} site"), "shipsTo": [country],
+                    "address": { "line1": "1 Dock Rd", "city": "Reno", "postalCode": "89502", "country": country }
+                }}),
+            )
+            .await;
+        body["data"]["createLocation"]["location"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+    }
+}
+
+/// The global ID a string key would have (for malformed-ID tests).
+pub fn foreign_id(kind: Kind, key: i64) -> String {
+    gid::encode(kind, key)
+}
+
+/// Declares black-box tests that run once per backend: `name::sqlite` always, and
+/// `name::postgres` when `TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($(#[$meta:meta])* $name:ident => $options:expr;)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::spawn_app_with($crate::Backend::Sqlite, $options).await;
+                super::$name(app).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(backend) = $crate::Backend::postgres() else {
+                    eprintln!("TEST_DATABASE_URL is not set: {} not run on Postgres", stringify!($name));
+                    return;
+                };
+                let app = $crate::spawn_app_with(backend, $options).await;
+                super::$name(app).await
+            }
+        }
+    )*};
+}

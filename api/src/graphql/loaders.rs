@@ -23,9 +23,10 @@ pub struct StoreLoader {
 /// The per-request loader type.
 pub type Loaders = DataLoader<StoreLoader>;
 
-/// A fresh loader for one request (or one subscription connection).
-pub fn new_loaders(store: Store) -> Loaders {
-    DataLoader::new(StoreLoader { store }, tokio::spawn)
+/// A fresh loader for one request (or one subscription connection) that gathers keys
+/// for `delay` before loading them in one batch.
+pub fn new_loaders(store: Store, delay: std::time::Duration) -> Loaders {
+    DataLoader::new(StoreLoader { store }, tokio::spawn).delay(delay)
 }
 
 /// Lines of an order.

@@ -35,6 +35,11 @@ pub fn sdl(schema: &OrderlySchema) -> String {
 }
 
 /// Attaches what every execution needs: who is asking and fresh per-request loaders.
-pub fn prepare(request: async_graphql::Request, store: &Store, principal: Principal) -> async_graphql::Request {
-    request.data(principal).data(loaders::new_loaders(store.clone()))
+pub fn prepare(
+    request: async_graphql::Request,
+    store: &Store,
+    principal: Principal,
+    loader_delay: std::time::Duration,
+) -> async_graphql::Request {
+    request.data(principal).data(loaders::new_loaders(store.clone(), loader_delay))
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use entity::customer;
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::page::{self, Cursor, CursorKey, Keyset, Page, PageRequest};
@@ -28,7 +28,7 @@ pub(crate) fn contains_pattern(text: &str) -> String {
 
 /// `LOWER(column) LIKE pattern ESCAPE '\'`, the same on SQLite and Postgres.
 pub(crate) fn lower_like(column: SimpleExpr, pattern: &str) -> SimpleExpr {
-    Expr::cust_with_exprs("LOWER($1) LIKE $2 ESCAPE '\\'", [column, Expr::val(pattern.to_owned())])
+    Expr::expr(Func::lower(column)).like(LikeExpr::new(pattern).escape('\\'))
 }
 
 impl Store {

@@ -134,7 +134,9 @@ impl FulfillmentOrderLine {
     }
     /// The order line.
     async fn order_line(&self, ctx: &Context<'_>) -> Result<OrderLine> {
-        Ok(OrderLine(load_required(ctx, OrderLineId(self.0.order_line_id)).await?))
+        let line: entity::order_line::Model = load_required(ctx, OrderLineId(self.0.order_line_id)).await?;
+        let order: order::Model = load_required(ctx, OrderId(line.order_id)).await?;
+        Ok(OrderLine(line, order.currency))
     }
     /// The SKU to pick.
     async fn sku(&self, ctx: &Context<'_>) -> Result<Sku> {

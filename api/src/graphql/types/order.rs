@@ -61,7 +61,12 @@ impl Order {
     }
     /// What was bought.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
-        Ok(load_list(ctx, LinesOf(OrderId(self.0.id))).await?.into_iter().map(OrderLine).collect())
+        let currency = &self.0.currency;
+        Ok(load_list(ctx, LinesOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(|l| OrderLine(l, currency.clone()))
+            .collect())
     }
     /// One per shipping location.
     async fn fulfillment_orders(&self, ctx: &Context<'_>) -> Result<Vec<FulfillmentOrder>> {
@@ -154,8 +159,8 @@ impl Order {
     }
 }
 
-/// One SKU and quantity on an order.
-pub struct OrderLine(pub order_line::Model);
+/// One SKU and quantity on an order, with the order's currency.
+pub struct OrderLine(pub order_line::Model, pub String);
 
 /// One SKU and quantity on an order, priced when placed.
 #[Object]
@@ -173,9 +178,8 @@ impl OrderLine {
         self.0.quantity
     }
     /// Unit price when the order was placed.
-    async fn unit_price(&self, ctx: &Context<'_>) -> Result<Money> {
-        let order: order::Model = load_required(ctx, OrderId(self.0.order_id)).await?;
-        Ok(Money::from_minor(self.0.unit_price, &order.currency))
+    async fn unit_price(&self) -> Money {
+        Money::from_minor(self.0.unit_price, &self.1)
     }
     /// Units shipped.
     async fn quantity_fulfilled(&self) -> i32 {

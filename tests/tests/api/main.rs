@@ -1,0 +1,9 @@
+//! Black-box API tests: each drives the real server over HTTP/WebSocket on its own database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod catalog;
+mod customers;
+mod orders;
+mod schema;
+mod transport;

@@ -1,0 +1,179 @@
+//! HTTP and WebSocket transport: health, readiness, metrics, GraphiQL, GET rules,
+//! content types, bearer tokens and subscription protocol negotiation.
+
+use futures_util::{SinkExt, StreamExt};
+use orderly_tests::{Options, TestApp, backend_tests};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+async fn health_ready_and_metrics_answer(app: TestApp) {
+    assert_eq!(app.get("/health").await.status(), 200);
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), 200);
+    let report: Value = ready.json().await.unwrap();
+    assert_eq!(report["database"], "ok");
+    assert_eq!(report["bus"], "ok");
+    let named = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(app.staff_token())
+        .json(&json!({ "query": "query Locations { locations { code } }", "operationName": "Locations" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("orderly_http_requests_total"), "{metrics}");
+    assert!(metrics.contains(r#"orderly_graphql_requests_total{operation="Locations",outcome="ok"} 1"#), "{metrics}");
+    assert!(metrics.contains("orderly_graphql_request_duration_seconds_bucket"), "{metrics}");
+}
+
+async fn get_serves_graphiql_and_queries_but_refuses_mutations(app: TestApp) {
+    let page = app.client.get(format!("{}/graphql", app.address)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+
+    let token = app.staff_token();
+    let query = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "{ locations { code } }")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), 200);
+    let body: Value = query.json().await.unwrap();
+    assert!(body["data"]["locations"].is_array(), "{body}");
+
+    let mutation = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[(
+            "query",
+            r#"mutation { createCustomer(input: {email: "x@example.com", name: "X"}) { customer { id } } }"#,
+        )])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
+    let customers = app.staff("{ customers(first: 5) { edges { node { email } } } }", json!({})).await;
+    assert_eq!(customers["data"]["customers"]["edges"], json!([]), "the GET mutation must not have run");
+}
+
+async fn post_needs_json_and_a_valid_token(app: TestApp) {
+    let form = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query={__typename}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+
+    let (status, body) = app.post(Some(&app.forged_token()), "{ locations { code } }", json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+
+    let (status, body) = app.post(Some("not-a-jwt"), "{ locations { code } }", json!({})).await;
+    assert_eq!(status, 401, "{body}");
+
+    let (status, body) = app
+        .post(
+            None,
+            r#"mutation { createCustomer(input: {email: "x@example.com", name: "X"}) { customer { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    assert!(body["data"].is_null());
+
+    // Introspection stays open so partners can discover the schema.
+    let (status, body) = app.post(None, "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+async fn malformed_requests_get_coded_errors_not_internals(app: TestApp) {
+    let raw = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    let body: Value = raw.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+
+    let body = app.staff("{ nope }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{body}");
+
+    let body = app.staff("{ orders(first: 101) { edges { cursor } } }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+
+    let body = app.staff(r#"{ orders(first: 1, after: "garbage") { edges { cursor } } }"#, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    let text = body.to_string().to_lowercase();
+    for leak in ["sql", "sqlx", "panic", "syntax error", "relation"] {
+        assert!(!text.contains(leak), "response leaks {leak}: {body}");
+    }
+}
+
+async fn open_socket(
+    app: &TestApp,
+    protocol: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+    socket
+}
+
+async fn next_text(
+    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await.ok()??;
+        match message.ok()? {
+            Message::Text(text) => return serde_json::from_str(&text).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+async fn websocket_negotiates_both_protocols_and_authenticates_in_connection_init(app: TestApp) {
+    let token = app.staff_token();
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut socket = open_socket(&app, protocol).await;
+        let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+        socket.send(Message::Text(init.to_string().into())).await.unwrap();
+        let ack = next_text(&mut socket).await.expect("an ack");
+        assert_eq!(ack["type"], "connection_ack", "{protocol}: {ack}");
+    }
+
+    let mut socket = open_socket(&app, "graphql-transport-ws").await;
+    let init =
+        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.forged_token()) } });
+    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    let reply = next_text(&mut socket).await;
+    assert!(
+        reply.as_ref().is_none_or(|r| r["type"] != "connection_ack"),
+        "a forged token must not be acked: {reply:?}"
+    );
+}
+
+backend_tests! {
+    health_ready_and_metrics_answer => Options::default();
+    get_serves_graphiql_and_queries_but_refuses_mutations => Options::default();
+    post_needs_json_and_a_valid_token => Options::default();
+    malformed_requests_get_coded_errors_not_internals => Options::default();
+    websocket_negotiates_both_protocols_and_authenticates_in_connection_init => Options::default();
+}
