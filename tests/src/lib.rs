@@ -44,6 +44,13 @@ pub struct Options {
     pub now: Option<DateTime<Utc>>,
     /// DataLoader batching window in ms (default: the server default).
     pub loader_delay_ms: Option<u64>,
+    /// Use Redis at this URL as the event bus (default: in-process).
+    pub redis_url: Option<String>,
+}
+
+/// Redis from `TEST_REDIS_URL`, if set.
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
 }
 
 /// A running server and a client for it.
@@ -90,6 +97,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     settings.workers = 2;
     settings.db_pool_size = 8;
     settings.seed_demo = Some(options.seed);
+    settings.redis_url = options.redis_url.clone();
     if let Some(delay) = options.loader_delay_ms {
         settings.loader_delay_ms = delay;
     }

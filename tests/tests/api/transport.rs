@@ -170,7 +170,44 @@ async fn websocket_negotiates_both_protocols_and_authenticates_in_connection_ini
     );
 }
 
+async fn readiness_reports_an_unreachable_bus_but_mutations_still_commit(app: TestApp) {
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), 503);
+    let report: Value = ready.json().await.unwrap();
+    assert_eq!(report["database"], "ok");
+    assert_eq!(report["bus"], "unavailable");
+    assert_eq!(report["busKind"], "redis");
+    assert_eq!(app.get("/health").await.status(), 200, "alive, just not ready");
+    let body = app
+        .staff(
+            r#"mutation { createCustomer(input: {email: "x@example.com", name: "X"}) { customer { email } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["createCustomer"]["customer"]["email"], "x@example.com", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_checks_a_live_redis_bus() {
+    let Some(redis_url) = orderly_tests::test_redis_url() else {
+        eprintln!("TEST_REDIS_URL is not set: Redis readiness not checked");
+        return;
+    };
+    let app = orderly_tests::spawn_app_with(
+        orderly_tests::Backend::Sqlite,
+        Options { redis_url: Some(redis_url), ..Options::default() },
+    )
+    .await;
+    let ready = app.get("/ready").await;
+    let status = ready.status();
+    let report: Value = ready.json().await.unwrap();
+    assert_eq!(status, 200, "TEST_REDIS_URL is set, so Redis must answer: {report}");
+    assert_eq!(report["busKind"], "redis");
+}
+
 backend_tests! {
+    readiness_reports_an_unreachable_bus_but_mutations_still_commit =>
+        Options { redis_url: Some("redis://127.0.0.1:1".to_owned()), ..Options::default() };
     health_ready_and_metrics_answer => Options::default();
     get_serves_graphiql_and_queries_but_refuses_mutations => Options::default();
     post_needs_json_and_a_valid_token => Options::default();
