@@ -5,8 +5,10 @@ pub mod address;
 pub mod catalog;
 pub mod delivery;
 pub mod ids;
+pub mod lifecycle;
 pub mod money;
 pub mod pricing;
+pub mod routing;
 pub mod status;
 
 /// A value from outside failed validation. `field` names the input field (relative
