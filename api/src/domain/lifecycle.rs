@@ -80,7 +80,9 @@ mod tests {
         }
         assert!(fulfillment_can_transition(DeliveryException, InTransit));
         use PaymentStatus as P;
-        for pair in [P::Pending, P::Authorized, P::PartiallyCaptured, P::Captured, P::PartiallyRefunded, P::Refunded].windows(2) {
+        for pair in
+            [P::Pending, P::Authorized, P::PartiallyCaptured, P::Captured, P::PartiallyRefunded, P::Refunded].windows(2)
+        {
             assert!(payment_can_transition(pair[0], pair[1]), "{pair:?}");
         }
     }

@@ -131,7 +131,8 @@ pub fn route(lines: &BTreeMap<SkuId, i32>, candidates: &[Candidate], to: &Destin
             allocations.push(Allocation { location: c.id, lines: taken });
         }
     }
-    let names: Vec<String> = chosen.iter().filter(|c| allocations.iter().any(|a| a.location == c.id)).map(|c| describe(c, to)).collect();
+    let names: Vec<String> =
+        chosen.iter().filter(|c| allocations.iter().any(|a| a.location == c.id)).map(|c| describe(c, to)).collect();
     Ok(Plan {
         strategy: RoutingStrategy::Split,
         reason: format!("split: {} locations ({})", allocations.len(), names.join("; ")),
@@ -171,13 +172,11 @@ fn fewest_covering<'a>(lines: &BTreeMap<SkuId, i32>, eligible: &[&'a Candidate])
     let mut missing = lines.clone();
     let mut chosen: Vec<&Candidate> = Vec::new();
     while missing.values().any(|q| *q > 0) {
-        let next = eligible
-            .iter()
-            .filter(|c| !chosen.iter().any(|x| x.id == c.id))
-            .max_by_key(|c| {
-                let covered: i64 = missing.iter().map(|(s, q)| i64::from((*q).min(c.available.get(s).copied().unwrap_or(0).max(0)))).sum();
-                (covered, std::cmp::Reverse(eligible.iter().position(|e| e.id == c.id)))
-            });
+        let next = eligible.iter().filter(|c| !chosen.iter().any(|x| x.id == c.id)).max_by_key(|c| {
+            let covered: i64 =
+                missing.iter().map(|(s, q)| i64::from((*q).min(c.available.get(s).copied().unwrap_or(0).max(0)))).sum();
+            (covered, std::cmp::Reverse(eligible.iter().position(|e| e.id == c.id)))
+        });
         let Some(next) = next else { break };
         for (sku, qty) in missing.iter_mut() {
             *qty -= (*qty).min(next.available.get(sku).copied().unwrap_or(0).max(0));
@@ -219,7 +218,9 @@ mod tests {
 
     #[test]
     fn prefers_the_nearest_location_that_ships_everything() {
-        let plan = route(&lines(&[(1, 2)]), &[candidate(1, NEWARK, &[(1, 5)]), candidate(2, RENO, &[(1, 5)])], &to_sf()).unwrap();
+        let plan =
+            route(&lines(&[(1, 2)]), &[candidate(1, NEWARK, &[(1, 5)]), candidate(2, RENO, &[(1, 5)])], &to_sf())
+                .unwrap();
         assert_eq!(plan.strategy, RoutingStrategy::Single);
         assert_eq!(plan.allocations[0].location, LocationId(2));
         assert!(plan.reason.starts_with("single location: L2, "), "{}", plan.reason);
