@@ -47,6 +47,10 @@ pub struct Settings {
     /// batches more under CPU contention at the cost of latency per nesting level.
     #[arg(long, env = "ORDERLY_LOADER_DELAY_MS", default_value_t = 1, global = true)]
     pub loader_delay_ms: u64,
+    /// Sales tax by destination country in basis points, e.g. `US:725,CA:1300`
+    /// (7.25 % and 13 %); countries not listed pay none.
+    #[arg(long, env = "ORDERLY_TAX_RATES", default_value = "", global = true)]
+    pub tax_rates: String,
     /// Write demo data at start-up when the database has none (default: yes for SQLite,
     /// no for Postgres).
     #[arg(long, env = "ORDERLY_SEED_DEMO", global = true)]
@@ -66,6 +70,7 @@ impl Settings {
             workers: 0,
             db_pool_size: 16,
             loader_delay_ms: 1,
+            tax_rates: String::new(),
             seed_demo: Some(false),
         }
     }

@@ -23,7 +23,7 @@ use crate::config::Settings;
 use crate::events::{self, EventBus};
 use crate::graphql::{self, OrderlySchema};
 use crate::metrics::Metrics;
-use crate::service::{Store, db};
+use crate::service::{Store, TaxRates, db};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -57,7 +57,8 @@ impl Application {
         let keys = JwtKeys::new(&settings.resolve_jwt_secret()?);
         let connection = db::connect(&settings.database_url, settings.db_pool_size, &metrics).await?;
         db::migrate(&connection).await?;
-        let store = Store::new(connection, clock);
+        let tax = TaxRates::parse(&settings.tax_rates).map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
+        let store = Store::new(connection, clock).with_tax_rates(tax);
         if settings.seeds_demo()
             && let Some(summary) =
                 store.seed_demo().await.map_err(|e| anyhow::anyhow!("{e:?}")).context("Failed to seed demo data")?

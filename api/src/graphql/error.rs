@@ -88,7 +88,10 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
         E::Taken { field, message } => one(ErrorCode::Taken, &field, message),
         E::OutOfStock { field, message } => one(ErrorCode::OutOfStock, &field, message),
         E::VersionConflict { .. } => one(ErrorCode::VersionConflict, "expectedVersion", err.to_string()),
-        E::Database(_) | E::Corrupt(_) => Err(internal(&err)),
+        E::InvalidTransition { field, message } => one(ErrorCode::InvalidTransition, &field, message),
+        E::PaymentDeclined(message) => one(ErrorCode::PaymentDeclined, "payment", message),
+        E::IdempotencyConflict => one(ErrorCode::IdempotencyConflict, "idempotencyKey", err.to_string()),
+        E::Database(_) | E::Corrupt(_) | E::Retry | E::Provider(_) => Err(internal(&err)),
     }
 }
 

@@ -212,11 +212,7 @@ impl Store {
             .order_by_asc(inventory_level::Column::LocationId)
             .all(self.db())
             .await?;
-        let mut out: HashMap<SkuId, Vec<_>> = HashMap::new();
-        for row in rows {
-            out.entry(SkuId(row.sku_id)).or_default().push(row);
-        }
-        Ok(out)
+        Ok(super::group(rows, |r| SkuId(r.sku_id)))
     }
 
     /// Inventory levels by id.

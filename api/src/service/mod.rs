@@ -3,10 +3,14 @@
 //! entity models back and typed errors that say what the client should see.
 
 pub mod catalog;
+mod changes;
 pub mod customers;
 pub mod db;
+pub mod fulfillment;
+pub mod ordering;
 pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod seed;
 
 use std::str::FromStr;
@@ -39,6 +43,21 @@ pub enum Error {
     /// `OUT_OF_STOCK` on the named field.
     #[error("{message}")]
     OutOfStock { field: String, message: String },
+    /// `INVALID_TRANSITION`: the object's state does not allow this change.
+    #[error("{message}")]
+    InvalidTransition { field: String, message: String },
+    /// `PAYMENT_DECLINED`: the provider refused the payment.
+    #[error("{0}")]
+    PaymentDeclined(String),
+    /// `IDEMPOTENCY_CONFLICT`: the key was used before with different input.
+    #[error("this idempotency key was already used with different input")]
+    IdempotencyConflict,
+    /// Internal: a concurrent change won a race; the use case runs again.
+    #[error("concurrent change, retrying")]
+    Retry,
+    /// Internal: the payment provider failed.
+    #[error("payment provider failed")]
+    Provider(#[source] payments::PaymentError),
     /// Internal: the database failed. Never shown to clients.
     #[error("database error")]
     Database(#[source] DbErr),
@@ -54,6 +73,31 @@ impl From<DbErr> for Error {
 }
 
 impl Error {
+    /// True for failures that running the same use case again can cure: a lost race,
+    /// a Postgres serialisation failure or deadlock, a busy SQLite database.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Retry => true,
+            Self::Database(err) => {
+                let code = match err {
+                    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+                    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => {
+                        e.as_database_error().and_then(|d| d.code().map(|c| c.into_owned()))
+                    }
+                    _ => None,
+                };
+                // 40001 serialization_failure, 40P01 deadlock_detected; SQLite 5 BUSY,
+                // 6 LOCKED, 517 BUSY_SNAPSHOT.
+                matches!(code.as_deref(), Some("40001" | "40P01" | "5" | "6" | "517"))
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid_transition(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidTransition { field: field.to_owned(), message: message.into() }
+    }
+
     pub(crate) fn not_found(field: &str, message: impl Into<String>) -> Self {
         Self::NotFound { field: field.to_owned(), message: message.into() }
     }
@@ -72,22 +116,97 @@ impl Error {
 /// Shorthand for service results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Groups rows by a key, keeping their order.
+pub(crate) fn group<K: std::hash::Hash + Eq, T>(
+    rows: Vec<T>,
+    key: impl Fn(&T) -> K,
+) -> std::collections::HashMap<K, Vec<T>> {
+    let mut out: std::collections::HashMap<K, Vec<T>> = std::collections::HashMap::new();
+    for row in rows {
+        out.entry(key(&row)).or_default().push(row);
+    }
+    out
+}
+
 /// Parses a stored enum spelling, reporting a corrupt row instead of panicking.
 pub fn decode<T: FromStr>(column: &str, stored: &str) -> Result<T> {
     stored.parse().map_err(|_| Error::Corrupt(format!("{column} = {stored:?}")))
 }
 
-/// The database plus the clock: everything a use case needs.
+/// Runs a use case again (a few times, with a short pause) while it fails with a
+/// retryable error.
+macro_rules! retrying {
+    ($op:expr) => {{
+        let mut attempt: u32 = 0;
+        loop {
+            match $op.await {
+                Err(err) if err.is_retryable() && attempt < $crate::service::MAX_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %err, "retrying after a concurrent change");
+                    tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 3)).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retrying;
+
+/// How often a use case is retried after a lost race.
+pub const MAX_RETRIES: u32 = 8;
+
+/// Tax rates in basis points (1/100 %) by destination country.
+#[derive(Debug, Clone, Default)]
+pub struct TaxRates(std::collections::HashMap<String, u32>);
+
+impl TaxRates {
+    /// Parses `US:725,CA:1300` (country:basis points).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut rates = std::collections::HashMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (country, rate) =
+                part.split_once(':').ok_or_else(|| format!("'{part}' is not COUNTRY:BASIS_POINTS"))?;
+            let rate: u32 = rate.trim().parse().map_err(|_| format!("'{rate}' is not a number of basis points"))?;
+            if rate > 10_000 {
+                return Err(format!("{rate} basis points is more than 100 %"));
+            }
+            rates.insert(country.trim().to_uppercase(), rate);
+        }
+        Ok(Self(rates))
+    }
+
+    /// The rate for `country` (0 when none is configured).
+    pub fn for_country(&self, country: &str) -> u32 {
+        self.0.get(country).copied().unwrap_or(0)
+    }
+}
+
+/// The database, the clock, payment providers and tax rates: everything a use case needs.
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    payments: Arc<payments::Payments>,
+    tax: Arc<TaxRates>,
 }
 
 impl Store {
-    /// A store over an open, migrated connection.
+    /// A store over an open, migrated connection, with the built-in payment providers
+    /// and no tax.
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock }
+        Self { db, clock, payments: Arc::default(), tax: Arc::default() }
+    }
+
+    /// The same store charging `tax`.
+    pub fn with_tax_rates(mut self, tax: TaxRates) -> Self {
+        self.tax = Arc::new(tax);
+        self
+    }
+
+    /// The same store with `payments` as its providers.
+    pub fn with_payments(mut self, payments: payments::Payments) -> Self {
+        self.payments = Arc::new(payments);
+        self
     }
 
     /// A store with no database behind it: enough to build the schema (`orderly schema`).
@@ -107,6 +226,11 @@ impl Store {
 
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Begins a read-only snapshot (a plain transaction).
+    pub(crate) async fn begin_read(&self) -> Result<DatabaseTransaction> {
+        Ok(self.db.begin().await?)
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock up front

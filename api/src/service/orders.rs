@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 
 use super::customers::{contains_pattern, lower_like};
 use super::page::{self, Cursor, CursorKey, Keyset, Page, PageRequest};
-use super::{Result, Store};
+use super::{Result, Store, group};
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId};
 use crate::domain::status::{FulfillmentStatus, OrderStatus};
 
@@ -50,7 +50,7 @@ pub enum Visibility {
 }
 
 impl Visibility {
-    fn allows(self, owner: i64) -> bool {
+    pub(crate) fn allows(self, owner: i64) -> bool {
         match self {
             Self::All => true,
             Self::OwnedBy(id) => id.0 == owner,
@@ -279,12 +279,4 @@ impl Store {
         };
         page::fetch(self.db(), select, &keyset, request).await
     }
-}
-
-fn group<K: std::hash::Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
-    let mut out: HashMap<K, Vec<T>> = HashMap::new();
-    for row in rows {
-        out.entry(key(&row)).or_default().push(row);
-    }
-    out
 }

@@ -3,13 +3,20 @@
 
 mod catalog;
 mod customer;
+mod fulfillment;
+mod ordering;
 
 use crate::domain::ValidationError;
 use crate::graphql::error::UserError;
 
 /// Every root mutation.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(catalog::CatalogMutation, customer::CustomerMutation);
+pub struct Mutation(
+    catalog::CatalogMutation,
+    customer::CustomerMutation,
+    ordering::OrderingMutation,
+    fulfillment::FulfillmentMutation,
+);
 
 /// Collects every validation failure of one input, so a client sees all of them at once.
 #[derive(Default)]

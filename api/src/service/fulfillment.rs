@@ -1,0 +1,316 @@
+//! Fulfilment: picking, packing, shipping (stock leaves the building, what ships is
+//! captured, the delivery promise is set) and the carrier's delivery events. Every step
+//! is checked against the fulfilment state machine and recorded as an order event.
+
+use chrono::{DateTime, Utc};
+use entity::{customer, fulfillment_order, fulfillment_order_line, inventory_level, order, order_line, payment};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+
+use super::changes::{NewEvent, lock_order, order_payment, record_change};
+use super::ordering::Actor;
+use super::{Error, Result, Store, decode, retrying};
+use crate::domain::delivery::{DeliveryWindow, estimate_window};
+use crate::domain::ids::{FulfillmentOrderId, OrderId};
+use crate::domain::lifecycle::{fulfillment_can_transition, payment_can_transition};
+use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus, ShippingMethod};
+
+/// Carrier details when a parcel ships.
+#[derive(Debug, Clone)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+}
+
+/// A carrier or 3PL update.
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub status: FulfillmentStatus,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub estimated_delivery_at: Option<DateTime<Utc>>,
+    pub message: Option<String>,
+}
+
+/// What a step does besides moving the status.
+enum Step {
+    Pick,
+    Pack,
+    Ship(Shipment),
+    Deliver(DeliveryUpdate),
+}
+
+impl Step {
+    fn target(&self) -> FulfillmentStatus {
+        match self {
+            Self::Pick => FulfillmentStatus::Picking,
+            Self::Pack => FulfillmentStatus::Packed,
+            Self::Ship(_) => FulfillmentStatus::Shipped,
+            Self::Deliver(update) => update.status,
+        }
+    }
+}
+
+fn event_for(status: FulfillmentStatus) -> OrderEventType {
+    match status {
+        FulfillmentStatus::Picking => OrderEventType::PickingStarted,
+        FulfillmentStatus::Packed => OrderEventType::Packed,
+        FulfillmentStatus::Shipped => OrderEventType::Shipped,
+        FulfillmentStatus::InTransit => OrderEventType::InTransit,
+        FulfillmentStatus::OutForDelivery => OrderEventType::OutForDelivery,
+        FulfillmentStatus::Delivered => OrderEventType::Delivered,
+        FulfillmentStatus::DeliveryException => OrderEventType::DeliveryException,
+        FulfillmentStatus::Open | FulfillmentStatus::Cancelled => OrderEventType::Cancelled,
+    }
+}
+
+impl Store {
+    /// OPEN → PICKING.
+    pub async fn start_picking(&self, id: FulfillmentOrderId, actor: &Actor) -> Result<fulfillment_order::Model> {
+        retrying!(self.step(id, || Step::Pick, actor))
+    }
+
+    /// PICKING → PACKED.
+    pub async fn mark_packed(&self, id: FulfillmentOrderId, actor: &Actor) -> Result<fulfillment_order::Model> {
+        retrying!(self.step(id, || Step::Pack, actor))
+    }
+
+    /// PACKED → SHIPPED: stock leaves `on_hand` and `reserved`, what ships is captured,
+    /// the delivery estimate is set.
+    pub async fn ship(
+        &self,
+        id: FulfillmentOrderId,
+        shipment: Shipment,
+        actor: &Actor,
+    ) -> Result<fulfillment_order::Model> {
+        retrying!(self.step(id, || Step::Ship(shipment.clone()), actor))
+    }
+
+    /// A carrier update: IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED or DELIVERY_EXCEPTION,
+    /// optionally with a new estimate.
+    pub async fn record_delivery_event(
+        &self,
+        id: FulfillmentOrderId,
+        update: DeliveryUpdate,
+        actor: &Actor,
+    ) -> Result<fulfillment_order::Model> {
+        retrying!(self.step(id, || Step::Deliver(update.clone()), actor))
+    }
+
+    #[tracing::instrument(skip(self, make, actor))]
+    async fn step(
+        &self,
+        id: FulfillmentOrderId,
+        make: impl Fn() -> Step,
+        actor: &Actor,
+    ) -> Result<fulfillment_order::Model> {
+        let step = make();
+        let now = self.clock().now();
+        let txn = self.begin_write().await?;
+        let not_found = || Error::not_found("fulfillmentOrderId", "no such fulfillment order");
+        let order_id = fulfillment_order::Entity::find_by_id(id.0)
+            .select_only()
+            .column(fulfillment_order::Column::OrderId)
+            .into_tuple::<i64>()
+            .one(&txn)
+            .await?
+            .ok_or_else(not_found)?;
+        let order = lock_order(&txn, OrderId(order_id)).await?.ok_or_else(not_found)?;
+        let fo = fulfillment_order::Entity::find_by_id(id.0).one(&txn).await?.ok_or_else(not_found)?;
+        let from: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+        let to = step.target();
+        if !fulfillment_can_transition(from, to) {
+            return Err(Error::invalid_transition(
+                "fulfillmentOrderId",
+                format!("a fulfillment order that is {} cannot become {}", from.as_ref(), to.as_ref()),
+            ));
+        }
+
+        let mut row = fulfillment_order::ActiveModel {
+            status: Set(to.as_ref().to_owned()),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let mut events = vec![NewEvent::new(event_for(to)).fulfillment(fo.id)];
+        match step {
+            Step::Pick | Step::Pack => {}
+            Step::Ship(shipment) => {
+                let captured = self.ship_goods(&txn, &order, &fo, now).await?;
+                let ship_date = local_date(&txn, &order, now).await?;
+                let method: ShippingMethod = decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
+                let window = estimate_window(ship_date, method);
+                row.carrier = Set(Some(shipment.carrier.clone()));
+                row.tracking_number = Set(Some(shipment.tracking_number.clone()));
+                row.tracking_url = Set(shipment.tracking_url.clone());
+                row.shipped_at = Set(Some(now));
+                row.estimated_earliest = Set(Some(window.earliest));
+                row.estimated_latest = Set(Some(window.latest));
+                events[0] = NewEvent::new(OrderEventType::Shipped)
+                    .fulfillment(fo.id)
+                    .message(format!("{} {}", shipment.carrier, shipment.tracking_number))
+                    .payload(serde_json::json!({
+                        "carrier": shipment.carrier, "trackingNumber": shipment.tracking_number,
+                        "estimatedEarliest": window.earliest, "estimatedLatest": window.latest,
+                    }));
+                if let Some((amount, currency)) = captured {
+                    events.push(
+                        NewEvent::new(OrderEventType::PaymentCaptured)
+                            .fulfillment(fo.id)
+                            .payload(serde_json::json!({ "amount": amount, "currency": currency })),
+                    );
+                }
+            }
+            Step::Deliver(update) => {
+                let at = update.occurred_at.unwrap_or(now);
+                if to == FulfillmentStatus::Delivered {
+                    row.delivered_at = Set(Some(at));
+                }
+                if let Some(estimate) = update.estimated_delivery_at {
+                    let day = local_date(&txn, &order, estimate).await?;
+                    let window = DeliveryWindow { earliest: day, latest: day };
+                    row.estimated_earliest = Set(Some(window.earliest));
+                    row.estimated_latest = Set(Some(window.latest));
+                    // A new estimate may make "tomorrow" true again later.
+                    row.arriving_tomorrow_notified_on = Set(None);
+                }
+                let mut event = NewEvent::new(event_for(to)).fulfillment(fo.id).payload(serde_json::json!({
+                    "occurredAt": at, "estimatedDeliveryAt": update.estimated_delivery_at,
+                }));
+                if let Some(message) = update.message {
+                    event = event.message(message);
+                }
+                events[0] = event;
+            }
+        }
+
+        let updated = fulfillment_order::Entity::update_many()
+            .set(row)
+            .col_expr(fulfillment_order::Column::Version, Expr::col(fulfillment_order::Column::Version).add(1))
+            .filter(fulfillment_order::Column::Id.eq(fo.id))
+            .filter(fulfillment_order::Column::Version.eq(fo.version))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(Error::Retry);
+        }
+        record_change(&txn, &order, events, &actor.name, now, |_| {}).await?;
+        let fo = fulfillment_order::Entity::find_by_id(id.0).one(&txn).await?.ok_or_else(not_found)?;
+        txn.commit().await?;
+        Ok(fo)
+    }
+
+    /// Takes shipped units out of stock and captures their price; returns what was
+    /// captured. The last shipment captures whatever is left, so rounding never drifts.
+    async fn ship_goods(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &order::Model,
+        fo: &fulfillment_order::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, String)>> {
+        let payment =
+            order_payment(txn, order.id).await?.ok_or_else(|| Error::Corrupt("order without payment".into()))?;
+        let payment_status: PaymentStatus = decode("payments.status", &payment.status)?;
+        if !matches!(payment_status, PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured) {
+            return Err(Error::invalid_transition(
+                "fulfillmentOrderId",
+                format!("the payment is {}: it must be authorised before anything ships", payment_status.as_ref()),
+            ));
+        }
+        let lines = fulfillment_order_line::Entity::find()
+            .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
+            .all(txn)
+            .await?;
+        let mut shipped_value = 0_i64;
+        for line in &lines {
+            let moved = inventory_level::Entity::update_many()
+                .col_expr(
+                    inventory_level::Column::OnHand,
+                    Expr::col(inventory_level::Column::OnHand).sub(line.quantity),
+                )
+                .col_expr(
+                    inventory_level::Column::Reserved,
+                    Expr::col(inventory_level::Column::Reserved).sub(line.quantity),
+                )
+                .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
+                .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
+                .filter(inventory_level::Column::LocationId.eq(fo.location_id))
+                .filter(inventory_level::Column::SkuId.eq(line.sku_id))
+                .filter(inventory_level::Column::Reserved.gte(line.quantity))
+                .exec(txn)
+                .await?;
+            if moved.rows_affected != 1 {
+                return Err(Error::Corrupt(format!("fulfillment order {} shipped without its reservation", fo.id)));
+            }
+            let order_line = order_line::Entity::find_by_id(line.order_line_id).one(txn).await?;
+            shipped_value += order_line.as_ref().map_or(0, |l| l.unit_price) * i64::from(line.quantity);
+            order_line::Entity::update_many()
+                .col_expr(
+                    order_line::Column::QuantityFulfilled,
+                    Expr::col(order_line::Column::QuantityFulfilled).add(line.quantity),
+                )
+                .filter(order_line::Column::Id.eq(line.order_line_id))
+                .exec(txn)
+                .await?;
+        }
+
+        let unshipped_others = fulfillment_order::Entity::find()
+            .filter(fulfillment_order::Column::OrderId.eq(order.id))
+            .filter(fulfillment_order::Column::Id.ne(fo.id))
+            .filter(fulfillment_order::Column::Status.is_in(["OPEN", "PICKING", "PACKED"]))
+            .all(txn)
+            .await?
+            .len();
+        let remaining = payment.amount_authorized - payment.amount_captured;
+        let amount = if unshipped_others == 0 {
+            remaining
+        } else {
+            let tax_share = if order.subtotal > 0 { order.tax_total * shipped_value / order.subtotal } else { 0 };
+            let shipping = if payment.amount_captured == 0 { order.shipping_total } else { 0 };
+            Ord::min(shipped_value + tax_share + shipping, remaining)
+        };
+        if amount <= 0 {
+            return Ok(None);
+        }
+        let reference = payment.provider_reference.clone().unwrap_or_default();
+        if let Some(provider) = self.payments.get(&payment.provider) {
+            provider.capture(&reference, amount, &payment.currency).await.map_err(Error::Provider)?;
+        }
+        let captured = payment.amount_captured + amount;
+        let status = if captured >= payment.amount_authorized {
+            PaymentStatus::Captured
+        } else {
+            PaymentStatus::PartiallyCaptured
+        };
+        if !payment_can_transition(payment_status, status) {
+            return Err(Error::Corrupt(format!(
+                "payment {} cannot go {} → {}",
+                payment.id,
+                payment_status.as_ref(),
+                status.as_ref()
+            )));
+        }
+        payment::Entity::update_many()
+            .col_expr(payment::Column::AmountCaptured, Expr::value(captured))
+            .col_expr(payment::Column::Status, Expr::value(status.as_ref()))
+            .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1))
+            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+            .filter(payment::Column::Id.eq(payment.id))
+            .exec(txn)
+            .await?;
+        Ok(Some((amount, payment.currency)))
+    }
+}
+
+/// The calendar day of `at` in the order's customer's time zone.
+async fn local_date(txn: &DatabaseTransaction, order: &order::Model, at: DateTime<Utc>) -> Result<chrono::NaiveDate> {
+    let zone = customer::Entity::find_by_id(order.customer_id)
+        .select_only()
+        .column(customer::Column::TimeZone)
+        .into_tuple::<String>()
+        .one(txn)
+        .await?
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::UTC);
+    Ok(at.with_timezone(&zone).date_naive())
+}

@@ -1,0 +1,607 @@
+//! Placing and cancelling orders. Placement prices the lines, routes them, authorises the
+//! payment, then — in one write transaction — reserves stock with conditional updates that
+//! cannot oversell, and writes the order, its lines, fulfilment orders, payment, events and
+//! idempotency key together. A decline or a shortage writes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    customer, fulfillment_order, fulfillment_order_line, idempotency_key, inventory_level, location, order, order_line,
+    payment, sku,
+};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sha2::{Digest, Sha256};
+
+use super::changes::{NewEvent, append_events, lock_order, order_payment, record_change};
+use super::payments::{Authorization, PaymentError};
+use super::{Error, Result, Store, decode, retrying};
+use crate::domain::address::Address;
+use crate::domain::ids::{CustomerId, LocationId, OrderId, SkuId};
+use crate::domain::lifecycle::derive_order_status;
+use crate::domain::pricing::totals;
+use crate::domain::routing::{self, Candidate, Destination, Plan};
+use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus, ShippingMethod};
+
+/// A validated order to place.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub customer: CustomerId,
+    pub channel: String,
+    /// SKU code and quantity, one entry per SKU (merged at the edge), in input order.
+    pub lines: Vec<(String, i32)>,
+    pub address: Address,
+    pub method: ShippingMethod,
+    pub provider: String,
+    pub token: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Who is acting, for the audit trail and idempotency scoping.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Stable principal name (`customer:7`, `staff:ops`).
+    pub name: String,
+}
+
+/// A placed order, and whether it was replayed from an idempotency key.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub order: order::Model,
+    pub replayed: bool,
+}
+
+/// A cancellation request.
+#[derive(Debug, Clone)]
+pub struct CancelOrder {
+    pub order: OrderId,
+    pub reason: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+impl PlaceOrder {
+    /// A fingerprint of everything that defines the order (not the key itself).
+    fn fingerprint(&self) -> String {
+        let a = &self.address;
+        let text = serde_json::json!([
+            self.customer.0,
+            self.channel,
+            self.lines,
+            a.name,
+            a.line1,
+            a.line2,
+            a.city,
+            a.region,
+            a.postal_code,
+            a.country.as_str(),
+            a.latitude,
+            a.longitude,
+            self.method.as_ref(),
+            self.provider,
+            self.token,
+            self.note,
+        ]);
+        format!("{:x}", Sha256::digest(text.to_string().as_bytes()))
+    }
+}
+
+/// The SKU rows for the order's lines, in line order; unknown codes are `NOT_FOUND` on
+/// `lines.<i>.sku`.
+async fn priced_lines(txn: &DatabaseTransaction, lines: &[(String, i32)]) -> Result<Vec<(sku::Model, i32)>> {
+    let codes: Vec<&str> = lines.iter().map(|(c, _)| c.as_str()).collect();
+    let found: HashMap<String, sku::Model> = sku::Entity::find()
+        .filter(sku::Column::Code.is_in(codes))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|s| (s.code.clone(), s))
+        .collect();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, (code, qty))| match found.get(code) {
+            Some(s) if s.active => Ok((s.clone(), *qty)),
+            _ => Err(Error::not_found(&format!("lines.{i}.sku"), format!("no SKU with code '{code}'"))),
+        })
+        .collect()
+}
+
+/// Every location that could ship to `country`, with what it has available of `skus`.
+async fn candidates(txn: &DatabaseTransaction, skus: &[SkuId]) -> Result<Vec<Candidate>> {
+    let locations = location::Entity::find().filter(location::Column::Active.eq(true)).all(txn).await?;
+    let levels = inventory_level::Entity::find()
+        .filter(inventory_level::Column::SkuId.is_in(skus.iter().map(|s| s.0)))
+        .all(txn)
+        .await?;
+    let mut stock: HashMap<i64, BTreeMap<SkuId, i32>> = HashMap::new();
+    for level in levels {
+        stock.entry(level.location_id).or_default().insert(SkuId(level.sku_id), level.on_hand - level.reserved);
+    }
+    Ok(locations
+        .into_iter()
+        .map(|l| Candidate {
+            id: LocationId(l.id),
+            name: l.name.clone(),
+            active: l.active,
+            ships_to: super::catalog::ships_to(&l),
+            region: l.region.clone(),
+            coordinates: l.latitude.zip(l.longitude),
+            priority: l.priority,
+            available: stock.remove(&l.id).unwrap_or_default(),
+        })
+        .collect())
+}
+
+fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {
+    let (index, (sku, wanted), found) = short
+        .iter()
+        .find_map(|(id, found)| priced.iter().enumerate().find(|(_, (s, _))| s.id == id.0).map(|(i, p)| (i, p, *found)))
+        .unwrap_or((0, &priced[0], 0));
+    Error::OutOfStock {
+        field: format!("lines.{index}.quantity"),
+        message: format!("only {found} of {} '{}' available to ship there, {wanted} ordered", sku.name, sku.code),
+    }
+}
+
+impl Store {
+    /// Places an order (see the module docs). Idempotent per key and principal.
+    #[tracing::instrument(skip_all, fields(customer = %input.customer, lines = input.lines.len()))]
+    pub async fn place_order(&self, input: PlaceOrder, actor: &Actor) -> Result<Placed> {
+        let fingerprint = input.fingerprint();
+        if let Some(placed) = self.replay(&input, actor, &fingerprint).await? {
+            return Ok(placed);
+        }
+        let provider = self.payments.get(&input.provider).ok_or_else(|| {
+            crate::domain::ValidationError::new(
+                "payment.provider",
+                format!("unknown payment provider '{}'; built in: test, manual", input.provider),
+            )
+        })?;
+
+        // Price and route before touching the card, so a shortage never authorises.
+        let (priced, amounts) = self.quote(&input).await?;
+        let currency = priced[0].0.currency.clone();
+        let authorization = match provider.authorize(amounts.total, &currency, input.token.as_deref()).await {
+            Ok(a) => a,
+            Err(PaymentError::Declined(why)) => return Err(Error::PaymentDeclined(why)),
+            Err(other) => return Err(Error::Provider(other)),
+        };
+        let outcome = retrying!(self.place_once(&input, actor, &fingerprint, &authorization));
+        if outcome.is_err() {
+            let reference = match &authorization {
+                Authorization::Authorized { reference } | Authorization::Pending { reference } => reference,
+            };
+            if let Err(err) = provider.void(reference).await {
+                tracing::error!(error = %err, "could not void the authorisation of an order that was not placed");
+            }
+        }
+        outcome
+    }
+
+    async fn replay(&self, input: &PlaceOrder, actor: &Actor, fingerprint: &str) -> Result<Option<Placed>> {
+        let Some(key) = &input.idempotency_key else { return Ok(None) };
+        let Some(stored) = idempotency_key::Entity::find()
+            .filter(idempotency_key::Column::Principal.eq(actor.name.as_str()))
+            .filter(idempotency_key::Column::Key.eq(key.as_str()))
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        if stored.request_hash != fingerprint {
+            return Err(Error::IdempotencyConflict);
+        }
+        let order = match stored.order_id {
+            Some(id) => order::Entity::find_by_id(id).one(self.db()).await?,
+            None => None,
+        };
+        order
+            .map(|order| Some(Placed { order, replayed: true }))
+            .ok_or_else(|| Error::Corrupt("idempotency key without order".into()))
+    }
+
+    /// Prices and routes without writing: fails early with `NOT_FOUND`, `INVALID_INPUT`
+    /// or `OUT_OF_STOCK`.
+    async fn quote(&self, input: &PlaceOrder) -> Result<(Vec<(sku::Model, i32)>, crate::domain::pricing::Totals)> {
+        let txn = self.begin_read().await?;
+        let customer = customer::Entity::find_by_id(input.customer.0).one(&txn).await?;
+        if customer.is_none() {
+            return Err(Error::not_found("customerId", "no such customer"));
+        }
+        let priced = priced_lines(&txn, &input.lines).await?;
+        self.route(&txn, input, &priced).await?;
+        let amounts = self.amounts(input, &priced)?;
+        txn.commit().await?;
+        Ok((priced, amounts))
+    }
+
+    fn amounts(&self, input: &PlaceOrder, priced: &[(sku::Model, i32)]) -> Result<crate::domain::pricing::Totals> {
+        let currency = &priced[0].0.currency;
+        if let Some(i) = priced.iter().position(|(s, _)| &s.currency != currency) {
+            return Err(crate::domain::ValidationError::new(
+                format!("lines.{i}.sku"),
+                format!("every line must be priced in the same currency ({currency})"),
+            )
+            .into());
+        }
+        let lines: Vec<(i64, i32)> = priced.iter().map(|(s, q)| (s.price_amount, *q)).collect();
+        totals(&lines, input.method, self.tax.for_country(input.address.country.as_str()))
+            .ok_or_else(|| crate::domain::ValidationError::new("lines", "the order total is too large").into())
+    }
+
+    async fn route(&self, txn: &DatabaseTransaction, input: &PlaceOrder, priced: &[(sku::Model, i32)]) -> Result<Plan> {
+        let wanted: BTreeMap<SkuId, i32> = priced.iter().map(|(s, q)| (SkuId(s.id), *q)).collect();
+        let skus: Vec<SkuId> = wanted.keys().copied().collect();
+        let destination = Destination {
+            country: input.address.country.as_str().to_owned(),
+            region: input.address.region.clone(),
+            coordinates: input.address.latitude.zip(input.address.longitude),
+        };
+        routing::route(&wanted, &candidates(txn, &skus).await?, &destination)
+            .map_err(|u| out_of_stock(&u.short, priced))
+    }
+
+    async fn place_once(
+        &self,
+        input: &PlaceOrder,
+        actor: &Actor,
+        fingerprint: &str,
+        authorization: &Authorization,
+    ) -> Result<Placed> {
+        let now = self.clock().now();
+        let txn = self.begin_write().await?;
+        let priced = priced_lines(&txn, &input.lines).await?;
+        let plan = self.route(&txn, input, &priced).await?;
+        let amounts = self.amounts(input, &priced)?;
+        let currency = priced[0].0.currency.clone();
+
+        // Conditional UPDATE, never read-then-write: two checkouts must not both take the
+        // last unit. Rows are locked in (location, SKU) order so concurrent orders cannot
+        // deadlock each other.
+        let mut reservations: Vec<(LocationId, SkuId, i32)> =
+            plan.allocations.iter().flat_map(|a| a.lines.iter().map(move |(s, q)| (a.location, *s, *q))).collect();
+        reservations.sort();
+        for (location, sku, qty) in &reservations {
+            let reserved = inventory_level::Entity::update_many()
+                .col_expr(inventory_level::Column::Reserved, Expr::col(inventory_level::Column::Reserved).add(*qty))
+                .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
+                .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
+                .filter(inventory_level::Column::LocationId.eq(location.0))
+                .filter(inventory_level::Column::SkuId.eq(sku.0))
+                .filter(
+                    Expr::col(inventory_level::Column::OnHand)
+                        .sub(Expr::col(inventory_level::Column::Reserved))
+                        .gte(*qty),
+                )
+                .exec(&txn)
+                .await?;
+            if reserved.rows_affected != 1 {
+                // Someone took the stock between routing and reserving: route again.
+                return Err(Error::Retry);
+            }
+        }
+
+        let (payment_status, reference) = match authorization {
+            Authorization::Authorized { reference } => (PaymentStatus::Authorized, reference.clone()),
+            Authorization::Pending { reference } => (PaymentStatus::Pending, reference.clone()),
+        };
+        let status = derive_order_status(payment_status, &vec![FulfillmentStatus::Open; plan.allocations.len()]);
+        let a = &input.address;
+        let placeholder = format!("pending-{}", uuid::Uuid::new_v4().simple());
+        let created = order::Entity::insert(order::ActiveModel {
+            number: Set(placeholder),
+            customer_id: Set(input.customer.0),
+            channel: Set(input.channel.clone()),
+            status: Set(status.as_ref().to_owned()),
+            payment_status: Set(payment_status.as_ref().to_owned()),
+            return_status: Set(None),
+            currency: Set(currency.clone()),
+            subtotal: Set(amounts.subtotal),
+            shipping_total: Set(amounts.shipping),
+            tax_total: Set(amounts.tax),
+            total: Set(amounts.total),
+            ship_name: Set(a.name.clone()),
+            ship_line1: Set(a.line1.clone()),
+            ship_line2: Set(a.line2.clone()),
+            ship_city: Set(a.city.clone()),
+            ship_region: Set(a.region.clone()),
+            ship_postal_code: Set(a.postal_code.clone()),
+            ship_country: Set(a.country.as_str().to_owned()),
+            ship_latitude: Set(a.latitude),
+            ship_longitude: Set(a.longitude),
+            shipping_method: Set(input.method.as_ref().to_owned()),
+            routing_strategy: Set(plan.strategy.as_ref().to_owned()),
+            routing_reason: Set(plan.reason.clone()),
+            note: Set(input.note.clone()),
+            cancel_reason: Set(None),
+            placed_at: Set(now),
+            updated_at: Set(now),
+            cancelled_at: Set(None),
+            last_sequence: Set(0),
+            version: Set(1),
+            ..Default::default()
+        })
+        .exec_with_returning(&txn)
+        .await?;
+        // Numbers follow ids (#1001 is order 1), so they are unique without a shared counter.
+        let number = format!("#{}", 1000 + created.id);
+        order::Entity::update_many()
+            .col_expr(order::Column::Number, Expr::value(number.clone()))
+            .filter(order::Column::Id.eq(created.id))
+            .exec(&txn)
+            .await?;
+
+        let lines =
+            order_line::Entity::insert_many(priced.iter().enumerate().map(|(i, (s, q))| order_line::ActiveModel {
+                order_id: Set(created.id),
+                line_number: Set(i as i32 + 1),
+                sku_id: Set(s.id),
+                quantity: Set(*q),
+                unit_price: Set(s.price_amount),
+                quantity_fulfilled: Set(0),
+                quantity_cancelled: Set(0),
+                ..Default::default()
+            }))
+            .exec_with_returning(&txn)
+            .await?;
+        let line_of: HashMap<i64, i64> = lines.iter().map(|l| (l.sku_id, l.id)).collect();
+
+        let mut fulfillment_ids = Vec::new();
+        for allocation in &plan.allocations {
+            let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
+                order_id: Set(created.id),
+                location_id: Set(allocation.location.0),
+                status: Set(FulfillmentStatus::Open.as_ref().to_owned()),
+                shipping_method: Set(input.method.as_ref().to_owned()),
+                carrier: Set(None),
+                tracking_number: Set(None),
+                tracking_url: Set(None),
+                shipped_at: Set(None),
+                delivered_at: Set(None),
+                estimated_earliest: Set(None),
+                estimated_latest: Set(None),
+                arriving_tomorrow_notified_on: Set(None),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec_with_returning(&txn)
+            .await?;
+            fulfillment_order_line::Entity::insert_many(allocation.lines.iter().map(|(sku, qty)| {
+                fulfillment_order_line::ActiveModel {
+                    fulfillment_order_id: Set(fo.id),
+                    order_line_id: Set(line_of.get(&sku.0).copied().unwrap_or_default()),
+                    sku_id: Set(sku.0),
+                    quantity: Set(*qty),
+                    ..Default::default()
+                }
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+            fulfillment_ids.push(fo.id);
+        }
+
+        payment::Entity::insert(payment::ActiveModel {
+            order_id: Set(created.id),
+            provider: Set(input.provider.clone()),
+            provider_reference: Set(Some(reference)),
+            status: Set(payment_status.as_ref().to_owned()),
+            currency: Set(currency.clone()),
+            amount_authorized: Set(if payment_status == PaymentStatus::Authorized { amounts.total } else { 0 }),
+            amount_captured: Set(0),
+            amount_refunded: Set(0),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+
+        let mut events = vec![
+            NewEvent::new(OrderEventType::Placed)
+                .message(format!("Order {number} placed via {}", input.channel))
+                .payload(serde_json::json!({ "number": number, "total": amounts.total, "currency": currency })),
+        ];
+        if payment_status == PaymentStatus::Authorized {
+            events.push(NewEvent::new(OrderEventType::PaymentAuthorized).payload(serde_json::json!({
+                "provider": input.provider, "amount": amounts.total, "currency": currency
+            })));
+        }
+        events.push(NewEvent::new(OrderEventType::Allocated).message(plan.reason.clone()).payload(serde_json::json!({
+            "strategy": plan.strategy.as_ref(),
+            "fulfillmentOrders": fulfillment_ids,
+        })));
+        let count = events.len() as i32;
+        append_events(&txn, created.id, input.customer.0, 0, events, &actor.name, now).await?;
+        order::Entity::update_many()
+            .col_expr(order::Column::LastSequence, Expr::value(count))
+            .col_expr(order::Column::Version, Expr::value(count))
+            .filter(order::Column::Id.eq(created.id))
+            .exec(&txn)
+            .await?;
+
+        if let Some(key) = &input.idempotency_key {
+            let stored = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+                principal: Set(actor.name.clone()),
+                key: Set(key.clone()),
+                request_hash: Set(fingerprint.to_owned()),
+                order_id: Set(Some(created.id)),
+                response: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .exec_without_returning(&txn)
+            .await;
+            if let Err(err) = stored {
+                // The same key committed concurrently: roll back and replay that order.
+                return match err.sql_err() {
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                        drop(txn);
+                        self.replay(input, actor, fingerprint).await?.ok_or(Error::Retry)
+                    }
+                    _ => Err(err.into()),
+                };
+            }
+        }
+        txn.commit().await?;
+        let order = order::Model { number, last_sequence: count, version: count, ..created };
+        tracing::info!(order = order.id, number = %order.number, total = order.total, "order placed");
+        Ok(Placed { order, replayed: false })
+    }
+
+    /// Cancels what has not shipped: releases its reservations, voids the rest of the
+    /// payment authorisation, appends `CANCELLED`. Shipped parts stay.
+    #[tracing::instrument(skip_all, fields(order = %input.order))]
+    pub async fn cancel_order(
+        &self,
+        input: CancelOrder,
+        actor: &Actor,
+        scope: super::orders::Visibility,
+    ) -> Result<order::Model> {
+        retrying!(self.cancel_once(&input, actor, scope))
+    }
+
+    async fn cancel_once(
+        &self,
+        input: &CancelOrder,
+        actor: &Actor,
+        scope: super::orders::Visibility,
+    ) -> Result<order::Model> {
+        let now = self.clock().now();
+        let txn = self.begin_write().await?;
+        let order = lock_order(&txn, input.order)
+            .await?
+            .filter(|o| scope.allows(o.customer_id))
+            .ok_or_else(|| Error::not_found("orderId", "no such order"))?;
+        if let Some(expected) = input.expected_version
+            && expected != order.version
+        {
+            return Err(Error::VersionConflict { current: order.version });
+        }
+        let fulfillments = fulfillment_order::Entity::find()
+            .filter(fulfillment_order::Column::OrderId.eq(order.id))
+            .order_by_asc(fulfillment_order::Column::Id)
+            .all(&txn)
+            .await?;
+        let mut cancelled = 0;
+        for fo in &fulfillments {
+            let status: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+            if !crate::domain::lifecycle::fulfillment_can_transition(status, FulfillmentStatus::Cancelled) {
+                continue;
+            }
+            release_reservations(&txn, fo, now).await?;
+            let updated = fulfillment_order::Entity::update_many()
+                .col_expr(fulfillment_order::Column::Status, Expr::value(FulfillmentStatus::Cancelled.as_ref()))
+                .col_expr(fulfillment_order::Column::Version, Expr::col(fulfillment_order::Column::Version).add(1))
+                .col_expr(fulfillment_order::Column::UpdatedAt, Expr::value(now))
+                .filter(fulfillment_order::Column::Id.eq(fo.id))
+                .filter(fulfillment_order::Column::Version.eq(fo.version))
+                .exec(&txn)
+                .await?;
+            if updated.rows_affected != 1 {
+                return Err(Error::Retry);
+            }
+            cancelled += 1;
+        }
+        if cancelled == 0 {
+            let why = if order.cancelled_at.is_some() {
+                "the order is already cancelled"
+            } else {
+                "everything has shipped; nothing is left to cancel"
+            };
+            return Err(Error::invalid_transition("orderId", why));
+        }
+
+        let mut events = Vec::new();
+        if let Some(payment) = order_payment(&txn, order.id).await? {
+            let status: PaymentStatus = decode("payments.status", &payment.status)?;
+            let provider = self.payments.get(&payment.provider);
+            let reference = payment.provider_reference.clone().unwrap_or_default();
+            let new_status = if payment.amount_captured == 0 { PaymentStatus::Voided } else { PaymentStatus::Captured };
+            if status != new_status && crate::domain::lifecycle::payment_can_transition(status, new_status) {
+                if let Some(provider) = provider {
+                    provider.void(&reference).await.map_err(Error::Provider)?;
+                }
+                payment::Entity::update_many()
+                    .col_expr(payment::Column::Status, Expr::value(new_status.as_ref()))
+                    // What stays authorised is what was captured; a void keeps the
+                    // historical amount for the record.
+                    .col_expr(
+                        payment::Column::AmountAuthorized,
+                        Expr::value(if new_status == PaymentStatus::Captured {
+                            payment.amount_captured
+                        } else {
+                            payment.amount_authorized
+                        }),
+                    )
+                    .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1))
+                    .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+                    .filter(payment::Column::Id.eq(payment.id))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        let whole =
+            cancelled == fulfillments.iter().filter(|f| f.status != FulfillmentStatus::Cancelled.as_ref()).count();
+        let reason = input.reason.clone();
+        let message = match (&reason, whole) {
+            (Some(r), _) => r.clone(),
+            (None, true) => "Order cancelled".to_owned(),
+            (None, false) => format!("Cancelled {cancelled} unshipped part(s); shipped parts stay"),
+        };
+        events.push(NewEvent::new(OrderEventType::Cancelled).message(message).payload(serde_json::json!({
+            "whole": whole, "fulfillmentOrdersCancelled": cancelled
+        })));
+        let updated = record_change(&txn, &order, events, &actor.name, now, |row| {
+            row.cancel_reason = Set(reason);
+            if whole {
+                row.cancelled_at = Set(Some(now));
+            }
+        })
+        .await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+}
+
+/// Gives the units a fulfilment order reserved back to available stock.
+pub(crate) async fn release_reservations(
+    txn: &DatabaseTransaction,
+    fo: &fulfillment_order::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let lines = fulfillment_order_line::Entity::find()
+        .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
+        .all(txn)
+        .await?;
+    for line in lines {
+        let released = inventory_level::Entity::update_many()
+            .col_expr(
+                inventory_level::Column::Reserved,
+                Expr::col(inventory_level::Column::Reserved).sub(line.quantity),
+            )
+            .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
+            .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
+            .filter(inventory_level::Column::LocationId.eq(fo.location_id))
+            .filter(inventory_level::Column::SkuId.eq(line.sku_id))
+            .filter(inventory_level::Column::Reserved.gte(line.quantity))
+            .exec(txn)
+            .await?;
+        if released.rows_affected != 1 {
+            return Err(Error::Corrupt(format!("fulfilment order {} had no reservation to release", fo.id)));
+        }
+        order_line::Entity::update_many()
+            .col_expr(
+                order_line::Column::QuantityCancelled,
+                Expr::col(order_line::Column::QuantityCancelled).add(line.quantity),
+            )
+            .filter(order_line::Column::Id.eq(line.order_line_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
