@@ -81,8 +81,20 @@ async fn fresh_postgres_database(base_url: &str) -> String {
     format!("{head}://{authority}/{name}{query}")
 }
 
+/// Server logs go to the test's captured output (shown when it fails); `RUST_LOG`
+/// filters, default `warn`.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,orderly=warn"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
 /// Starts the server on `backend`.
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
+    init_logs();
     let (url, dir, name) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -134,6 +146,12 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// What the server's clock shows now.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use orderly::clock::Clock;
+        self.clock.now()
+    }
+
     /// A staff token.
     pub fn staff_token(&self) -> String {
         self.keys.mint(Role::Staff, "tester", &[], Duration::from_secs(600)).unwrap()

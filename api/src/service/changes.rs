@@ -59,7 +59,7 @@ pub(crate) async fn order_payment(txn: &DatabaseTransaction, order_id: i64) -> R
         .await?)
 }
 
-/// Appends `events` after the order's last sequence, bumps its version, re-derives its
+/// Appends `events` after the order's last sequence, bumps its version by as many, re-derives its
 /// status and payment status, and applies `edit` to the row; returns the row as stored.
 pub(crate) async fn record_change(
     txn: &DatabaseTransaction,
@@ -95,7 +95,9 @@ pub(crate) async fn record_change(
     edit(&mut row);
     let updated = order::Entity::update_many()
         .set(row)
-        .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
+        // Each event is one accepted transition, so the version always equals the last
+        // event's sequence: a client holding version v has seen events 1..=v.
+        .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(count))
         .col_expr(order::Column::LastSequence, Expr::col(order::Column::LastSequence).add(count))
         .filter(order::Column::Id.eq(order.id))
         .filter(order::Column::Version.eq(order.version))

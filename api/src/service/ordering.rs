@@ -289,7 +289,8 @@ impl Store {
         };
         let status = derive_order_status(payment_status, &vec![FulfillmentStatus::Open; plan.allocations.len()]);
         let a = &input.address;
-        let placeholder = format!("pending-{}", uuid::Uuid::new_v4().simple());
+        // Unique until the id is known (numbers are at most 32 characters).
+        let placeholder = format!("~{}", &uuid::Uuid::new_v4().simple().to_string()[..30]);
         let created = order::Entity::insert(order::ActiveModel {
             number: Set(placeholder),
             customer_id: Set(input.customer.0),

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod customers;
+mod lifecycle;
 mod orders;
 mod schema;
 mod transport;
