@@ -177,6 +177,8 @@ enum Stage {
     /// Authorised and allocated; waiting for the warehouse.
     Open,
     Picking,
+    /// Packed, waiting for the carrier.
+    Packed,
     /// Shipped `days` business days ago, now with the carrier.
     InTransit {
         arriving: NaiveDate,
@@ -186,6 +188,8 @@ enum Stage {
         on: NaiveDate,
     },
     Cancelled,
+    /// The carrier reported a delay; the estimate has passed.
+    Delayed,
 }
 
 struct DemoOrder {
@@ -291,7 +295,7 @@ impl Store {
             insert_order(&ctx, &number, demo, now).await?;
             for &(code, qty) in demo.lines {
                 let key = (demo.location, code);
-                if matches!(demo.stage, Stage::PendingPayment | Stage::Open | Stage::Picking) {
+                if matches!(demo.stage, Stage::PendingPayment | Stage::Open | Stage::Picking | Stage::Packed) {
                     *reserved.entry(key).or_default() += qty;
                 }
             }
@@ -395,6 +399,22 @@ fn demo_orders(now: DateTime<Utc>, today: NaiveDate) -> Vec<DemoOrder> {
         placed: now - Duration::hours(1),
         stage: Stage::PendingPayment,
     });
+    orders.push(DemoOrder {
+        customer: 3,
+        location: "EWR-WH",
+        lines: &[("MON-HUB", 2)],
+        method: ShippingMethod::Standard,
+        placed: days_ago(3) - Duration::hours(12),
+        stage: Stage::Packed,
+    });
+    orders.push(DemoOrder {
+        customer: 1,
+        location: "RNO-WH",
+        lines: &[("RAIL-KIT", 1)],
+        method: ShippingMethod::Express,
+        placed: days_ago(8),
+        stage: Stage::Delayed,
+    });
     orders
 }
 
@@ -420,6 +440,8 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         Stage::PendingPayment => (FulfillmentStatus::Open, OrderStatus::PendingPayment, PaymentStatus::Pending),
         Stage::Open => (FulfillmentStatus::Open, OrderStatus::Confirmed, PaymentStatus::Authorized),
         Stage::Picking => (FulfillmentStatus::Picking, OrderStatus::InProgress, PaymentStatus::Authorized),
+        Stage::Packed => (FulfillmentStatus::Packed, OrderStatus::InProgress, PaymentStatus::Authorized),
+        Stage::Delayed => (FulfillmentStatus::DeliveryException, OrderStatus::Shipped, PaymentStatus::Captured),
         Stage::InTransit { .. } => (FulfillmentStatus::InTransit, OrderStatus::Shipped, PaymentStatus::Captured),
         Stage::Delivered { .. } => (FulfillmentStatus::Delivered, OrderStatus::Delivered, PaymentStatus::Captured),
         Stage::Cancelled => (FulfillmentStatus::Cancelled, OrderStatus::Cancelled, PaymentStatus::Voided),
@@ -436,6 +458,10 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
             let w = estimate_window(ship_date, demo.method);
             (Some((arriving, w.latest.max(arriving))), None)
         }
+        Stage::Delayed => {
+            let w = estimate_window(ship_date, demo.method);
+            (Some((w.earliest, w.latest)), None)
+        }
         Stage::Delivered { on } => {
             let w = estimate_window(ship_date, demo.method);
             (Some((w.earliest, w.latest)), Some(on.and_hms_opt(15, 30, 0).map(|t| t.and_utc()).unwrap_or(now)))
@@ -444,6 +470,17 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
     };
     match demo.stage {
         Stage::Picking => events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(2), None)),
+        Stage::Packed => {
+            events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(2), None));
+            events.push((OrderEventType::Packed, demo.placed + Duration::hours(4), None));
+        }
+        Stage::Delayed => {
+            events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(3), None));
+            events.push((OrderEventType::Packed, demo.placed + Duration::hours(6), None));
+            events.push((OrderEventType::Shipped, shipped_at, Some("UPS 1Z999AA10123456785".to_owned())));
+            events.push((OrderEventType::PaymentCaptured, shipped_at, None));
+            events.push((OrderEventType::DeliveryException, shipped_at + Duration::days(3), Some("Weather delay at the hub".to_owned())));
+        }
         Stage::InTransit { .. } | Stage::Delivered { .. } => {
             events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(3), None));
             events.push((OrderEventType::Packed, demo.placed + Duration::hours(6), None));
@@ -570,6 +607,7 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         OrderEventType::Shipped,
         OrderEventType::InTransit,
         OrderEventType::Delivered,
+        OrderEventType::DeliveryException,
         OrderEventType::Allocated,
     ];
     order_event::Entity::insert_many(events.into_iter().enumerate().map(|(i, (kind, at, message))| {
