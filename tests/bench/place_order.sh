@@ -27,6 +27,8 @@ export TOKEN=$("$BIN" token --role staff)
 gql() { curl -sf "http://$ORDERLY_BIND/graphql" -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d "$1"; }
 LOCATION=$(gql '{"query":"{ locations { id code } }"}' | sed -E 's/.*"id":"([^"]+)","code":"RNO-WH".*/\1/')
 gql "{\"query\":\"mutation { setInventory(input: {skuCode: \\\"MC4-PAIR\\\", locationId: \\\"$LOCATION\\\", onHand: 50000000}) { userErrors { message } } }\"}" >/dev/null
+DEMO_ORDERS=$(gql '{"query":"{ orders(first: 1, sortKey: ID, reverse: true) { edges { node { number } } } }"}' | grep -o '"number":"#[0-9]*' | grep -o '[0-9]*$'); DEMO_ORDERS=$(( DEMO_ORDERS - 1000 ))
+DEMO_RESERVED=$(gql '{"query":"{ sku(code: \"MC4-PAIR\") { inventoryLevels { reserved } } }"}' | grep -o '"reserved":[0-9]*' | awk -F: '{s+=$2} END {print s+0}')
 CUSTOMER=$(gql '{"query":"{ customers(first: 1) { edges { node { id } } } }"}' | sed -E 's/.*"id":"([^"]+)".*/\1/')
 QUERY='mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id number } userErrors { code } } }'
 INPUT="{\"customerId\":\"$CUSTOMER\",\"lines\":[{\"sku\":\"MC4-PAIR\",\"quantity\":1}],\"shippingAddress\":{\"line1\":\"2150 Lombard St\",\"city\":\"San Francisco\",\"region\":\"CA\",\"postalCode\":\"94123\",\"country\":\"US\",\"latitude\":37.7996,\"longitude\":-122.4368},\"payment\":{\"provider\":\"test\",\"token\":\"tok_visa\"}}"
@@ -37,9 +39,10 @@ statements() { curl -sf "http://$ORDERLY_BIND/metrics" | awk '/^orderly_db_state
 before=$(statements); for _ in $(seq 1 10); do gql "$BODY" >/dev/null; done; after=$(statements)
 echo "database: ${DATABASE_URL%%:*}; SQL statements per placeOrder: $(( (${after%.*} - ${before%.*}) / 10 ))"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/bench/post.lua "http://$ORDERLY_BIND/graphql"
-RESERVED=$(gql '{"query":"{ sku(code: \"MC4-PAIR\") { inventoryLevels { location { code } reserved } } }"}')
-ORDERS=$(gql '{"query":"{ orders(first: 1, filter: {query: \"\"}) { edges { node { number } } } }"}')
-echo "reserved MC4-PAIR after the run: $RESERVED"
-echo "newest order: $ORDERS"
+# Each benchmark order reserves one MC4-PAIR: reserved units must equal orders placed.
+RESERVED=$(gql '{"query":"{ sku(code: \"MC4-PAIR\") { inventoryLevels { reserved } } }"}' | grep -o '"reserved":[0-9]*' | awk -F: '{s+=$2} END {print s+0}')
+LAST=$(gql '{"query":"{ orders(first: 1, sortKey: ID, reverse: true) { edges { node { number } } } }"}' | grep -o '"number":"#[0-9]*' | grep -o '[0-9]*$')
+PLACED=$(( LAST - 1000 - DEMO_ORDERS ))
+echo "orders placed: $PLACED; MC4-PAIR units reserved by them: $(( RESERVED - DEMO_RESERVED ))"
 grep -c '"level":"ERROR"' "$WORK/server.log" | sed 's/^/server errors logged: /' || true
 echo "server RSS after the run: $(ps -o rss= -p $SERVER) KiB"

@@ -124,7 +124,7 @@ impl Store {
         reason: &str,
         actor: &str,
     ) -> Result<inventory_level::Model> {
-        let txn = self.begin_write().await?;
+        let (_writer, txn) = self.begin_write().await?;
         let sku = sku::Entity::find()
             .filter(sku::Column::Code.eq(sku_code))
             .one(&txn)

@@ -106,7 +106,7 @@ impl Store {
     ) -> Result<fulfillment_order::Model> {
         let step = make();
         let now = self.clock().now();
-        let txn = self.begin_write().await?;
+        let (_writer, txn) = self.begin_write().await?;
         let not_found = || Error::not_found("fulfillmentOrderId", "no such fulfillment order");
         let order_id = fulfillment_order::Entity::find_by_id(id.0)
             .select_only()

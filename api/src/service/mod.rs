@@ -188,13 +188,21 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     payments: Arc<payments::Payments>,
     tax: Arc<TaxRates>,
+    /// SQLite has one writer at a time; writers queue here, first come first served,
+    /// instead of polling the file lock (whose back-off gave second-long tails).
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// Held for as long as a write transaction runs (a no-op on Postgres).
+pub(crate) type WriteGate = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl Store {
     /// A store over an open, migrated connection, with the built-in payment providers
-    /// and no tax.
+    /// and no tax. (The connection must not be the disconnected placeholder.)
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock, payments: Arc::default(), tax: Arc::default() }
+        let write_gate = matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Self { db, clock, payments: Arc::default(), tax: Arc::default(), write_gate }
     }
 
     /// The same store charging `tax`.
@@ -211,7 +219,13 @@ impl Store {
 
     /// A store with no database behind it: enough to build the schema (`orderly schema`).
     pub fn disconnected() -> Self {
-        Self::new(DatabaseConnection::default(), Arc::new(crate::clock::SystemClock))
+        Self {
+            db: DatabaseConnection::default(),
+            clock: Arc::new(crate::clock::SystemClock),
+            payments: Arc::default(),
+            tax: Arc::default(),
+            write_gate: None,
+        }
     }
 
     /// The clock everything in this store reads time from.
@@ -236,11 +250,16 @@ impl Store {
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction queues on the busy timeout
     /// instead of failing with "database is locked" when it upgrades.
-    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
+    /// Keep the returned gate alive until the transaction has ended.
+    pub(crate) async fn begin_write(&self) -> Result<(WriteGate, DatabaseTransaction)> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        Ok(self.db.begin_with_options(options).await?)
+        Ok((gate, self.db.begin_with_options(options).await?))
     }
 }

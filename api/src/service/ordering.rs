@@ -251,7 +251,7 @@ impl Store {
         authorization: &Authorization,
     ) -> Result<Placed> {
         let now = self.clock().now();
-        let txn = self.begin_write().await?;
+        let (_writer, txn) = self.begin_write().await?;
         let priced = priced_lines(&txn, &input.lines).await?;
         let plan = self.route(&txn, input, &priced).await?;
         let amounts = self.amounts(input, &priced)?;
@@ -473,7 +473,7 @@ impl Store {
         scope: super::orders::Visibility,
     ) -> Result<order::Model> {
         let now = self.clock().now();
-        let txn = self.begin_write().await?;
+        let (_writer, txn) = self.begin_write().await?;
         let order = lock_order(&txn, input.order)
             .await?
             .filter(|o| scope.allows(o.customer_id))

@@ -205,7 +205,7 @@ impl Store {
     /// Writes the demo data unless it is there already; one transaction.
     #[tracing::instrument(skip(self))]
     pub async fn seed_demo(&self) -> Result<Option<SeedSummary>> {
-        let txn = self.begin_write().await?;
+        let (_writer, txn) = self.begin_write().await?;
         if location::Entity::find().filter(location::Column::Code.eq("SF-STORE")).count(&txn).await? > 0 {
             return Ok(None);
         }
