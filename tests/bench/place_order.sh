@@ -40,6 +40,7 @@ before=$(statements); for _ in $(seq 1 10); do gql "$BODY" >/dev/null; done; aft
 echo "database: ${DATABASE_URL%%:*}; SQL statements per placeOrder: $(( (${after%.*} - ${before%.*}) / 10 ))"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/bench/post.lua "http://$ORDERLY_BIND/graphql"
 # Each benchmark order reserves one MC4-PAIR: reserved units must equal orders placed.
+sleep 2 # let requests still in flight when wrk stopped finish
 RESERVED=$(gql '{"query":"{ sku(code: \"MC4-PAIR\") { inventoryLevels { reserved } } }"}' | grep -o '"reserved":[0-9]*' | awk -F: '{s+=$2} END {print s+0}')
 LAST=$(gql '{"query":"{ orders(first: 1, sortKey: ID, reverse: true) { edges { node { number } } } }"}' | grep -o '"number":"#[0-9]*' | grep -o '[0-9]*$')
 PLACED=$(( LAST - 1000 - DEMO_ORDERS ))

@@ -169,7 +169,9 @@ impl Store {
             Err(other) => return Err(Error::Provider(other)),
         };
         let outcome = retrying!(self.place_once(&input, actor, &fingerprint, &authorization));
-        if outcome.is_err() {
+        // Not placed, or placed concurrently under the same idempotency key by another
+        // request: this authorisation holds money for nothing.
+        if !matches!(outcome, Ok(Placed { replayed: false, .. })) {
             let reference = match &authorization {
                 Authorization::Authorized { reference } | Authorization::Pending { reference } => reference,
             };

@@ -479,7 +479,11 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
             events.push((OrderEventType::Packed, demo.placed + Duration::hours(6), None));
             events.push((OrderEventType::Shipped, shipped_at, Some("UPS 1Z999AA10123456785".to_owned())));
             events.push((OrderEventType::PaymentCaptured, shipped_at, None));
-            events.push((OrderEventType::DeliveryException, shipped_at + Duration::days(3), Some("Weather delay at the hub".to_owned())));
+            events.push((
+                OrderEventType::DeliveryException,
+                shipped_at + Duration::days(3),
+                Some("Weather delay at the hub".to_owned()),
+            ));
         }
         Stage::InTransit { .. } | Stage::Delivered { .. } => {
             events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(3), None));
