@@ -89,7 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema => {
-            let schema = graphql::build_schema(Store::disconnected());
+            let schema = graphql::build_schema(Store::disconnected(), std::sync::Arc::default());
             // The command's output is the SDL itself, so it goes to stdout, not the log.
             write!(std::io::stdout().lock(), "{}", graphql::sdl(&schema)).context("Failed to write the schema")
         }

@@ -51,6 +51,12 @@ pub struct Settings {
     /// (7.25 % and 13 %); countries not listed pay none.
     #[arg(long, env = "ORDERLY_TAX_RATES", default_value = "", global = true)]
     pub tax_rates: String,
+    /// How often the outbox relay looks for unpublished events when nothing woke it, in ms.
+    #[arg(long, env = "ORDERLY_RELAY_POLL_MS", default_value_t = 1000, global = true)]
+    pub relay_poll_ms: u64,
+    /// How often the "arriving tomorrow" scheduler runs, in ms.
+    #[arg(long, env = "ORDERLY_SCHEDULER_INTERVAL_MS", default_value_t = 60_000, global = true)]
+    pub scheduler_interval_ms: u64,
     /// Write demo data at start-up when the database has none (default: yes for SQLite,
     /// no for Postgres).
     #[arg(long, env = "ORDERLY_SEED_DEMO", global = true)]
@@ -71,6 +77,8 @@ impl Settings {
             db_pool_size: 16,
             loader_delay_ms: 1,
             tax_rates: String::new(),
+            relay_poll_ms: 1000,
+            scheduler_interval_ms: 60_000,
             seed_demo: Some(false),
         }
     }

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
@@ -20,6 +20,7 @@ use crate::auth::Principal;
 use crate::auth::jwt::JwtKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::events::hub::Hub;
 use crate::events::{self, EventBus};
 use crate::graphql::{self, OrderlySchema};
 use crate::metrics::Metrics;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub keys: JwtKeys,
     pub metrics: Metrics,
     pub bus: Arc<dyn EventBus>,
+    pub hub: Arc<Hub>,
     pub loader_delay: std::time::Duration,
 }
 
@@ -43,6 +45,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The outbox relay and the scheduler; stopped with the server.
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -66,8 +70,14 @@ impl Application {
             tracing::info!(?summary, "first start: wrote demo data");
         }
         let bus = events::from_settings(settings.redis_url.as_deref()).context("Failed to configure the event bus")?;
+        let hub = Hub::start(&bus);
+        let workers = vec![
+            events::relay::spawn(store.clone(), bus.clone(), Duration::from_millis(settings.relay_poll_ms.max(10))),
+            events::scheduler::spawn(store.clone(), Duration::from_millis(settings.scheduler_interval_ms.max(10))),
+        ];
         let state = web::Data::new(AppState {
-            schema: graphql::build_schema(store.clone()),
+            schema: graphql::build_schema(store.clone(), hub.clone()),
+            hub,
             store,
             keys,
             metrics,
@@ -102,7 +112,7 @@ impl Application {
             bus = state.bus.name(),
             "orderly listening"
         );
-        Ok(Self { port, server: server.run(), state })
+        Ok(Self { port, server: server.run(), state, workers })
     }
 
     /// The port actually bound (useful with port 0).
@@ -122,7 +132,11 @@ impl Application {
 
     /// Serves until stopped (SIGINT/SIGTERM stop gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        for worker in &self.workers {
+            worker.abort();
+        }
+        outcome
     }
 }
 

@@ -46,6 +46,14 @@ pub struct Options {
     pub loader_delay_ms: Option<u64>,
     /// Use Redis at this URL as the event bus (default: in-process).
     pub redis_url: Option<String>,
+    /// Run against this existing database instead of a fresh one (a second instance).
+    pub database_url: Option<String>,
+    /// Arriving-tomorrow scheduler period in ms (default: the server default).
+    pub scheduler_interval_ms: Option<u64>,
+    /// The JWT secret (default: a fresh one); instances sharing a database share it.
+    pub jwt_secret: Option<String>,
+    /// Outbox relay safety-net poll in ms (default: the server default).
+    pub relay_poll_ms: Option<u64>,
 }
 
 /// Redis from `TEST_REDIS_URL`, if set.
@@ -55,6 +63,8 @@ pub fn test_redis_url() -> Option<String> {
 
 /// A running server and a client for it.
 pub struct TestApp {
+    pub database_url: String,
+    pub jwt_secret: String,
     pub address: String,
     pub port: u16,
     pub client: reqwest::Client,
@@ -95,17 +105,26 @@ fn init_logs() {
 /// Starts the server on `backend`.
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     init_logs();
-    let (url, dir, name) = match backend {
-        Backend::Sqlite => {
+    let (url, dir, name) = match (backend, options.database_url.clone()) {
+        (Backend::Sqlite, Some(url)) => (url, None, "sqlite"),
+        (Backend::Postgres(_), Some(url)) => (url, None, "postgres"),
+        (Backend::Sqlite, None) => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("orderly.db").display());
             (url, Some(dir), "sqlite")
         }
-        Backend::Postgres(base) => (fresh_postgres_database(&base).await, None, "postgres"),
+        (Backend::Postgres(base), None) => (fresh_postgres_database(&base).await, None, "postgres"),
     };
     let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
-    let mut settings = Settings::for_database(url);
+    let secret = options.jwt_secret.clone().unwrap_or(secret);
+    let mut settings = Settings::for_database(url.clone());
     settings.jwt_secret = Some(secret.clone());
+    if let Some(every) = options.scheduler_interval_ms {
+        settings.scheduler_interval_ms = every;
+    }
+    if let Some(every) = options.relay_poll_ms {
+        settings.relay_poll_ms = every;
+    }
     settings.workers = 2;
     settings.db_pool_size = 8;
     settings.seed_demo = Some(options.seed);
@@ -119,6 +138,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        database_url: url,
+        jwt_secret: secret.clone(),
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
@@ -284,4 +305,69 @@ macro_rules! backend_tests {
             }
         }
     )*};
+}
+
+/// A GraphQL subscription over a WebSocket.
+pub struct Subscriber {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    legacy: bool,
+}
+
+impl TestApp {
+    /// Opens a socket with `protocol` (`graphql-transport-ws` or `graphql-ws`),
+    /// authenticates with `token`, and starts `query`. Panics if the server refuses.
+    pub async fn subscribe(&self, protocol: &str, token: &str, query: &str, variables: Value) -> Subscriber {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+        let mut subscriber = Subscriber { socket, legacy: protocol == "graphql-ws" };
+        let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+        subscriber.socket.send(Message::Text(init.to_string().into())).await.unwrap();
+        let ack = subscriber.raw().await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        let start = if subscriber.legacy { "start" } else { "subscribe" };
+        let message = json!({ "id": "1", "type": start, "payload": { "query": query, "variables": variables } });
+        subscriber.socket.send(Message::Text(message.to_string().into())).await.unwrap();
+        subscriber
+    }
+}
+
+impl Subscriber {
+    /// The next protocol message (keep-alives skipped), or `None` after 10 s or on close.
+    async fn raw(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.ok()??;
+            match message.ok()? {
+                Message::Text(text) => {
+                    let value: Value = serde_json::from_str(&text).ok()?;
+                    if value["type"] == "ka" || value["type"] == "ping" || value["type"] == "pong" {
+                        continue;
+                    }
+                    return Some(value);
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next result's `payload` (`{data}` or `{errors}`); panics on a timeout.
+    pub async fn next(&mut self) -> Value {
+        self.try_next(Duration::from_secs(10)).await.expect("a subscription result within 10 s")
+    }
+
+    /// The next result's `payload`, or `None` if none arrives within `wait`.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        let message = tokio::time::timeout(wait, self.raw()).await.ok()??;
+        match message["type"].as_str() {
+            Some("next") | Some("data") => Some(message["payload"].clone()),
+            Some("error") => Some(json!({ "errors": message["payload"] })),
+            _ => Some(message),
+        }
+    }
 }

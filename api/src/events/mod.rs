@@ -1,26 +1,33 @@
-//! The event bus that carries committed order events to every instance: Redis pub/sub when
-//! `REDIS_URL` is set, an in-process broadcast otherwise. The database is the record;
-//! the bus only makes delivery fast (the outbox relay and subscriptions build on this).
+//! Live updates. Committed `order_events` rows are published by the outbox `relay` to the
+//! `EventBus` — Redis pub/sub when `REDIS_URL` is set, an in-process broadcast otherwise —
+//! and every instance's `Hub` routes them to the subscription streams that want them (by
+//! order and customer). The database is the record: the bus is at-most-once, so a stream
+//! that sees a gap, lags or hears that the bus reconnected re-reads from `order_events`.
+
+pub mod hub;
+pub mod relay;
+pub mod scheduler;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
 /// The Redis channel every instance publishes to and subscribes to.
 pub const CHANNEL: &str = "orderly:events";
 
-/// A committed order event as it travels on the bus.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BusEvent {
-    pub event_id: i64,
-    pub order_id: i64,
-    pub customer_id: i64,
-    pub sequence: i32,
-    pub event_type: String,
-    pub fulfillment_order_id: Option<i64>,
+/// A committed order event as it travels on the bus: the `order_events` row itself.
+pub type BusEvent = entity::order_event::Model;
+
+/// What the bus delivers to an instance.
+#[derive(Debug, Clone)]
+pub enum BusMessage {
+    /// A committed event.
+    Event(Arc<BusEvent>),
+    /// Events may have been missed (the subscriber reconnected): re-read from the database.
+    Resync,
 }
 
 /// Why the bus could not do something.
@@ -31,31 +38,37 @@ pub enum BusError {
     Unavailable(String),
 }
 
-/// Publishes events to every instance and reports whether it can.
+/// Carries events to every instance.
 #[async_trait]
 pub trait EventBus: Send + Sync + 'static {
     /// Publishes one event (at most once: subscribers resynchronise from the database).
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError>;
     /// Checks the broker answers (readiness).
     async fn health(&self) -> Result<(), BusError>;
+    /// Everything this instance receives from the bus.
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage>;
     /// A short name for logs and `/ready`.
     fn name(&self) -> &'static str;
 }
 
+/// How many messages an instance buffers for a slow hub before it must resync.
+const LOCAL_BUFFER: usize = 16_384;
+
 /// One instance, no broker: a broadcast channel.
 pub struct InProcessBus {
-    sender: broadcast::Sender<BusEvent>,
+    sender: broadcast::Sender<BusMessage>,
 }
 
 impl InProcessBus {
-    /// A bus buffering up to `capacity` events per slow receiver.
-    pub fn new(capacity: usize) -> Self {
-        Self { sender: broadcast::channel(capacity.max(16)).0 }
+    /// An empty bus.
+    pub fn new() -> Self {
+        Self { sender: broadcast::channel(LOCAL_BUFFER).0 }
     }
+}
 
-    /// A receiver of every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<BusEvent> {
-        self.sender.subscribe()
+impl Default for InProcessBus {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -63,12 +76,16 @@ impl InProcessBus {
 impl EventBus for InProcessBus {
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError> {
         // No receivers is not an error: nobody is listening right now.
-        let _ = self.sender.send(event.clone());
+        let _ = self.sender.send(BusMessage::Event(Arc::new(event.clone())));
         Ok(())
     }
 
     async fn health(&self) -> Result<(), BusError> {
         Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
+        self.sender.subscribe()
     }
 
     fn name(&self) -> &'static str {
@@ -77,19 +94,29 @@ impl EventBus for InProcessBus {
 }
 
 /// Redis pub/sub. Publishing uses one multiplexed connection, re-established on demand,
-/// so a Redis outage never blocks or fails a database commit.
+/// so a Redis outage never blocks or fails a database commit. Receiving uses exactly one
+/// subscriber connection per instance, reconnecting with back-off; after each reconnect
+/// it announces `Resync`, since messages published meanwhile are gone.
 pub struct RedisBus {
     client: redis::Client,
     connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    local: broadcast::Sender<BusMessage>,
 }
 
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl RedisBus {
-    /// A bus for `url`; connects lazily, so start-up does not need Redis up.
-    pub fn new(url: &str) -> Result<Self, BusError> {
+    /// A bus for `url`; connects lazily, so start-up does not need Redis up. Starts the
+    /// subscriber task on the current runtime.
+    pub fn start(url: &str) -> Result<Arc<Self>, BusError> {
         let client = redis::Client::open(url).map_err(|e| BusError::Unavailable(e.to_string()))?;
-        Ok(Self { client, connection: tokio::sync::Mutex::new(None) })
+        let bus = Arc::new(Self {
+            client,
+            connection: tokio::sync::Mutex::new(None),
+            local: broadcast::channel(LOCAL_BUFFER).0,
+        });
+        tokio::spawn(subscriber(Arc::downgrade(&bus)));
+        Ok(bus)
     }
 
     async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, BusError> {
@@ -122,6 +149,46 @@ impl RedisBus {
     }
 }
 
+/// The instance's one subscriber connection, for as long as the bus exists.
+async fn subscriber(bus: std::sync::Weak<RedisBus>) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let Some(strong) = bus.upgrade() else { return };
+        let client = strong.client.clone();
+        let local = strong.local.clone();
+        drop(strong);
+        let connected = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(CHANNEL).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(REDIS_TIMEOUT, connected).await {
+            Ok(Ok(pubsub)) => {
+                backoff = Duration::from_millis(50);
+                // Whatever was published while we were not listening is lost to us.
+                let _ = local.send(BusMessage::Resync);
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    match serde_json::from_slice::<BusEvent>(message.get_payload_bytes()) {
+                        Ok(event) => {
+                            let _ = local.send(BusMessage::Event(Arc::new(event)));
+                        }
+                        Err(err) => tracing::warn!(error = %err, "ignored a malformed bus message"),
+                    }
+                    if bus.strong_count() == 0 {
+                        return;
+                    }
+                }
+                tracing::warn!("lost the Redis subscriber connection; reconnecting");
+            }
+            Ok(Err(err)) => tracing::warn!(error = %err, "cannot subscribe to Redis; retrying"),
+            Err(_) => tracing::warn!("timed out subscribing to Redis; retrying"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
 #[async_trait]
 impl EventBus for RedisBus {
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError> {
@@ -135,6 +202,10 @@ impl EventBus for RedisBus {
         self.run::<String>(redis::cmd("PING")).await.map(|_| ())
     }
 
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
+        self.local.subscribe()
+    }
+
     fn name(&self) -> &'static str {
         "redis"
     }
@@ -143,7 +214,7 @@ impl EventBus for RedisBus {
 /// The bus the settings ask for.
 pub fn from_settings(redis_url: Option<&str>) -> Result<Arc<dyn EventBus>, BusError> {
     Ok(match redis_url {
-        Some(url) => Arc::new(RedisBus::new(url)?),
-        None => Arc::new(InProcessBus::new(4096)),
+        Some(url) => RedisBus::start(url)?,
+        None => Arc::new(InProcessBus::new()),
     })
 }

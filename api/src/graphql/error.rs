@@ -91,7 +91,7 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
         E::InvalidTransition { field, message } => one(ErrorCode::InvalidTransition, &field, message),
         E::PaymentDeclined(message) => one(ErrorCode::PaymentDeclined, "payment", message),
         E::IdempotencyConflict => one(ErrorCode::IdempotencyConflict, "idempotencyKey", err.to_string()),
-        E::Database(_) | E::Corrupt(_) | E::Retry | E::Provider(_) => Err(internal(&err)),
+        E::Database(_) | E::Corrupt(_) | E::Retry | E::Provider(_) | E::Bus(_) => Err(internal(&err)),
     }
 }
 

@@ -8,23 +8,28 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use std::sync::Arc;
+
+use async_graphql::{SDLExportOptions, Schema};
 
 use crate::auth::Principal;
+use crate::events::hub::Hub;
 use crate::service::Store;
 
 /// The deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
 
 /// Orderly's schema.
-pub type OrderlySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type OrderlySchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Builds the schema over `store`.
-pub fn build_schema(store: Store) -> OrderlySchema {
-    Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
+/// Builds the schema over `store`, with `hub` feeding the subscriptions.
+pub fn build_schema(store: Store, hub: Arc<Hub>) -> OrderlySchema {
+    Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
         .data(store)
+        .data(hub)
         .limit_depth(MAX_DEPTH)
         .finish()
 }

@@ -196,6 +196,7 @@ impl Store {
         record_change(&txn, &order, events, &actor.name, now, |_| {}).await?;
         let fo = fulfillment_order::Entity::find_by_id(id.0).one(&txn).await?.ok_or_else(not_found)?;
         txn.commit().await?;
+        self.events_committed();
         Ok(fo)
     }
 

@@ -9,6 +9,7 @@ pub mod db;
 pub mod fulfillment;
 pub mod ordering;
 pub mod orders;
+pub mod outbox;
 pub mod page;
 pub mod payments;
 pub mod seed;
@@ -55,6 +56,9 @@ pub enum Error {
     /// Internal: a concurrent change won a race; the use case runs again.
     #[error("concurrent change, retrying")]
     Retry,
+    /// Internal: the event bus failed (the events stay unpublished and are retried).
+    #[error("event bus failed: {0}")]
+    Bus(String),
     /// Internal: the payment provider failed.
     #[error("payment provider failed")]
     Provider(#[source] payments::PaymentError),
@@ -191,6 +195,8 @@ pub struct Store {
     /// SQLite has one writer at a time; writers queue here, first come first served,
     /// instead of polling the file lock (whose back-off gave second-long tails).
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Woken after every commit that wrote events, so the relay publishes at once.
+    committed: Arc<tokio::sync::Notify>,
 }
 
 /// Held for as long as a write transaction runs (a no-op on Postgres).
@@ -202,7 +208,7 @@ impl Store {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
         let write_gate = matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Self { db, clock, payments: Arc::default(), tax: Arc::default(), write_gate }
+        Self { db, clock, payments: Arc::default(), tax: Arc::default(), write_gate, committed: Arc::default() }
     }
 
     /// The same store charging `tax`.
@@ -225,7 +231,18 @@ impl Store {
             payments: Arc::default(),
             tax: Arc::default(),
             write_gate: None,
+            committed: Arc::default(),
         }
+    }
+
+    /// Tells the relay that events were committed.
+    pub(crate) fn events_committed(&self) {
+        self.committed.notify_one();
+    }
+
+    /// What the relay waits on between batches.
+    pub fn commit_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.committed.clone()
     }
 
     /// The clock everything in this store reads time from.

@@ -451,6 +451,7 @@ impl Store {
             }
         }
         txn.commit().await?;
+        self.events_committed();
         let order = order::Model { number, last_sequence: count, version: count, ..created };
         tracing::info!(order = order.id, number = %order.number, total = order.total, "order placed");
         Ok(Placed { order, replayed: false })
@@ -567,6 +568,7 @@ impl Store {
         })
         .await?;
         txn.commit().await?;
+        self.events_committed();
         Ok(updated)
     }
 }

@@ -254,6 +254,34 @@ impl Store {
             .await?)
     }
 
+    /// Events of one customer's orders with an id above `after_id`, oldest first.
+    pub async fn customer_events(
+        &self,
+        customer: CustomerId,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<order_event::Model>> {
+        Ok(order_event::Entity::find()
+            .filter(order_event::Column::CustomerId.eq(customer.0))
+            .filter(order_event::Column::Id.gt(after_id))
+            .order_by_asc(order_event::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?)
+    }
+
+    /// The newest event id (0 when there are none).
+    pub async fn newest_event_id(&self) -> Result<i64> {
+        Ok(order_event::Entity::find()
+            .select_only()
+            .column_as(order_event::Column::Id.max(), "max")
+            .into_tuple::<Option<i64>>()
+            .one(self.db())
+            .await?
+            .flatten()
+            .unwrap_or(0))
+    }
+
     /// A warehouse's pick list: fulfilment orders, oldest first, optionally of one
     /// location and some statuses.
     pub async fn fulfillment_orders_page(

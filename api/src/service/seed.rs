@@ -494,6 +494,10 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
             if let Some(at) = delivered_at {
                 events.push((OrderEventType::Delivered, at.min(now), None));
             }
+            if let Stage::InTransit { arriving } = demo.stage {
+                let message = format!("Arriving tomorrow, {}", arriving.format("%A %b %-d"));
+                events.push((OrderEventType::ArrivingTomorrow, now - Duration::minutes(30), Some(message)));
+            }
         }
         Stage::Cancelled => events.push((
             OrderEventType::Cancelled,
@@ -553,7 +557,11 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         delivered_at: Set(delivered_at),
         estimated_earliest: Set(window.map(|w| w.0)),
         estimated_latest: Set(window.map(|w| w.1)),
-        arriving_tomorrow_notified_on: Set(None),
+        // The demo's "arriving tomorrow" was already announced (it is in the history).
+        arriving_tomorrow_notified_on: Set(match demo.stage {
+            Stage::InTransit { arriving } => Some(arriving),
+            _ => None,
+        }),
         version: Set(1),
         created_at: Set(demo.placed),
         updated_at: Set(updated_at),
@@ -612,6 +620,7 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         OrderEventType::InTransit,
         OrderEventType::Delivered,
         OrderEventType::DeliveryException,
+        OrderEventType::ArrivingTomorrow,
         OrderEventType::Allocated,
     ];
     order_event::Entity::insert_many(events.into_iter().enumerate().map(|(i, (kind, at, message))| {

@@ -5,6 +5,7 @@
 mod catalog;
 mod customers;
 mod lifecycle;
+mod live;
 mod orders;
 mod schema;
 mod transport;

@@ -40,6 +40,16 @@ impl FulfillmentOrder {
         }
     }
 
+    /// The estimate with its label, when there is one.
+    pub async fn estimate(&self, ctx: &Context<'_>) -> Result<Option<DeliveryEstimate>> {
+        let Some(window) = self.window() else { return Ok(None) };
+        Ok(Some(DeliveryEstimate {
+            earliest: Date(window.earliest),
+            latest: Date(window.latest),
+            label: self.label(ctx).await?,
+        }))
+    }
+
     /// The promise label, computed in the customer's time zone from the store's clock.
     pub async fn label(&self, ctx: &Context<'_>) -> Result<String> {
         let order: order::Model = load_required(ctx, OrderId(self.0.order_id)).await?;
@@ -103,14 +113,7 @@ impl FulfillmentOrder {
     }
     /// The estimated delivery window with its label; null until an estimate exists.
     async fn estimated_delivery(&self, ctx: &Context<'_>) -> Result<Option<DeliveryEstimate>> {
-        let Some(window) = self.window() else {
-            return Ok(None);
-        };
-        Ok(Some(DeliveryEstimate {
-            earliest: Date(window.earliest),
-            latest: Date(window.latest),
-            label: self.label(ctx).await?,
-        }))
+        self.estimate(ctx).await
     }
     /// What a portal shows even before an estimate exists ("Preparing to ship").
     async fn delivery_label(&self, ctx: &Context<'_>) -> Result<String> {

@@ -1,0 +1,82 @@
+//! Routes what the bus delivers to the streams that asked for it, by order and by
+//! customer: each key has its own channel, so a subscriber never filters other people's
+//! events, and one dispatcher per instance does the routing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use super::{BusMessage, EventBus};
+
+/// Events a stream may have missed are re-read from the database when it sees this.
+#[derive(Debug, Clone)]
+pub enum Signal {
+    Event(Arc<super::BusEvent>),
+    Resync,
+}
+
+/// What a stream is interested in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Order(i64),
+    Customer(i64),
+}
+
+/// Per-key channels plus the dispatcher feeding them.
+#[derive(Default)]
+pub struct Hub {
+    topics: Mutex<HashMap<Topic, broadcast::Sender<Signal>>>,
+}
+
+/// Buffer per topic; a stream further behind than this resynchronises from the database.
+const TOPIC_BUFFER: usize = 256;
+
+impl Hub {
+    /// A hub fed by `bus`, with its dispatcher running on the current runtime.
+    pub fn start(bus: &Arc<dyn EventBus>) -> Arc<Self> {
+        let hub = Arc::new(Self::default());
+        let mut messages = bus.subscribe();
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            loop {
+                let message = messages.recv().await;
+                let Some(hub) = weak.upgrade() else { return };
+                match message {
+                    Ok(BusMessage::Event(event)) => hub.dispatch(&event),
+                    Ok(BusMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => hub.resync_all(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        hub
+    }
+
+    /// A receiver of everything about `topic` from now on.
+    pub fn watch(&self, topic: Topic) -> broadcast::Receiver<Signal> {
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        topics.entry(topic).or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0).subscribe()
+    }
+
+    /// Topics with at least one watcher (for metrics and tests).
+    pub fn watched(&self) -> usize {
+        self.topics.lock().map(|t| t.values().filter(|s| s.receiver_count() > 0).count()).unwrap_or(0)
+    }
+
+    fn dispatch(&self, event: &Arc<super::BusEvent>) {
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        for topic in [Topic::Order(event.order_id), Topic::Customer(event.customer_id)] {
+            if let Some(sender) = topics.get(&topic)
+                && sender.send(Signal::Event(event.clone())).is_err()
+            {
+                // Nobody listens any more.
+                topics.remove(&topic);
+            }
+        }
+    }
+
+    fn resync_all(&self) {
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        topics.retain(|_, sender| sender.send(Signal::Resync).is_ok());
+    }
+}

@@ -1,0 +1,39 @@
+//! The outbox relay: wakes when a service commits events (and on a slow timer, as a
+//! safety net), publishes what is unpublished in order, marks it published. If the bus is
+//! down the events wait in the database and go out, in order, when it is back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::EventBus;
+use crate::service::Store;
+
+/// Events published per transaction.
+const BATCH: u64 = 500;
+
+/// Runs the relay until the runtime stops.
+pub fn spawn(store: Store, bus: Arc<dyn EventBus>, poll: Duration) -> tokio::task::JoinHandle<()> {
+    let wake = store.commit_signal();
+    tokio::spawn(async move {
+        let mut failures: u32 = 0;
+        loop {
+            match store.publish_pending(bus.as_ref(), BATCH).await {
+                Ok(n) if n as u64 == BATCH => continue,
+                Ok(_) => failures = 0,
+                Err(err) => {
+                    failures = failures.saturating_add(1);
+                    if failures == 1 || failures.is_power_of_two() {
+                        tracing::warn!(error = %err, failures, "outbox relay could not publish; events wait in the database");
+                    }
+                    let backoff = Duration::from_millis(50 * u64::from(failures.min(40)));
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    })
+}

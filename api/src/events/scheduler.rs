@@ -1,0 +1,23 @@
+//! The "arriving tomorrow" scheduler: every tick, it asks the store to announce the
+//! parcels whose estimate has become tomorrow. Running it on every instance is safe: the
+//! store claims each announcement with a conditional update.
+
+use std::time::Duration;
+
+use crate::service::Store;
+
+/// Runs the scheduler until the runtime stops.
+pub fn spawn(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match store.announce_arriving_tomorrow().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(announced = n, "arriving-tomorrow events appended"),
+                Err(err) => tracing::warn!(error = %err, "arriving-tomorrow scheduler failed; retrying next tick"),
+            }
+        }
+    })
+}

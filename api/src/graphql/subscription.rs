@@ -1,0 +1,265 @@
+//! Live subscriptions. Each stream subscribes to its topic on the instance's hub first,
+//! then reads what it needs from `order_events`, so nothing that commits in between is
+//! lost; it then follows the bus, and whenever it sees a gap in an order's sequence, a
+//! lag or a bus reconnect, it re-reads from the database — no gap, no duplicate.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, Subscription};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::enums::FulfillmentStatus;
+use super::error::{query_error, stored, top_level};
+use super::guard::{Access, can_read_order, order_visibility, principal};
+use super::loaders::{load, load_required};
+use super::types::fulfillment::{DeliveryEstimate, FulfillmentOrder};
+use super::types::order::{Order, OrderEvent};
+use crate::auth::Principal;
+use crate::domain::ids::{CustomerId, FulfillmentOrderId, OrderId};
+use crate::domain::status as domain;
+use crate::events::hub::{Hub, Signal, Topic};
+use crate::gid::{self, Kind};
+use crate::service::Store;
+use crate::service::orders::Visibility;
+
+/// Events read from the database per query while catching up.
+const REPLAY_BATCH: u64 = 200;
+
+/// A shipment update for a customer portal: the parcel's status and promise.
+pub struct DeliveryUpdate {
+    event: entity::order_event::Model,
+}
+
+/// A shipment update for a customer portal: where the parcel is and when it arrives.
+#[Object]
+impl DeliveryUpdate {
+    /// The order.
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        Ok(Order(load_required(ctx, OrderId(self.event.order_id)).await?))
+    }
+    /// The shipment.
+    async fn fulfillment_order(&self, ctx: &Context<'_>) -> Result<FulfillmentOrder> {
+        let id = self.event.fulfillment_order_id.unwrap_or_default();
+        Ok(FulfillmentOrder(load_required(ctx, FulfillmentOrderId(id)).await?))
+    }
+    /// The shipment's status now.
+    async fn status(&self, ctx: &Context<'_>) -> Result<FulfillmentStatus> {
+        let fo = self.fulfillment_order(ctx).await?;
+        stored::<domain::FulfillmentStatus, _>("fulfillment_orders.status", &fo.0.status)
+    }
+    /// The estimated delivery window with its label, when there is one.
+    async fn estimated_delivery(&self, ctx: &Context<'_>) -> Result<Option<DeliveryEstimate>> {
+        self.fulfillment_order(ctx).await?.estimate(ctx).await
+    }
+    /// What a portal shows: "Arriving tomorrow", "Delivered Nov 24", "Delayed".
+    async fn label(&self, ctx: &Context<'_>) -> Result<String> {
+        self.fulfillment_order(ctx).await?.label(ctx).await
+    }
+    /// The event that caused this update.
+    async fn event(&self) -> OrderEvent {
+        OrderEvent(self.event.clone())
+    }
+}
+
+fn is_delivery_event(kind: &str) -> bool {
+    matches!(
+        kind,
+        "SHIPPED" | "IN_TRANSIT" | "OUT_FOR_DELIVERY" | "DELIVERED" | "DELIVERY_EXCEPTION" | "ARRIVING_TOMORROW"
+    )
+}
+
+/// The customer whose orders a stream follows: customers follow themselves; staff and
+/// partners with `orders:read` name one.
+fn followed_customer(who: &Principal, given: Option<&ID>) -> Result<CustomerId> {
+    let given = match given {
+        Some(id) => Some(CustomerId(
+            gid::decode_as(Kind::Customer, id).ok_or_else(|| top_level("NOT_FOUND", "no such customer"))?,
+        )),
+        None => None,
+    };
+    match (order_visibility(who), given) {
+        (Some(Visibility::OwnedBy(me)), None) => Ok(me),
+        (Some(Visibility::OwnedBy(me)), Some(id)) if id == me => Ok(me),
+        (Some(Visibility::OwnedBy(_)), Some(_)) => Err(top_level("NOT_FOUND", "no such customer")),
+        (Some(Visibility::All), Some(id)) => Ok(id),
+        (Some(Visibility::All), None) => Err(top_level("INVALID_INPUT", "customerId: say whose orders to follow")),
+        (None, _) => Err(top_level("FORBIDDEN", "following orders needs the orders:read scope")),
+    }
+}
+
+/// One order's events after `last`, replayed then live.
+fn order_stream(store: Store, hub: Arc<Hub>, order: i64, last: i32) -> impl Stream<Item = Result<OrderEvent>> {
+    // Subscribed before the first read: whatever commits from here on is either read or heard.
+    let mut live = hub.watch(Topic::Order(order));
+    async_stream::stream! {
+        let mut last = last;
+        let mut behind = true;
+        loop {
+            if behind {
+                loop {
+                    match store.order_events(OrderId(order), last, REPLAY_BATCH).await {
+                        Ok(rows) => {
+                            let done = (rows.len() as u64) < REPLAY_BATCH;
+                            for row in rows {
+                                last = row.sequence;
+                                yield Ok(OrderEvent(row));
+                            }
+                            if done { break; }
+                        }
+                        Err(err) => {
+                            yield Err(query_error(err));
+                            return;
+                        }
+                    }
+                }
+                behind = false;
+            }
+            match live.recv().await {
+                Ok(Signal::Event(event)) if event.sequence <= last => {}
+                Ok(Signal::Event(event)) if event.sequence == last + 1 => {
+                    last = event.sequence;
+                    yield Ok(OrderEvent((*event).clone()));
+                }
+                Ok(Signal::Event(_)) | Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => behind = true,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// Every event of one customer's orders from `start_id` on, each order's in sequence.
+fn customer_stream(
+    store: Store,
+    hub: Arc<Hub>,
+    customer: CustomerId,
+    start_id: i64,
+) -> impl Stream<Item = Result<entity::order_event::Model>> {
+    let mut live = hub.watch(Topic::Customer(customer.0));
+    async_stream::stream! {
+        // Per order, the last sequence delivered: the guard against gaps and repeats.
+        let mut delivered: HashMap<i64, i32> = HashMap::new();
+        let mut behind = true;
+        loop {
+            if behind {
+                // Read everything of this customer since the stream started and deliver
+                // what was not delivered yet, in each order's sequence.
+                let mut after = start_id;
+                loop {
+                    match store.customer_events(customer, after, REPLAY_BATCH).await {
+                        Ok(rows) => {
+                            let done = (rows.len() as u64) < REPLAY_BATCH;
+                            for row in rows {
+                                after = row.id;
+                                let seen = delivered.entry(row.order_id).or_insert(row.sequence - 1);
+                                if row.sequence > *seen {
+                                    *seen = row.sequence;
+                                    yield Ok(row);
+                                }
+                            }
+                            if done { break; }
+                        }
+                        Err(err) => {
+                            yield Err(query_error(err));
+                            return;
+                        }
+                    }
+                }
+                behind = false;
+            }
+            match live.recv().await {
+                Ok(Signal::Event(event)) => {
+                    let seen = delivered.get(&event.order_id).copied();
+                    match seen {
+                        Some(last) if event.sequence <= last => {}
+                        Some(last) if event.sequence == last + 1 => {
+                            delivered.insert(event.order_id, event.sequence);
+                            yield Ok((*event).clone());
+                        }
+                        // A new order of this customer, from its first event.
+                        None if event.sequence == 1 => {
+                            delivered.insert(event.order_id, 1);
+                            yield Ok((*event).clone());
+                        }
+                        _ => behind = true,
+                    }
+                }
+                Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => behind = true,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// Every live subscription.
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Events of one order: first those after `afterSequence` (all of them for 0), then
+    /// live ones as they commit — in sequence, without gaps or repeats. Without
+    /// `afterSequence`, only what happens from now on. Resume after a disconnect by
+    /// passing the last `sequence` you received.
+    #[graphql(guard = "Access::Authenticated")]
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        after_sequence: Option<i32>,
+    ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
+        let store = ctx.data::<Store>()?.clone();
+        let hub = ctx.data::<Arc<Hub>>()?.clone();
+        let key = gid::decode_as(Kind::Order, &order_id).ok_or_else(|| top_level("NOT_FOUND", "no such order"))?;
+        let found: Option<entity::order::Model> = load(ctx, OrderId(key)).await?;
+        let order = found
+            .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)))
+            .ok_or_else(|| top_level("NOT_FOUND", "no such order"))?;
+        // Without a resume point, start at the sequence the order has now; the stream's
+        // first read after subscribing picks up anything committed since this load.
+        let last = after_sequence.map_or(order.last_sequence, |s| s.max(0));
+        Ok(order_stream(store, hub, order.id, last))
+    }
+
+    /// Events of all orders of one customer as they commit (customers: their own; omit
+    /// `customerId`). Each order's events arrive in sequence.
+    #[graphql(guard = "Access::Authenticated")]
+    async fn customer_order_updates(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
+        let customer = followed_customer(principal(ctx), customer_id.as_ref())?;
+        let store = ctx.data::<Store>()?.clone();
+        let hub = ctx.data::<Arc<Hub>>()?.clone();
+        let start = store.newest_event_id().await.map_err(query_error)?;
+        let stream = customer_stream(store, hub, customer, start);
+        Ok(futures_util::StreamExt::map(stream, |r| r.map(OrderEvent)))
+    }
+
+    /// Shipment updates with the delivery promise — shipped, in transit, out for delivery,
+    /// delivered, delayed, and `ARRIVING_TOMORROW` the day before (customers: their own;
+    /// omit `customerId`).
+    #[graphql(guard = "Access::Authenticated")]
+    async fn delivery_updates(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<DeliveryUpdate>> + use<>> {
+        let customer = followed_customer(principal(ctx), customer_id.as_ref())?;
+        let store = ctx.data::<Store>()?.clone();
+        let hub = ctx.data::<Arc<Hub>>()?.clone();
+        let start = store.newest_event_id().await.map_err(query_error)?;
+        let stream = customer_stream(store, hub, customer, start);
+        Ok(futures_util::StreamExt::filter_map(stream, |r| async move {
+            match r {
+                Ok(event) if event.fulfillment_order_id.is_some() && is_delivery_event(&event.event_type) => {
+                    Some(Ok(DeliveryUpdate { event }))
+                }
+                Ok(_) => None,
+                Err(err) => Some(Err(err)),
+            }
+        }))
+    }
+}

@@ -1,0 +1,140 @@
+//! The outbox side of live updates: publishing committed events in order, and the
+//! "arriving tomorrow" notices. Both are safe to run on every instance at once.
+
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate};
+use entity::{customer, fulfillment_order, order, order_event};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::changes::{NewEvent, lock_order, record_change};
+use super::{Error, Result, Store};
+use crate::domain::ids::OrderId;
+use crate::domain::status::{FulfillmentStatus, OrderEventType};
+use crate::events::EventBus;
+
+impl Store {
+    /// Publishes up to `batch` unpublished events, oldest first, and marks them
+    /// published in the same transaction; returns how many. On Postgres the rows are
+    /// claimed with `FOR UPDATE SKIP LOCKED`, so several relays share the work without
+    /// publishing an event twice. If the bus fails, nothing is marked and the events wait.
+    pub async fn publish_pending(&self, bus: &dyn EventBus, batch: u64) -> Result<usize> {
+        let (_writer, txn) = self.begin_write().await?;
+        let rows = order_event::Entity::find()
+            .filter(order_event::Column::PublishedAt.is_null())
+            .order_by_asc(order_event::Column::Id)
+            .limit(batch)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        for row in &rows {
+            bus.publish(row).await.map_err(|e| Error::Bus(e.to_string()))?;
+        }
+        let now = self.clock().now();
+        order_event::Entity::update_many()
+            .col_expr(order_event::Column::PublishedAt, Expr::value(now))
+            .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// Appends one `ARRIVING_TOMORROW` event for every shipped fulfilment order whose
+    /// estimate is tomorrow in its customer's time zone; returns how many. A conditional
+    /// update on `arriving_tomorrow_notified_on` makes it exactly once, however many
+    /// instances run this at the same moment.
+    pub async fn announce_arriving_tomorrow(&self) -> Result<usize> {
+        let now = self.clock().now();
+        let today = now.date_naive();
+        // Time zones put "tomorrow" within a day either side of UTC's.
+        let (from, to) = (today, today.checked_add_days(Days::new(3)).unwrap_or(today));
+        let candidates = fulfillment_order::Entity::find()
+            .filter(
+                fulfillment_order::Column::Status
+                    .is_in([FulfillmentStatus::Shipped.as_ref(), FulfillmentStatus::InTransit.as_ref()]),
+            )
+            .filter(fulfillment_order::Column::EstimatedEarliest.between(from, to))
+            .filter(
+                Condition::any().add(fulfillment_order::Column::ArrivingTomorrowNotifiedOn.is_null()).add(
+                    Expr::col(fulfillment_order::Column::ArrivingTomorrowNotifiedOn)
+                        .ne(Expr::col(fulfillment_order::Column::EstimatedEarliest)),
+                ),
+            )
+            .all(self.db())
+            .await?;
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let owners: HashMap<i64, i64> = order::Entity::find()
+            .filter(order::Column::Id.is_in(candidates.iter().map(|f| f.order_id)))
+            .select_only()
+            .column(order::Column::Id)
+            .column(order::Column::CustomerId)
+            .into_tuple::<(i64, i64)>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .collect();
+        let customer_zones: HashMap<i64, chrono_tz::Tz> = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(owners.values().copied()))
+            .select_only()
+            .column(customer::Column::Id)
+            .column(customer::Column::TimeZone)
+            .into_tuple::<(i64, String)>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|(id, zone)| (id, zone.parse().unwrap_or(chrono_tz::UTC)))
+            .collect();
+        let zones: HashMap<i64, chrono_tz::Tz> = owners
+            .iter()
+            .map(|(order, owner)| (*order, customer_zones.get(owner).copied().unwrap_or(chrono_tz::UTC)))
+            .collect();
+        let mut announced = 0;
+        for fo in candidates {
+            let zone = zones.get(&fo.order_id).copied().unwrap_or(chrono_tz::UTC);
+            let local_today = now.with_timezone(&zone).date_naive();
+            let Some(day) = fo.estimated_earliest else { continue };
+            if local_today.checked_add_days(Days::new(1)) != Some(day) {
+                continue;
+            }
+            if self.announce_one(&fo, day).await? {
+                announced += 1;
+            }
+        }
+        Ok(announced)
+    }
+
+    async fn announce_one(&self, fo: &fulfillment_order::Model, day: NaiveDate) -> Result<bool> {
+        let now = self.clock().now();
+        let (_writer, txn) = self.begin_write().await?;
+        let Some(order) = lock_order(&txn, OrderId(fo.order_id)).await? else { return Ok(false) };
+        let claimed = fulfillment_order::Entity::update_many()
+            .col_expr(fulfillment_order::Column::ArrivingTomorrowNotifiedOn, Expr::value(day))
+            .filter(fulfillment_order::Column::Id.eq(fo.id))
+            .filter(fulfillment_order::Column::EstimatedEarliest.eq(day))
+            .filter(
+                Condition::any()
+                    .add(fulfillment_order::Column::ArrivingTomorrowNotifiedOn.is_null())
+                    .add(fulfillment_order::Column::ArrivingTomorrowNotifiedOn.ne(day)),
+            )
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Ok(false);
+        }
+        let event = NewEvent::new(OrderEventType::ArrivingTomorrow)
+            .fulfillment(fo.id)
+            .message(format!("Arriving tomorrow, {}", day.format("%A %b %-d")))
+            .payload(serde_json::json!({ "estimatedEarliest": day }));
+        record_change(&txn, &order, vec![event], "scheduler", now, |_| {}).await?;
+        txn.commit().await?;
+        self.events_committed();
+        Ok(true)
+    }
+}
