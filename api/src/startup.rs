@@ -74,6 +74,7 @@ impl Application {
         let workers = vec![
             events::relay::spawn(store.clone(), bus.clone(), Duration::from_millis(settings.relay_poll_ms.max(10))),
             events::scheduler::spawn(store.clone(), Duration::from_millis(settings.scheduler_interval_ms.max(10))),
+            events::relay::spawn_stock(&store, bus.clone()),
         ];
         let state = web::Data::new(AppState {
             schema: graphql::build_schema(store.clone(), hub.clone()),

@@ -20,6 +20,9 @@ pub struct Model {
     pub actor: String,
     pub occurred_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
+    /// The location the event concerns (fulfilment events), for warehouse queues.
+    #[serde(default)]
+    pub location_id: Option<i64>,
 }
 
 /// Joins are written in `service/` with explicit filters.

@@ -21,6 +21,8 @@ pub enum Signal {
 pub enum Topic {
     Order(i64),
     Customer(i64),
+    Location(i64),
+    Sku(i64),
 }
 
 /// Per-key channels plus the dispatcher feeding them.
@@ -44,6 +46,7 @@ impl Hub {
                 let Some(hub) = weak.upgrade() else { return };
                 match message {
                     Ok(BusMessage::Event(event)) => hub.dispatch(&event),
+                    Ok(BusMessage::Stock(skus)) => hub.stock(&skus),
                     Ok(BusMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => hub.resync_all(),
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
@@ -65,11 +68,27 @@ impl Hub {
 
     fn dispatch(&self, event: &Arc<super::BusEvent>) {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        for topic in [Topic::Order(event.order_id), Topic::Customer(event.customer_id)] {
+        let location = event.location_id.map(Topic::Location);
+        for topic in [Some(Topic::Order(event.order_id)), Some(Topic::Customer(event.customer_id)), location]
+            .into_iter()
+            .flatten()
+        {
             if let Some(sender) = topics.get(&topic)
                 && sender.send(Signal::Event(event.clone())).is_err()
             {
                 // Nobody listens any more.
+                topics.remove(&topic);
+            }
+        }
+    }
+
+    fn stock(&self, skus: &[i64]) {
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        for sku in skus {
+            let topic = Topic::Sku(*sku);
+            if let Some(sender) = topics.get(&topic)
+                && sender.send(Signal::Resync).is_err()
+            {
                 topics.remove(&topic);
             }
         }

@@ -18,6 +18,14 @@ use tokio::sync::broadcast;
 /// The Redis channel every instance publishes to and subscribes to.
 pub const CHANNEL: &str = "orderly:events";
 
+/// What travels on the Redis channel.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Wire {
+    Event(Box<BusEvent>),
+    Stock { stock: Vec<i64> },
+}
+
 /// A committed order event as it travels on the bus: the `order_events` row itself.
 pub type BusEvent = entity::order_event::Model;
 
@@ -26,6 +34,8 @@ pub type BusEvent = entity::order_event::Model;
 pub enum BusMessage {
     /// A committed event.
     Event(Arc<BusEvent>),
+    /// Available stock of these SKUs changed (state, not history: streams re-read it).
+    Stock(Arc<Vec<i64>>),
     /// Events may have been missed (the subscriber reconnected): re-read from the database.
     Resync,
 }
@@ -43,6 +53,8 @@ pub enum BusError {
 pub trait EventBus: Send + Sync + 'static {
     /// Publishes one event (at most once: subscribers resynchronise from the database).
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError>;
+    /// Announces that stock of `skus` changed.
+    async fn publish_stock(&self, skus: &[i64]) -> Result<(), BusError>;
     /// Checks the broker answers (readiness).
     async fn health(&self) -> Result<(), BusError>;
     /// Everything this instance receives from the bus.
@@ -77,6 +89,11 @@ impl EventBus for InProcessBus {
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError> {
         // No receivers is not an error: nobody is listening right now.
         let _ = self.sender.send(BusMessage::Event(Arc::new(event.clone())));
+        Ok(())
+    }
+
+    async fn publish_stock(&self, skus: &[i64]) -> Result<(), BusError> {
+        let _ = self.sender.send(BusMessage::Stock(Arc::new(skus.to_vec())));
         Ok(())
     }
 
@@ -169,9 +186,12 @@ async fn subscriber(bus: std::sync::Weak<RedisBus>) {
                 let _ = local.send(BusMessage::Resync);
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
-                    match serde_json::from_slice::<BusEvent>(message.get_payload_bytes()) {
-                        Ok(event) => {
-                            let _ = local.send(BusMessage::Event(Arc::new(event)));
+                    match serde_json::from_slice::<Wire>(message.get_payload_bytes()) {
+                        Ok(Wire::Event(event)) => {
+                            let _ = local.send(BusMessage::Event(Arc::new(*event)));
+                        }
+                        Ok(Wire::Stock { stock }) => {
+                            let _ = local.send(BusMessage::Stock(Arc::new(stock)));
                         }
                         Err(err) => tracing::warn!(error = %err, "ignored a malformed bus message"),
                     }
@@ -193,6 +213,14 @@ async fn subscriber(bus: std::sync::Weak<RedisBus>) {
 impl EventBus for RedisBus {
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError> {
         let payload = serde_json::to_string(event).map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(CHANNEL).arg(payload);
+        self.run::<i64>(cmd).await.map(|_| ())
+    }
+
+    async fn publish_stock(&self, skus: &[i64]) -> Result<(), BusError> {
+        let payload = serde_json::to_string(&Wire::Stock { stock: skus.to_vec() })
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(CHANNEL).arg(payload);
         self.run::<i64>(cmd).await.map(|_| ())

@@ -37,3 +37,21 @@ pub fn spawn(store: Store, bus: Arc<dyn EventBus>, poll: Duration) -> tokio::tas
         }
     })
 }
+
+/// Forwards "stock changed" notices from this instance's commits to the bus.
+pub fn spawn_stock(store: &Store, bus: Arc<dyn EventBus>) -> tokio::task::JoinHandle<()> {
+    let mut changes = store.stock_signal();
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(skus) => {
+                    if let Err(err) = bus.publish_stock(&skus).await {
+                        tracing::debug!(error = %err, "stock notice not published; watchers catch up on their next signal");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}

@@ -14,15 +14,16 @@ use super::enums::FulfillmentStatus;
 use super::error::{query_error, stored, top_level};
 use super::guard::{Access, can_read_order, order_visibility, principal};
 use super::loaders::{load, load_required};
+use super::types::catalog::Sku;
 use super::types::fulfillment::{DeliveryEstimate, FulfillmentOrder};
 use super::types::order::{Order, OrderEvent};
-use crate::auth::Principal;
-use crate::domain::ids::{CustomerId, FulfillmentOrderId, OrderId};
+use crate::auth::{Principal, Scope};
+use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
 use crate::domain::status as domain;
 use crate::events::hub::{Hub, Signal, Topic};
 use crate::gid::{self, Kind};
 use crate::service::Store;
-use crate::service::orders::Visibility;
+use crate::service::orders::{EventScope, Visibility};
 
 /// Events read from the database per query while catching up.
 const REPLAY_BATCH: u64 = 200;
@@ -129,14 +130,17 @@ fn order_stream(store: Store, hub: Arc<Hub>, order: i64, last: i32) -> impl Stre
     }
 }
 
-/// Every event of one customer's orders from `start_id` on, each order's in sequence.
-fn customer_stream(
+/// Every event in `scope` from `start_id` on, each order's in sequence.
+fn scoped_stream(
     store: Store,
     hub: Arc<Hub>,
-    customer: CustomerId,
+    scope: EventScope,
     start_id: i64,
 ) -> impl Stream<Item = Result<entity::order_event::Model>> {
-    let mut live = hub.watch(Topic::Customer(customer.0));
+    let mut live = hub.watch(match scope {
+        EventScope::Customer(id) => Topic::Customer(id.0),
+        EventScope::Location(id) => Topic::Location(id.0),
+    });
     async_stream::stream! {
         // Per order, the last sequence delivered: the guard against gaps and repeats.
         let mut delivered: HashMap<i64, i32> = HashMap::new();
@@ -147,7 +151,7 @@ fn customer_stream(
                 // what was not delivered yet, in each order's sequence.
                 let mut after = start_id;
                 loop {
-                    match store.customer_events(customer, after, REPLAY_BATCH).await {
+                    match store.scoped_events(scope, after, REPLAY_BATCH).await {
                         Ok(rows) => {
                             let done = (rows.len() as u64) < REPLAY_BATCH;
                             for row in rows {
@@ -177,8 +181,9 @@ fn customer_stream(
                             delivered.insert(event.order_id, event.sequence);
                             yield Ok((*event).clone());
                         }
-                        // A new order of this customer, from its first event.
-                        None if event.sequence == 1 => {
+                        // An order new to this stream, from its first event (for a
+                        // location: from its first event there, its allocation).
+                        None if event.sequence == 1 || matches!(scope, EventScope::Location(_)) => {
                             delivered.insert(event.order_id, 1);
                             yield Ok((*event).clone());
                         }
@@ -234,7 +239,7 @@ impl Subscription {
         let store = ctx.data::<Store>()?.clone();
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let start = store.newest_event_id().await.map_err(query_error)?;
-        let stream = customer_stream(store, hub, customer, start);
+        let stream = scoped_stream(store, hub, EventScope::Customer(customer), start);
         Ok(futures_util::StreamExt::map(stream, |r| r.map(OrderEvent)))
     }
 
@@ -251,7 +256,7 @@ impl Subscription {
         let store = ctx.data::<Store>()?.clone();
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let start = store.newest_event_id().await.map_err(query_error)?;
-        let stream = customer_stream(store, hub, customer, start);
+        let stream = scoped_stream(store, hub, EventScope::Customer(customer), start);
         Ok(futures_util::StreamExt::filter_map(stream, |r| async move {
             match r {
                 Ok(event) if event.fulfillment_order_id.is_some() && is_delivery_event(&event.event_type) => {
@@ -259,6 +264,99 @@ impl Subscription {
                 }
                 Ok(_) => None,
                 Err(err) => Some(Err(err)),
+            }
+        }))
+    }
+    /// Stock of these SKUs (at most 50 codes), first as it is now, then each time what is
+    /// available changes — for storefront stock badges.
+    #[graphql(guard = "Access::Authenticated")]
+    async fn inventory_changed(
+        &self,
+        ctx: &Context<'_>,
+        sku_codes: Vec<String>,
+    ) -> Result<impl Stream<Item = Result<Sku>> + use<>> {
+        if sku_codes.is_empty() || sku_codes.len() > 50 {
+            return Err(top_level("INVALID_INPUT", "skuCodes: name 1 to 50 SKUs"));
+        }
+        let store = ctx.data::<Store>()?.clone();
+        let hub = ctx.data::<Arc<Hub>>()?.clone();
+        let mut skus = Vec::new();
+        for code in &sku_codes {
+            match store.sku_by_code(code.trim()).await.map_err(query_error)? {
+                Some(sku) => skus.push(sku),
+                None => return Err(top_level("NOT_FOUND", format!("no SKU with code '{code}'"))),
+            }
+        }
+        // Subscribed before the first read, so no change can fall in between.
+        let receivers: Vec<_> = skus.iter().map(|s| hub.watch(Topic::Sku(s.id))).collect();
+        let signals = futures_util::stream::select_all(receivers.into_iter().enumerate().map(|(i, rx)| {
+            Box::pin(futures_util::stream::unfold(rx, move |mut rx| async move {
+                match rx.recv().await {
+                    Err(RecvError::Closed) => None,
+                    _ => Some((i, rx)),
+                }
+            }))
+        }));
+        Ok(async_stream::stream! {
+            let mut shown: HashMap<i64, i32> = HashMap::new();
+            let mut pending: Vec<usize> = (0..skus.len()).collect();
+            let mut signals = signals;
+            loop {
+                for i in std::mem::take(&mut pending) {
+                    let sku = &skus[i];
+                    match store.levels_by_skus(&[SkuId(sku.id)]).await {
+                        Ok(levels) => {
+                            let available: i32 =
+                                levels.get(&SkuId(sku.id)).map_or(0, |l| l.iter().map(|l| l.on_hand - l.reserved).sum());
+                            if shown.insert(sku.id, available) != Some(available) {
+                                yield Ok(Sku(sku.clone()));
+                            }
+                        }
+                        Err(err) => {
+                            yield Err(query_error(err));
+                            return;
+                        }
+                    }
+                }
+                match futures_util::StreamExt::next(&mut signals).await {
+                    Some(i) => pending.push(i),
+                    None => return,
+                }
+            }
+        })
+    }
+
+    /// A location's fulfilment queue for warehouse screens: each fulfilment order of the
+    /// location, as it now is, whenever it is allocated or changes.
+    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
+    async fn fulfillment_queue(
+        &self,
+        ctx: &Context<'_>,
+        location_id: ID,
+    ) -> Result<impl Stream<Item = Result<FulfillmentOrder>> + use<>> {
+        let location =
+            gid::decode_as(Kind::Location, &location_id).ok_or_else(|| top_level("NOT_FOUND", "no such location"))?;
+        let store = ctx.data::<Store>()?.clone();
+        if store.locations_by_ids(&[LocationId(location)]).await.map_err(query_error)?.is_empty() {
+            return Err(top_level("NOT_FOUND", "no such location"));
+        }
+        let hub = ctx.data::<Arc<Hub>>()?.clone();
+        let start = store.newest_event_id().await.map_err(query_error)?;
+        let reader = store.clone();
+        let stream = scoped_stream(store, hub, EventScope::Location(LocationId(location)), start);
+        Ok(futures_util::StreamExt::filter_map(stream, move |r| {
+            let store = reader.clone();
+            async move {
+                match r {
+                    Ok(event) => {
+                        let id = FulfillmentOrderId(event.fulfillment_order_id?);
+                        match store.fulfillment_orders_by_ids(&[id], Visibility::All).await {
+                            Ok(mut found) => found.remove(&id).map(|fo| Ok(FulfillmentOrder(fo))),
+                            Err(err) => Some(Err(query_error(err))),
+                        }
+                    }
+                    Err(err) => Some(Err(err)),
+                }
             }
         }))
     }

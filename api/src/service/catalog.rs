@@ -174,6 +174,7 @@ impl Store {
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
+        self.stock_changed(vec![sku.id]);
         Ok(inventory_level::Model { on_hand, version: level.version + 1, updated_at: now, ..level })
     }
 

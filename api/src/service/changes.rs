@@ -18,17 +18,20 @@ use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus};
 pub(crate) struct NewEvent {
     pub kind: OrderEventType,
     pub fulfillment_order: Option<i64>,
+    pub location: Option<i64>,
     pub message: Option<String>,
     pub payload: serde_json::Value,
 }
 
 impl NewEvent {
     pub fn new(kind: OrderEventType) -> Self {
-        Self { kind, fulfillment_order: None, message: None, payload: serde_json::json!({}) }
+        Self { kind, fulfillment_order: None, location: None, message: None, payload: serde_json::json!({}) }
     }
 
-    pub fn fulfillment(mut self, id: i64) -> Self {
+    /// The event concerns fulfilment order `id`, shipped from `location`.
+    pub fn fulfillment(mut self, id: i64, location: i64) -> Self {
         self.fulfillment_order = Some(id);
+        self.location = Some(location);
         self
     }
 
@@ -134,6 +137,7 @@ pub(crate) async fn append_events(
         actor: Set(actor.to_owned()),
         occurred_at: Set(now),
         published_at: Set(None),
+        location_id: Set(e.location),
         ..Default::default()
     });
     order_event::Entity::insert_many(rows).exec_without_returning(txn).await?;

@@ -131,11 +131,19 @@ impl Store {
             updated_at: Set(now),
             ..Default::default()
         };
-        let mut events = vec![NewEvent::new(event_for(to)).fulfillment(fo.id)];
+        let mut events = vec![NewEvent::new(event_for(to)).fulfillment(fo.id, fo.location_id)];
+        let mut stock_moved = Vec::new();
         match step {
             Step::Pick | Step::Pack => {}
             Step::Ship(shipment) => {
                 let captured = self.ship_goods(&txn, &order, &fo, now).await?;
+                stock_moved = fulfillment_order_line::Entity::find()
+                    .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
+                    .select_only()
+                    .column(fulfillment_order_line::Column::SkuId)
+                    .into_tuple::<i64>()
+                    .all(&txn)
+                    .await?;
                 let ship_date = local_date(&txn, &order, now).await?;
                 let method: ShippingMethod = decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
                 let window = estimate_window(ship_date, method);
@@ -146,7 +154,7 @@ impl Store {
                 row.estimated_earliest = Set(Some(window.earliest));
                 row.estimated_latest = Set(Some(window.latest));
                 events[0] = NewEvent::new(OrderEventType::Shipped)
-                    .fulfillment(fo.id)
+                    .fulfillment(fo.id, fo.location_id)
                     .message(format!("{} {}", shipment.carrier, shipment.tracking_number))
                     .payload(serde_json::json!({
                         "carrier": shipment.carrier, "trackingNumber": shipment.tracking_number,
@@ -155,7 +163,7 @@ impl Store {
                 if let Some((amount, currency)) = captured {
                     events.push(
                         NewEvent::new(OrderEventType::PaymentCaptured)
-                            .fulfillment(fo.id)
+                            .fulfillment(fo.id, fo.location_id)
                             .payload(serde_json::json!({ "amount": amount, "currency": currency })),
                     );
                 }
@@ -173,9 +181,10 @@ impl Store {
                     // A new estimate may make "tomorrow" true again later.
                     row.arriving_tomorrow_notified_on = Set(None);
                 }
-                let mut event = NewEvent::new(event_for(to)).fulfillment(fo.id).payload(serde_json::json!({
-                    "occurredAt": at, "estimatedDeliveryAt": update.estimated_delivery_at,
-                }));
+                let mut event =
+                    NewEvent::new(event_for(to)).fulfillment(fo.id, fo.location_id).payload(serde_json::json!({
+                        "occurredAt": at, "estimatedDeliveryAt": update.estimated_delivery_at,
+                    }));
                 if let Some(message) = update.message {
                     event = event.message(message);
                 }
@@ -197,6 +206,9 @@ impl Store {
         let fo = fulfillment_order::Entity::find_by_id(id.0).one(&txn).await?.ok_or_else(not_found)?;
         txn.commit().await?;
         self.events_committed();
+        if !stock_moved.is_empty() {
+            self.stock_changed(stock_moved);
+        }
         Ok(fo)
     }
 

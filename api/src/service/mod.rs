@@ -197,6 +197,8 @@ pub struct Store {
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Woken after every commit that wrote events, so the relay publishes at once.
     committed: Arc<tokio::sync::Notify>,
+    /// SKUs whose stock a commit changed, for stock badges (state, so at-most-once is fine).
+    stock_changes: tokio::sync::broadcast::Sender<Vec<i64>>,
 }
 
 /// Held for as long as a write transaction runs (a no-op on Postgres).
@@ -208,7 +210,15 @@ impl Store {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
         let write_gate = matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Self { db, clock, payments: Arc::default(), tax: Arc::default(), write_gate, committed: Arc::default() }
+        Self {
+            db,
+            clock,
+            payments: Arc::default(),
+            tax: Arc::default(),
+            write_gate,
+            committed: Arc::default(),
+            stock_changes: tokio::sync::broadcast::channel(1024).0,
+        }
     }
 
     /// The same store charging `tax`.
@@ -232,7 +242,20 @@ impl Store {
             tax: Arc::default(),
             write_gate: None,
             committed: Arc::default(),
+            stock_changes: tokio::sync::broadcast::channel(1).0,
         }
+    }
+
+    /// Tells stock watchers that `skus` changed.
+    pub(crate) fn stock_changed(&self, mut skus: Vec<i64>) {
+        skus.sort_unstable();
+        skus.dedup();
+        let _ = self.stock_changes.send(skus);
+    }
+
+    /// SKUs whose stock changed, as commits happen.
+    pub fn stock_signal(&self) -> tokio::sync::broadcast::Receiver<Vec<i64>> {
+        self.stock_changes.subscribe()
     }
 
     /// Tells the relay that events were committed.

@@ -384,7 +384,7 @@ impl Store {
             }))
             .exec_without_returning(&txn)
             .await?;
-            fulfillment_ids.push(fo.id);
+            fulfillment_ids.push((fo.id, allocation.location.0));
         }
 
         payment::Entity::insert(payment::ActiveModel {
@@ -414,10 +414,15 @@ impl Store {
                 "provider": input.provider, "amount": amounts.total, "currency": currency
             })));
         }
-        events.push(NewEvent::new(OrderEventType::Allocated).message(plan.reason.clone()).payload(serde_json::json!({
-            "strategy": plan.strategy.as_ref(),
-            "fulfillmentOrders": fulfillment_ids,
-        })));
+        // One ALLOCATED per fulfilment order, so each location's queue hears of its part.
+        for (fo, location) in &fulfillment_ids {
+            events.push(
+                NewEvent::new(OrderEventType::Allocated)
+                    .fulfillment(*fo, *location)
+                    .message(plan.reason.clone())
+                    .payload(serde_json::json!({ "strategy": plan.strategy.as_ref() })),
+            );
+        }
         let count = events.len() as i32;
         append_events(&txn, created.id, input.customer.0, 0, events, &actor.name, now).await?;
         order::Entity::update_many()
@@ -452,6 +457,7 @@ impl Store {
         }
         txn.commit().await?;
         self.events_committed();
+        self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
         let order = order::Model { number, last_sequence: count, version: count, ..created };
         tracing::info!(order = order.id, number = %order.number, total = order.total, "order placed");
         Ok(Placed { order, replayed: false })
@@ -492,12 +498,13 @@ impl Store {
             .all(&txn)
             .await?;
         let mut cancelled = 0;
+        let mut released = Vec::new();
         for fo in &fulfillments {
             let status: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
             if !crate::domain::lifecycle::fulfillment_can_transition(status, FulfillmentStatus::Cancelled) {
                 continue;
             }
-            release_reservations(&txn, fo, now).await?;
+            released.extend(release_reservations(&txn, fo, now).await?);
             let updated = fulfillment_order::Entity::update_many()
                 .col_expr(fulfillment_order::Column::Status, Expr::value(FulfillmentStatus::Cancelled.as_ref()))
                 .col_expr(fulfillment_order::Column::Version, Expr::col(fulfillment_order::Column::Version).add(1))
@@ -569,20 +576,22 @@ impl Store {
         .await?;
         txn.commit().await?;
         self.events_committed();
+        self.stock_changed(released);
         Ok(updated)
     }
 }
 
-/// Gives the units a fulfilment order reserved back to available stock.
+/// Gives the units a fulfilment order reserved back to available stock; returns the SKUs.
 pub(crate) async fn release_reservations(
     txn: &DatabaseTransaction,
     fo: &fulfillment_order::Model,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     let lines = fulfillment_order_line::Entity::find()
         .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
         .all(txn)
         .await?;
+    let skus = lines.iter().map(|l| l.sku_id).collect();
     for line in lines {
         let released = inventory_level::Entity::update_many()
             .col_expr(
@@ -608,5 +617,5 @@ pub(crate) async fn release_reservations(
             .exec(txn)
             .await?;
     }
-    Ok(())
+    Ok(skus)
 }

@@ -32,6 +32,13 @@ pub struct OrderQuery {
     pub text: Option<String>,
 }
 
+/// Whose events a stream follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventScope {
+    Customer(CustomerId),
+    Location(LocationId),
+}
+
 /// How an order list is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderSort {
@@ -254,15 +261,15 @@ impl Store {
             .await?)
     }
 
-    /// Events of one customer's orders with an id above `after_id`, oldest first.
-    pub async fn customer_events(
-        &self,
-        customer: CustomerId,
-        after_id: i64,
-        limit: u64,
-    ) -> Result<Vec<order_event::Model>> {
+    /// Events of one customer's orders, or of one location's fulfilment orders, with an
+    /// id above `after_id`, oldest first.
+    pub async fn scoped_events(&self, scope: EventScope, after_id: i64, limit: u64) -> Result<Vec<order_event::Model>> {
+        let filter = match scope {
+            EventScope::Customer(id) => order_event::Column::CustomerId.eq(id.0),
+            EventScope::Location(id) => order_event::Column::LocationId.eq(id.0),
+        };
         Ok(order_event::Entity::find()
-            .filter(order_event::Column::CustomerId.eq(customer.0))
+            .filter(filter)
             .filter(order_event::Column::Id.gt(after_id))
             .order_by_asc(order_event::Column::Id)
             .limit(limit)

@@ -129,7 +129,7 @@ impl Store {
             return Ok(false);
         }
         let event = NewEvent::new(OrderEventType::ArrivingTomorrow)
-            .fulfillment(fo.id)
+            .fulfillment(fo.id, fo.location_id)
             .message(format!("Arriving tomorrow, {}", day.format("%A %b %-d")))
             .payload(serde_json::json!({ "estimatedEarliest": day }));
         record_change(&txn, &order, vec![event], "scheduler", now, |_| {}).await?;

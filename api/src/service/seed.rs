@@ -636,6 +636,7 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
             occurred_at: Set(at),
             // Demo history is not news: mark it published so no relay replays it.
             published_at: Set(Some(now)),
+            location_id: Set(fo_events.contains(&kind).then_some(ctx.location_ids[demo.location])),
             ..Default::default()
         }
     }))

@@ -227,7 +227,55 @@ async fn arriving_tomorrow_is_announced_once(app: TestApp) {
     assert!(sub.try_next(Duration::from_millis(300)).await.is_none());
 }
 
+async fn storefront_stock_badges_follow_availability(app: TestApp) {
+    let (customer, location) = setup(&app).await;
+    let query = "subscription { inventoryChanged(skuCodes: [\"EV-48A\"]) { code available } }";
+    let mut sub = app.subscribe("graphql-transport-ws", &app.customer_token(&customer), query, json!({})).await;
+    assert_eq!(sub.next().await["data"]["inventoryChanged"], json!({ "code": "EV-48A", "available": 50 }));
+    place(&app, &customer).await;
+    assert_eq!(sub.next().await["data"]["inventoryChanged"]["available"], 49);
+    app.staff(
+        "mutation($l: ID!) { adjustInventory(input: { skuCode: \"EV-48A\", locationId: $l, delta: 10, reason: \"received PO 7\" }) { userErrors { message } } }",
+        json!({ "l": location }),
+    )
+    .await;
+    assert_eq!(sub.next().await["data"]["inventoryChanged"]["available"], 59);
+    let unknown = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.staff_token(),
+            "subscription { inventoryChanged(skuCodes: [\"NOPE\"]) { code } }",
+            json!({}),
+        )
+        .await
+        .next()
+        .await;
+    assert_eq!(unknown["errors"][0]["extensions"]["code"], "NOT_FOUND", "{unknown}");
+}
+
+async fn a_warehouse_screen_follows_its_queue(app: TestApp) {
+    let (customer, location) = setup(&app).await;
+    let query =
+        "subscription($l: ID!) { fulfillmentQueue(locationId: $l) { status location { code } order { number } } }";
+    let refused = app
+        .subscribe("graphql-transport-ws", &app.customer_token(&customer), query, json!({ "l": location }))
+        .await
+        .next()
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    let mut screen = app.subscribe("graphql-transport-ws", &app.staff_token(), query, json!({ "l": location })).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, fo) = place(&app, &customer).await;
+    let new = screen.next().await;
+    assert_eq!(new["data"]["fulfillmentQueue"]["status"], "OPEN", "{new}");
+    assert_eq!(new["data"]["fulfillmentQueue"]["location"]["code"], "RNO");
+    step(&app, "startPicking", &fo).await;
+    assert_eq!(screen.next().await["data"]["fulfillmentQueue"]["status"], "PICKING");
+}
+
 backend_tests! {
+    storefront_stock_badges_follow_availability => Options::default();
+    a_warehouse_screen_follows_its_queue => Options::default();
     a_subscription_replays_history_then_follows_live => Options::default();
     a_subscription_resumes_after_the_last_sequence_seen => Options::default();
     customers_only_hear_about_their_own_orders => Options::default();
