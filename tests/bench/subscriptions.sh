@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Benchmark: N WebSocket subscribers on one instance; commit -> frame latency, frames/s,
+# server memory per idle subscription. Env: SUBSCRIBERS (10000), ORDERS (100),
+# CHANGES (300), CONCURRENCY (4), DATABASE_URL (default: temp SQLite), REDIS_URL.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ulimit -n "$(ulimit -Hn)"
+cargo build --release -q -p orderly -p orderly-tests --bin subscription_bench
+ORDERLY_BIN=target/release/orderly target/release/subscription_bench
