@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ulimit -n "$(ulimit -Hn)"
-cargo build --release -q -p orderly -p orderly-tests --bin subscription_bench
+cargo build --release -q -p orderly --bin orderly
+cargo build --release -q -p orderly-tests --bin subscription_bench
 ORDERLY_BIN=target/release/orderly target/release/subscription_bench

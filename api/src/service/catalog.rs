@@ -257,3 +257,48 @@ async fn lock_level(
         .await?
         .ok_or_else(|| Error::Corrupt("inventory level vanished inside its transaction".into()))
 }
+
+/// How a stock movement changes one inventory level.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Movement {
+    /// An order takes units: `reserved += n`, only while `on_hand - reserved >= n`.
+    Reserve(i32),
+    /// An order gives reserved units back: `reserved -= n`.
+    Release(i32),
+    /// Reserved units leave the building: `on_hand -= n`, `reserved -= n`.
+    Ship(i32),
+}
+
+/// Applies `movement` to (location, SKU) with one conditional UPDATE — never
+/// read-then-write, so two checkouts can never both take the last unit. Returns false
+/// (and changes nothing) when the condition does not hold.
+pub(crate) async fn move_stock(
+    txn: &DatabaseTransaction,
+    location: i64,
+    sku: i64,
+    movement: Movement,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let (on_hand, reserved) = match movement {
+        Movement::Reserve(n) => (0, n),
+        Movement::Release(n) => (0, -n),
+        Movement::Ship(n) => (-n, -n),
+    };
+    let result = inventory_level::Entity::update_many()
+        .col_expr(inventory_level::Column::OnHand, Expr::col(inventory_level::Column::OnHand).add(on_hand))
+        .col_expr(inventory_level::Column::Reserved, Expr::col(inventory_level::Column::Reserved).add(reserved))
+        .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
+        .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
+        .filter(inventory_level::Column::LocationId.eq(location))
+        .filter(inventory_level::Column::SkuId.eq(sku))
+        // What stays available may not go negative, nor may what stays reserved.
+        .filter(
+            Expr::col(inventory_level::Column::OnHand)
+                .sub(Expr::col(inventory_level::Column::Reserved))
+                .gte(reserved - on_hand),
+        )
+        .filter(inventory_level::Column::Reserved.gte(-reserved))
+        .exec(txn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

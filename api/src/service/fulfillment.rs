@@ -3,10 +3,11 @@
 //! is checked against the fulfilment state machine and recorded as an order event.
 
 use chrono::{DateTime, Utc};
-use entity::{customer, fulfillment_order, fulfillment_order_line, inventory_level, order, order_line, payment};
+use entity::{customer, fulfillment_order, fulfillment_order_line, order, order_line, payment};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
+use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, lock_order, order_payment, record_change};
 use super::ordering::Actor;
 use super::{Error, Result, Store, decode, retrying};
@@ -236,23 +237,8 @@ impl Store {
             .await?;
         let mut shipped_value = 0_i64;
         for line in &lines {
-            let moved = inventory_level::Entity::update_many()
-                .col_expr(
-                    inventory_level::Column::OnHand,
-                    Expr::col(inventory_level::Column::OnHand).sub(line.quantity),
-                )
-                .col_expr(
-                    inventory_level::Column::Reserved,
-                    Expr::col(inventory_level::Column::Reserved).sub(line.quantity),
-                )
-                .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
-                .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
-                .filter(inventory_level::Column::LocationId.eq(fo.location_id))
-                .filter(inventory_level::Column::SkuId.eq(line.sku_id))
-                .filter(inventory_level::Column::Reserved.gte(line.quantity))
-                .exec(txn)
-                .await?;
-            if moved.rows_affected != 1 {
+            let moved = move_stock(txn, fo.location_id, line.sku_id, Movement::Ship(line.quantity), now).await?;
+            if !moved {
                 return Err(Error::Corrupt(format!("fulfillment order {} shipped without its reservation", fo.id)));
             }
             let order_line = order_line::Entity::find_by_id(line.order_line_id).one(txn).await?;

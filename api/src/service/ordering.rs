@@ -14,6 +14,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
+use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, append_events, lock_order, order_payment, record_change};
 use super::payments::{Authorization, PaymentError};
 use super::{Error, Result, Store, decode, retrying};
@@ -266,20 +267,8 @@ impl Store {
             plan.allocations.iter().flat_map(|a| a.lines.iter().map(move |(s, q)| (a.location, *s, *q))).collect();
         reservations.sort();
         for (location, sku, qty) in &reservations {
-            let reserved = inventory_level::Entity::update_many()
-                .col_expr(inventory_level::Column::Reserved, Expr::col(inventory_level::Column::Reserved).add(*qty))
-                .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
-                .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
-                .filter(inventory_level::Column::LocationId.eq(location.0))
-                .filter(inventory_level::Column::SkuId.eq(sku.0))
-                .filter(
-                    Expr::col(inventory_level::Column::OnHand)
-                        .sub(Expr::col(inventory_level::Column::Reserved))
-                        .gte(*qty),
-                )
-                .exec(&txn)
-                .await?;
-            if reserved.rows_affected != 1 {
+            let reserved = move_stock(&txn, location.0, sku.0, Movement::Reserve(*qty), now).await?;
+            if !reserved {
                 // Someone took the stock between routing and reserving: route again.
                 return Err(Error::Retry);
             }
@@ -593,19 +582,8 @@ pub(crate) async fn release_reservations(
         .await?;
     let skus = lines.iter().map(|l| l.sku_id).collect();
     for line in lines {
-        let released = inventory_level::Entity::update_many()
-            .col_expr(
-                inventory_level::Column::Reserved,
-                Expr::col(inventory_level::Column::Reserved).sub(line.quantity),
-            )
-            .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
-            .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
-            .filter(inventory_level::Column::LocationId.eq(fo.location_id))
-            .filter(inventory_level::Column::SkuId.eq(line.sku_id))
-            .filter(inventory_level::Column::Reserved.gte(line.quantity))
-            .exec(txn)
-            .await?;
-        if released.rows_affected != 1 {
+        let released = move_stock(txn, fo.location_id, line.sku_id, Movement::Release(line.quantity), now).await?;
+        if !released {
             return Err(Error::Corrupt(format!("fulfilment order {} had no reservation to release", fo.id)));
         }
         order_line::Entity::update_many()

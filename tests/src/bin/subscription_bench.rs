@@ -203,12 +203,14 @@ async fn main() -> anyhow::Result<()> {
                             let at = Instant::now();
                             if let Some(seq) = value["payload"]["data"]["orderUpdated"]["sequence"].as_i64() {
                                 received.lock().await.push((order, seq, at));
-                            } else {
-                                errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            } else if errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+                                eprintln!("first subscription error: {value}");
                             }
                         }
                         Some("error") => {
-                            errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+                                eprintln!("first subscription error: {value}");
+                            }
                         }
                         _ => {}
                     }
@@ -233,8 +235,7 @@ async fn main() -> anyhow::Result<()> {
         drivers.push(tokio::spawn(async move {
             let mut m = worker;
             while m < changes {
-                // Each driver owns the orders ≡ worker (mod concurrency): one change at a time per order.
-                let order = (m / concurrency * concurrency + worker) % fulfillment_ids.len();
+                let order = m % fulfillment_ids.len();
                 let at = Instant::now();
                 let data = client
                     .gql(
