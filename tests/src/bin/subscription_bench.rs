@@ -77,6 +77,13 @@ impl Client {
     }
 }
 
+/// Counts a failed frame; the first one is shown, so a broken run says why.
+fn count_error(errors: &std::sync::atomic::AtomicUsize, frame: &Value) {
+    if errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+        eprintln!("first subscription error: {frame}");
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -203,15 +210,11 @@ async fn main() -> anyhow::Result<()> {
                             let at = Instant::now();
                             if let Some(seq) = value["payload"]["data"]["orderUpdated"]["sequence"].as_i64() {
                                 received.lock().await.push((order, seq, at));
-                            } else if errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
-                                eprintln!("first subscription error: {value}");
+                            } else {
+                                count_error(&errors, &value);
                             }
                         }
-                        Some("error") => {
-                            if errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
-                                eprintln!("first subscription error: {value}");
-                            }
-                        }
+                        Some("error") => count_error(&errors, &value),
                         _ => {}
                     }
                 }
