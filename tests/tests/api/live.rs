@@ -136,7 +136,8 @@ async fn customers_only_hear_about_their_own_orders(app: TestApp) {
 
     let mut mine =
         app.subscribe("graphql-transport-ws", &app.customer_token(&maria), CUSTOMER_UPDATES, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the server register the stream before acting (it has no "subscribed" ack).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     place(&app, &aiko).await;
     let (marias_order, _) = place(&app, &maria).await;
     let first = mine.next().await;
@@ -162,7 +163,8 @@ async fn delivery_updates_carry_the_promise(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let mut sub =
         app.subscribe("graphql-transport-ws", &app.customer_token(&customer), DELIVERY_UPDATES, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the server register the stream before acting (it has no "subscribed" ack).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, fo) = place(&app, &customer).await;
     ship(&app, &fo).await;
     let update = sub.next().await;
@@ -189,7 +191,8 @@ async fn arriving_tomorrow_is_announced_once(app: TestApp) {
     let earliest = chrono::NaiveDate::parse_from_str(&earliest, "%Y-%m-%d").unwrap();
     let mut sub =
         app.subscribe("graphql-transport-ws", &app.customer_token(&customer), DELIVERY_UPDATES, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the server register the stream before acting (it has no "subscribed" ack).
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Noon in New York on the day before the estimate.
     let eve = earliest.pred_opt().unwrap().and_hms_opt(17, 0, 0).unwrap().and_utc();
@@ -264,7 +267,8 @@ async fn a_warehouse_screen_follows_its_queue(app: TestApp) {
         .await;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
     let mut screen = app.subscribe("graphql-transport-ws", &app.staff_token(), query, json!({ "l": location })).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the server register the stream before acting (it has no "subscribed" ack).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, fo) = place(&app, &customer).await;
     let new = screen.next().await;
     assert_eq!(new["data"]["fulfillmentQueue"]["status"], "OPEN", "{new}");
@@ -307,7 +311,8 @@ async fn a_change_on_one_instance_reaches_subscribers_on_another_once() {
     let (order, fo) = place(&a, &customer).await;
     let mut on_b =
         b.subscribe("graphql-transport-ws", &b.staff_token(), ORDER_UPDATED, json!({ "id": order, "after": 3 })).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Let the server register the stream before acting (it has no "subscribed" ack).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     step(&a, "startPicking", &fo).await;
     step(&a, "markPacked", &fo).await;
     assert_eq!(event(&on_b.next().await), (4, "PICKING_STARTED".into()));
