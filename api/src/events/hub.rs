@@ -3,6 +3,7 @@
 //! events, and one dispatcher per instance does the routing.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -29,7 +30,11 @@ pub enum Topic {
 #[derive(Default)]
 pub struct Hub {
     topics: Mutex<HashMap<Topic, broadcast::Sender<Signal>>>,
+    watches: AtomicUsize,
 }
+
+/// Every this many new watches, abandoned topics are swept.
+const SWEEP_EVERY: usize = 1024;
 
 /// Buffer per topic; a stream further behind than this resynchronises from the database.
 const TOPIC_BUFFER: usize = 256;
@@ -58,6 +63,11 @@ impl Hub {
     /// A receiver of everything about `topic` from now on.
     pub fn watch(&self, topic: Topic) -> broadcast::Receiver<Signal> {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        // Now and then, drop the channels of topics nobody watches any more (a topic
+        // whose watchers left and that gets no more events would otherwise stay).
+        if self.watches.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            topics.retain(|_, sender| sender.receiver_count() > 0);
+        }
         topics.entry(topic).or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0).subscribe()
     }
 

@@ -16,30 +16,47 @@ use crate::events::EventBus;
 
 impl Store {
     /// Publishes up to `batch` unpublished events, oldest first, and marks them
-    /// published in the same transaction; returns how many. On Postgres the rows are
-    /// claimed with `FOR UPDATE SKIP LOCKED`, so several relays share the work without
-    /// publishing an event twice. If the bus fails, nothing is marked and the events wait.
+    /// published; returns how many. If the bus fails, nothing is marked and the events
+    /// wait. On Postgres the rows are claimed with `FOR UPDATE SKIP LOCKED` inside one
+    /// transaction, so several relays share the work without publishing an event twice.
+    /// On SQLite the bus is called outside the write lock (a slow or absent Redis must not
+    /// stall every writer) and only the marking is a write; a second relay on the same file
+    /// could then publish an event twice, which streams drop by its sequence.
     pub async fn publish_pending(&self, bus: &dyn EventBus, batch: u64) -> Result<usize> {
+        let unpublished = || {
+            order_event::Entity::find()
+                .filter(order_event::Column::PublishedAt.is_null())
+                .order_by_asc(order_event::Column::Id)
+                .limit(batch)
+        };
+        let publish_all = async |rows: &[order_event::Model]| -> Result<()> {
+            for row in rows {
+                bus.publish(row).await.map_err(|e| Error::Bus(e.to_string()))?;
+            }
+            Ok(())
+        };
+        let mark = || {
+            order_event::Entity::update_many()
+                .col_expr(order_event::Column::PublishedAt, Expr::value(self.clock().now()))
+        };
+        if self.write_gate.is_some() {
+            let rows = unpublished().all(self.db()).await?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            publish_all(&rows).await?;
+            let (_writer, txn) = self.begin_write().await?;
+            mark().filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id))).exec(&txn).await?;
+            txn.commit().await?;
+            return Ok(rows.len());
+        }
         let (_writer, txn) = self.begin_write().await?;
-        let rows = order_event::Entity::find()
-            .filter(order_event::Column::PublishedAt.is_null())
-            .order_by_asc(order_event::Column::Id)
-            .limit(batch)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .all(&txn)
-            .await?;
+        let rows = unpublished().lock_with_behavior(LockType::Update, LockBehavior::SkipLocked).all(&txn).await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        for row in &rows {
-            bus.publish(row).await.map_err(|e| Error::Bus(e.to_string()))?;
-        }
-        let now = self.clock().now();
-        order_event::Entity::update_many()
-            .col_expr(order_event::Column::PublishedAt, Expr::value(now))
-            .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&txn)
-            .await?;
+        publish_all(&rows).await?;
+        mark().filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id))).exec(&txn).await?;
         txn.commit().await?;
         Ok(rows.len())
     }
