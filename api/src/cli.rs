@@ -67,7 +67,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             crate::telemetry::init(settings.log_format);
-            Application::build(settings).await?.run_until_stopped().await.context("Server failed")
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+                .context("Server failed")
         }
         Command::Migrate => {
             crate::telemetry::init(settings.log_format);
@@ -82,7 +86,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let connection = db::connect(&settings.database_url, 1, &Metrics::new()?).await?;
             db::migrate(&connection).await?;
             let store = Store::new(connection, Arc::new(SystemClock));
-            match store.seed_demo().await.map_err(|e| anyhow::anyhow!("{e:?}")).context("Failed to seed demo data")? {
+            match store
+                .seed_demo()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))
+                .context("Failed to seed demo data")?
+            {
                 Some(summary) => tracing::info!(?summary, "demo data written"),
                 None => tracing::info!("demo data already present; nothing written"),
             }
@@ -91,14 +100,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schema => {
             let schema = graphql::build_schema(Store::disconnected(), std::sync::Arc::default());
             // The command's output is the SDL itself, so it goes to stdout, not the log.
-            write!(std::io::stdout().lock(), "{}", graphql::sdl(&schema)).context("Failed to write the schema")
+            write!(std::io::stdout().lock(), "{}", graphql::sdl(&schema))
+                .context("Failed to write the schema")
         }
-        Command::Token { role, customer, scopes, ttl, subject } => {
+        Command::Token {
+            role,
+            customer,
+            scopes,
+            ttl,
+            subject,
+        } => {
             let keys = JwtKeys::new(&settings.resolve_jwt_secret()?);
             let scopes: Vec<Scope> = scopes
                 .iter()
                 .filter(|s| !s.is_empty())
-                .map(|s| s.parse().map_err(|_| anyhow::anyhow!("unknown scope '{s}'")))
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| anyhow::anyhow!("unknown scope '{s}'"))
+                })
                 .collect::<anyhow::Result<_>>()?;
             let subject = match role {
                 Role::Customer => {
@@ -116,7 +135,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Role::Staff | Role::Partner => subject,
             };
-            let token = keys.mint(role, &subject, &scopes, ttl.into()).context("Failed to mint the token")?;
+            let token = keys
+                .mint(role, &subject, &scopes, ttl.into())
+                .context("Failed to mint the token")?;
             writeln!(std::io::stdout().lock(), "{token}").context("Failed to write the token")
         }
     }

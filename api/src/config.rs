@@ -28,14 +28,30 @@ pub struct Settings {
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
     /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "ORDERLY_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ORDERLY_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
     /// HS256 secret for bearer tokens. Unset with SQLite: generated once and kept beside
     /// the database file.
-    #[arg(long, env = "ORDERLY_JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "ORDERLY_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub jwt_secret: Option<String>,
     /// Log format.
-    #[arg(long, env = "ORDERLY_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    #[arg(
+        long,
+        env = "ORDERLY_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
     pub log_format: LogFormat,
     /// HTTP worker threads (0 = one per core).
     #[arg(long, env = "ORDERLY_WORKERS", default_value_t = 0, global = true)]
@@ -45,17 +61,32 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// How long a DataLoader waits to gather keys into one batch, in milliseconds. Longer
     /// batches more under CPU contention at the cost of latency per nesting level.
-    #[arg(long, env = "ORDERLY_LOADER_DELAY_MS", default_value_t = 1, global = true)]
+    #[arg(
+        long,
+        env = "ORDERLY_LOADER_DELAY_MS",
+        default_value_t = 1,
+        global = true
+    )]
     pub loader_delay_ms: u64,
     /// Sales tax by destination country in basis points, e.g. `US:725,CA:1300`
     /// (7.25 % and 13 %); countries not listed pay none.
     #[arg(long, env = "ORDERLY_TAX_RATES", default_value = "", global = true)]
     pub tax_rates: String,
     /// How often the outbox relay looks for unpublished events when nothing woke it, in ms.
-    #[arg(long, env = "ORDERLY_RELAY_POLL_MS", default_value_t = 1000, global = true)]
+    #[arg(
+        long,
+        env = "ORDERLY_RELAY_POLL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
     pub relay_poll_ms: u64,
     /// How often the "arriving tomorrow" scheduler runs, in ms.
-    #[arg(long, env = "ORDERLY_SCHEDULER_INTERVAL_MS", default_value_t = 60_000, global = true)]
+    #[arg(
+        long,
+        env = "ORDERLY_SCHEDULER_INTERVAL_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
     pub scheduler_interval_ms: u64,
     /// Write demo data at start-up when the database has none (default: yes for SQLite,
     /// no for Postgres).
@@ -95,7 +126,10 @@ impl Settings {
 
     /// The SQLite file path, if the database is a SQLite file.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or_default();
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
@@ -104,7 +138,10 @@ impl Settings {
     /// database file, generated on first use so that `orderly token` and the server agree.
     pub fn resolve_jwt_secret(&self) -> anyhow::Result<String> {
         if let Some(secret) = &self.jwt_secret {
-            anyhow::ensure!(secret.len() >= 32, "ORDERLY_JWT_SECRET must be at least 32 characters");
+            anyhow::ensure!(
+                secret.len() >= 32,
+                "ORDERLY_JWT_SECRET must be at least 32 characters"
+            );
             return Ok(secret.clone());
         }
         let path = self.sqlite_path().map(|p| secret_path(&p)).context(
@@ -118,7 +155,8 @@ impl Settings {
         }
         let secret = crate::auth::random_token(48);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("Failed to create {}", dir.display()))?;
         }
         write_private(&path, &secret)
             .with_context(|| format!("Failed to write the JWT secret to {}", path.display()))?;
@@ -136,7 +174,12 @@ fn secret_path(db: &std::path::Path) -> PathBuf {
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -151,14 +194,30 @@ mod tests {
 
     #[test]
     fn finds_the_sqlite_path() {
-        assert_eq!(Settings::for_database(DEFAULT_DATABASE_URL).sqlite_path(), Some(PathBuf::from("orderly.db")));
-        assert_eq!(Settings::for_database("sqlite:/tmp/x.db").sqlite_path(), Some(PathBuf::from("/tmp/x.db")));
-        assert_eq!(Settings::for_database("postgres://localhost/test").sqlite_path(), None);
-        assert_eq!(secret_path(std::path::Path::new("/tmp/a/orderly.db")), PathBuf::from("/tmp/a/orderly.db.secret"));
+        assert_eq!(
+            Settings::for_database(DEFAULT_DATABASE_URL).sqlite_path(),
+            Some(PathBuf::from("orderly.db"))
+        );
+        assert_eq!(
+            Settings::for_database("sqlite:/tmp/x.db").sqlite_path(),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            Settings::for_database("postgres://localhost/test").sqlite_path(),
+            None
+        );
+        assert_eq!(
+            secret_path(std::path::Path::new("/tmp/a/orderly.db")),
+            PathBuf::from("/tmp/a/orderly.db.secret")
+        );
     }
 
     #[test]
     fn postgres_needs_a_configured_secret() {
-        assert!(Settings::for_database("postgres://localhost/test").resolve_jwt_secret().is_err());
+        assert!(
+            Settings::for_database("postgres://localhost/test")
+                .resolve_jwt_secret()
+                .is_err()
+        );
     }
 }

@@ -52,7 +52,13 @@ mod tests {
         assert_eq!(decode(&id), Some((Kind::Order, 42)));
         assert_eq!(decode_as(Kind::Order, &id), Some(42));
         assert_eq!(decode_as(Kind::Customer, &id), None);
-        for bad in ["", "42", "!!!", &URL_SAFE_NO_PAD.encode("Order:-1"), &URL_SAFE_NO_PAD.encode("Nope:1")] {
+        for bad in [
+            "",
+            "42",
+            "!!!",
+            &URL_SAFE_NO_PAD.encode("Order:-1"),
+            &URL_SAFE_NO_PAD.encode("Nope:1"),
+        ] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
     }

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Most distinct operation names tracked; later ones are counted as `other`, so clients
@@ -31,23 +32,37 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("orderly".to_owned()), None)?;
         let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route and status class"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route and status class",
+            ),
             &["route", "status"],
         )?;
         let graphql_requests = IntCounterVec::new(
-            Opts::new("graphql_requests_total", "GraphQL operations by name and outcome"),
+            Opts::new(
+                "graphql_requests_total",
+                "GraphQL operations by name and outcome",
+            ),
             &["operation", "outcome"],
         )?;
         let graphql_duration = HistogramVec::new(
-            HistogramOpts::new("graphql_request_duration_seconds", "GraphQL operation latency")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "graphql_request_duration_seconds",
+                "GraphQL operation latency",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["operation"],
         )?;
         let db_statements = IntCounter::new("db_statements_total", "SQL statements executed")?;
         let db_errors = IntCounter::new("db_statement_errors_total", "SQL statements that failed")?;
         let db_duration = Histogram::with_opts(
-            HistogramOpts::new("db_statement_duration_seconds", "SQL statement latency")
-                .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]),
+            HistogramOpts::new("db_statement_duration_seconds", "SQL statement latency").buckets(
+                vec![
+                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
+                ],
+            ),
         )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(graphql_requests.clone()))?;
@@ -83,8 +98,12 @@ impl Metrics {
     pub fn graphql_request(&self, operation: Option<&str>, ok: bool, elapsed: Duration) {
         let name = self.operation_label(operation);
         let outcome = if ok { "ok" } else { "error" };
-        self.graphql_requests.with_label_values(&[name.as_str(), outcome]).inc();
-        self.graphql_duration.with_label_values(&[name.as_str()]).observe(elapsed.as_secs_f64());
+        self.graphql_requests
+            .with_label_values(&[name.as_str(), outcome])
+            .inc();
+        self.graphql_duration
+            .with_label_values(&[name.as_str()])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Records one SQL statement (called by the database driver hook).
@@ -102,9 +121,11 @@ impl Metrics {
     }
 
     fn operation_label(&self, operation: Option<&str>) -> String {
-        let Some(name) = operation
-            .filter(|n| !n.is_empty() && n.len() <= 64 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        else {
+        let Some(name) = operation.filter(|n| {
+            !n.is_empty()
+                && n.len() <= 64
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }) else {
             return "anonymous".to_owned();
         };
         let Ok(mut known) = self.operations.lock() else {
@@ -121,7 +142,10 @@ impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();
-        if TextEncoder::new().encode(&self.registry.gather(), &mut buffer).is_err() {
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .is_err()
+        {
             return String::new();
         }
         String::from_utf8(buffer).unwrap_or_default()

@@ -56,24 +56,40 @@ impl Application {
     }
 
     /// As `build`, with an injected clock (tests move time).
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("Failed to register metrics")?;
         let keys = JwtKeys::new(&settings.resolve_jwt_secret()?);
-        let connection = db::connect(&settings.database_url, settings.db_pool_size, &metrics).await?;
+        let connection =
+            db::connect(&settings.database_url, settings.db_pool_size, &metrics).await?;
         db::migrate(&connection).await?;
-        let tax = TaxRates::parse(&settings.tax_rates).map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
+        let tax = TaxRates::parse(&settings.tax_rates)
+            .map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
         let store = Store::new(connection, clock).with_tax_rates(tax);
         if settings.seeds_demo()
-            && let Some(summary) =
-                store.seed_demo().await.map_err(|e| anyhow::anyhow!("{e:?}")).context("Failed to seed demo data")?
+            && let Some(summary) = store
+                .seed_demo()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))
+                .context("Failed to seed demo data")?
         {
             tracing::info!(?summary, "first start: wrote demo data");
         }
-        let bus = events::from_settings(settings.redis_url.as_deref()).context("Failed to configure the event bus")?;
+        let bus = events::from_settings(settings.redis_url.as_deref())
+            .context("Failed to configure the event bus")?;
         let hub = Hub::start(&bus);
         let workers = vec![
-            events::relay::spawn(store.clone(), bus.clone(), Duration::from_millis(settings.relay_poll_ms.max(10))),
-            events::scheduler::spawn(store.clone(), Duration::from_millis(settings.scheduler_interval_ms.max(10))),
+            events::relay::spawn(
+                store.clone(),
+                bus.clone(),
+                Duration::from_millis(settings.relay_poll_ms.max(10)),
+            ),
+            events::scheduler::spawn(
+                store.clone(),
+                Duration::from_millis(settings.scheduler_interval_ms.max(10)),
+            ),
             events::relay::spawn_stock(&store, bus.clone()),
         ];
         let state = web::Data::new(AppState {
@@ -86,8 +102,12 @@ impl Application {
             loader_delay: std::time::Duration::from_millis(settings.loader_delay_ms),
         });
 
-        let listener = TcpListener::bind(settings.bind).with_context(|| format!("Failed to bind {}", settings.bind))?;
-        let port = listener.local_addr().context("Failed to read the bound address")?.port();
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("Failed to bind {}", settings.bind))?;
+        let port = listener
+            .local_addr()
+            .context("Failed to read the bound address")?
+            .port();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -109,11 +129,20 @@ impl Application {
         }
         tracing::info!(
             port,
-            database = if settings.is_sqlite() { "sqlite" } else { "postgres" },
+            database = if settings.is_sqlite() {
+                "sqlite"
+            } else {
+                "postgres"
+            },
             bus = state.bus.name(),
             "orderly listening"
         );
-        Ok(Self { port, server: server.run(), state, workers })
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+            workers,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -148,8 +177,13 @@ async fn track(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
     if let Some(state) = state {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-        state.metrics.http_request(&route, response.status().as_u16());
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        state
+            .metrics
+            .http_request(&route, response.status().as_u16());
     }
     Ok(response)
 }
@@ -169,23 +203,46 @@ fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, Box<Ht
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or_default();
     state.keys.verify(token).map_err(|err| {
         tracing::debug!(error = %err, "refused bearer token");
-        let mut response = error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "invalid or expired token");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        let mut response = error_response(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "invalid or expired token",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
         Box::new(response)
     })
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request, principal: Principal) -> HttpResponse {
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    principal: Principal,
+) -> HttpResponse {
     let operation = request.operation_name.clone();
     let started = Instant::now();
-    let mut response =
-        state.schema.execute(graphql::prepare(request, &state.store, principal, state.loader_delay)).await;
-    state.metrics.graphql_request(operation.as_deref(), response.is_ok(), started.elapsed());
+    let mut response = state
+        .schema
+        .execute(graphql::prepare(
+            request,
+            &state.store,
+            principal,
+            state.loader_delay,
+        ))
+        .await;
+    state
+        .metrics
+        .graphql_request(operation.as_deref(), response.is_ok(), started.elapsed());
     // Every error carries a stable code; parse and validation errors come without one.
     for error in &mut response.errors {
         with_default_code(error);
@@ -200,12 +257,20 @@ fn with_default_code(error: &mut ServerError) {
     }
 }
 
-async fn graphql_post(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn graphql_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !is_json {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -249,17 +314,29 @@ async fn graphql_get(
     if req.headers().contains_key(header::UPGRADE) {
         return subscribe(state, &req, payload);
     }
-    let wants_html =
-        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
     if req.query_string().is_empty() && wants_html {
-        let page =
-            GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").title("Orderly").finish();
-        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page));
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Orderly")
+            .finish();
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page));
     }
     let request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,
         Err(_) => {
-            return Ok(error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "pass ?query=… (and variables as JSON)"));
+            return Ok(error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "pass ?query=… (and variables as JSON)",
+            ));
         }
     };
     if non_query_operation(&request).is_some() {
@@ -268,7 +345,9 @@ async fn graphql_get(
             "METHOD_NOT_ALLOWED",
             "mutations and subscriptions need POST or WebSocket",
         );
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return Ok(response);
     }
     let principal = match authenticate(&state, &req) {
@@ -279,8 +358,14 @@ async fn graphql_get(
 }
 
 async fn method_not_allowed() -> HttpResponse {
-    let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "use GET or POST");
-    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    let mut response = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "use GET or POST",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
     response
 }
 
@@ -299,16 +384,25 @@ fn subscribe(
                 .get("authorization")
                 .or_else(|| value.get("Authorization"))
                 .and_then(|v| v.as_str())
-                .map(|v| v.trim_start_matches("Bearer ").trim_start_matches("bearer ").trim().to_owned());
+                .map(|v| {
+                    v.trim_start_matches("Bearer ")
+                        .trim_start_matches("bearer ")
+                        .trim()
+                        .to_owned()
+                });
             let principal = match token {
                 None => Principal::Anonymous,
-                Some(token) => {
-                    init_state.keys.verify(&token).map_err(|_| async_graphql::Error::new("invalid or expired token"))?
-                }
+                Some(token) => init_state
+                    .keys
+                    .verify(&token)
+                    .map_err(|_| async_graphql::Error::new("invalid or expired token"))?,
             };
             let mut data = Data::default();
             data.insert(principal);
-            data.insert(graphql::loaders::new_loaders(init_state.store.clone(), init_state.loader_delay));
+            data.insert(graphql::loaders::new_loaders(
+                init_state.store.clone(),
+                init_state.loader_delay,
+            ));
             Ok(data)
         })
         .start(req, payload)
@@ -331,10 +425,16 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if let Err(err) = &bus {
         tracing::warn!(error = %err, "readiness: event bus unavailable");
     }
-    let status = if database.is_ok() && bus.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database.is_ok() && bus.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     HttpResponse::build(status).json(report)
 }
 
 async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
 }

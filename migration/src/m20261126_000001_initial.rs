@@ -12,11 +12,23 @@ impl MigrationName for Migration {
     }
 }
 
-fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Restrict).take()
+fn fk(
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Restrict)
+        .take()
 }
 
-fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+fn index(
+    table: impl IntoTableRef,
+    name: &str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(name).table(table);
     for col in cols {
@@ -115,9 +127,18 @@ impl MigrationTrait for Migration {
                     (InventoryLevels::Table, InventoryLevels::LocationId),
                     (Locations::Table, Locations::Id),
                 ))
-                .foreign_key(&mut fk((InventoryLevels::Table, InventoryLevels::SkuId), (Skus::Table, Skus::Id)))
-                .check(("ck_inventory_on_hand", Expr::col(InventoryLevels::OnHand).gte(0)))
-                .check(("ck_inventory_reserved", Expr::col(InventoryLevels::Reserved).gte(0)))
+                .foreign_key(&mut fk(
+                    (InventoryLevels::Table, InventoryLevels::SkuId),
+                    (Skus::Table, Skus::Id),
+                ))
+                .check((
+                    "ck_inventory_on_hand",
+                    Expr::col(InventoryLevels::OnHand).gte(0),
+                ))
+                .check((
+                    "ck_inventory_reserved",
+                    Expr::col(InventoryLevels::Reserved).gte(0),
+                ))
                 .check((
                     "ck_inventory_reserved_le_on_hand",
                     Expr::col(InventoryLevels::Reserved).lte(Expr::col(InventoryLevels::OnHand)),
@@ -125,9 +146,20 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index(InventoryLevels::Table, "ux_inventory_location_sku", &["location_id", "sku_id"], true))
-            .await?;
-        m.create_index(index(InventoryLevels::Table, "ix_inventory_sku", &["sku_id"], false)).await?;
+        m.create_index(index(
+            InventoryLevels::Table,
+            "ux_inventory_location_sku",
+            &["location_id", "sku_id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            InventoryLevels::Table,
+            "ix_inventory_sku",
+            &["sku_id"],
+            false,
+        ))
+        .await?;
 
         // The stock ledger: every manual change of on-hand stock, with who and why.
         m.create_table(
@@ -141,7 +173,10 @@ impl MigrationTrait for Migration {
                 .col(string_len(InventoryAdjustments::Actor, 200))
                 .col(timestamp_with_time_zone(InventoryAdjustments::CreatedAt))
                 .foreign_key(&mut fk(
-                    (InventoryAdjustments::Table, InventoryAdjustments::InventoryLevelId),
+                    (
+                        InventoryAdjustments::Table,
+                        InventoryAdjustments::InventoryLevelId,
+                    ),
                     (InventoryLevels::Table, InventoryLevels::Id),
                 ))
                 .take(),
@@ -189,15 +224,42 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null(Orders::CancelledAt))
                 .col(integer(Orders::LastSequence).default(0))
                 .col(integer(Orders::Version).default(1))
-                .foreign_key(&mut fk((Orders::Table, Orders::CustomerId), (Customers::Table, Customers::Id)))
+                .foreign_key(&mut fk(
+                    (Orders::Table, Orders::CustomerId),
+                    (Customers::Table, Customers::Id),
+                ))
                 .check(("ck_orders_totals", Expr::col(Orders::Total).gte(0)))
                 .take(),
         )
         .await?;
-        m.create_index(index(Orders::Table, "ix_orders_customer", &["customer_id", "placed_at", "id"], false)).await?;
-        m.create_index(index(Orders::Table, "ix_orders_placed_at", &["placed_at", "id"], false)).await?;
-        m.create_index(index(Orders::Table, "ix_orders_updated_at", &["updated_at", "id"], false)).await?;
-        m.create_index(index(Orders::Table, "ix_orders_status", &["status", "placed_at"], false)).await?;
+        m.create_index(index(
+            Orders::Table,
+            "ix_orders_customer",
+            &["customer_id", "placed_at", "id"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            Orders::Table,
+            "ix_orders_placed_at",
+            &["placed_at", "id"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            Orders::Table,
+            "ix_orders_updated_at",
+            &["updated_at", "id"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            Orders::Table,
+            "ix_orders_status",
+            &["status", "placed_at"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -210,9 +272,18 @@ impl MigrationTrait for Migration {
                 .col(big_integer(OrderLines::UnitPrice))
                 .col(integer(OrderLines::QuantityFulfilled).default(0))
                 .col(integer(OrderLines::QuantityCancelled).default(0))
-                .foreign_key(&mut fk((OrderLines::Table, OrderLines::OrderId), (Orders::Table, Orders::Id)))
-                .foreign_key(&mut fk((OrderLines::Table, OrderLines::SkuId), (Skus::Table, Skus::Id)))
-                .check(("ck_order_lines_quantity", Expr::col(OrderLines::Quantity).gt(0)))
+                .foreign_key(&mut fk(
+                    (OrderLines::Table, OrderLines::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
+                .foreign_key(&mut fk(
+                    (OrderLines::Table, OrderLines::SkuId),
+                    (Skus::Table, Skus::Id),
+                ))
+                .check((
+                    "ck_order_lines_quantity",
+                    Expr::col(OrderLines::Quantity).gt(0),
+                ))
                 .check((
                     "ck_order_lines_accounted",
                     Expr::col(OrderLines::QuantityFulfilled)
@@ -222,7 +293,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index(OrderLines::Table, "ux_order_lines_number", &["order_id", "line_number"], true)).await?;
+        m.create_index(index(
+            OrderLines::Table,
+            "ux_order_lines_number",
+            &["order_id", "line_number"],
+            true,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -236,7 +313,9 @@ impl MigrationTrait for Migration {
                 .col(string_len_null(FulfillmentOrders::TrackingNumber, 128))
                 .col(string_len_null(FulfillmentOrders::TrackingUrl, 512))
                 .col(timestamp_with_time_zone_null(FulfillmentOrders::ShippedAt))
-                .col(timestamp_with_time_zone_null(FulfillmentOrders::DeliveredAt))
+                .col(timestamp_with_time_zone_null(
+                    FulfillmentOrders::DeliveredAt,
+                ))
                 .col(date_null(FulfillmentOrders::EstimatedEarliest))
                 .col(date_null(FulfillmentOrders::EstimatedLatest))
                 .col(date_null(FulfillmentOrders::ArrivingTomorrowNotifiedOn))
@@ -254,7 +333,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index(FulfillmentOrders::Table, "ix_fulfillment_orders_order", &["order_id"], false)).await?;
+        m.create_index(index(
+            FulfillmentOrders::Table,
+            "ix_fulfillment_orders_order",
+            &["order_id"],
+            false,
+        ))
+        .await?;
         m.create_index(index(
             FulfillmentOrders::Table,
             "ix_fulfillment_orders_queue",
@@ -272,18 +357,27 @@ impl MigrationTrait for Migration {
                 .col(big_integer(FulfillmentOrderLines::SkuId))
                 .col(integer(FulfillmentOrderLines::Quantity))
                 .foreign_key(&mut fk(
-                    (FulfillmentOrderLines::Table, FulfillmentOrderLines::FulfillmentOrderId),
+                    (
+                        FulfillmentOrderLines::Table,
+                        FulfillmentOrderLines::FulfillmentOrderId,
+                    ),
                     (FulfillmentOrders::Table, FulfillmentOrders::Id),
                 ))
                 .foreign_key(&mut fk(
-                    (FulfillmentOrderLines::Table, FulfillmentOrderLines::OrderLineId),
+                    (
+                        FulfillmentOrderLines::Table,
+                        FulfillmentOrderLines::OrderLineId,
+                    ),
                     (OrderLines::Table, OrderLines::Id),
                 ))
                 .foreign_key(&mut fk(
                     (FulfillmentOrderLines::Table, FulfillmentOrderLines::SkuId),
                     (Skus::Table, Skus::Id),
                 ))
-                .check(("ck_fulfillment_order_lines_quantity", Expr::col(FulfillmentOrderLines::Quantity).gt(0)))
+                .check((
+                    "ck_fulfillment_order_lines_quantity",
+                    Expr::col(FulfillmentOrderLines::Quantity).gt(0),
+                ))
                 .take(),
         )
         .await?;
@@ -310,8 +404,14 @@ impl MigrationTrait for Migration {
                 .col(integer(Payments::Version).default(1))
                 .col(timestamp_with_time_zone(Payments::CreatedAt))
                 .col(timestamp_with_time_zone(Payments::UpdatedAt))
-                .foreign_key(&mut fk((Payments::Table, Payments::OrderId), (Orders::Table, Orders::Id)))
-                .check(("ck_payments_captured", Expr::col(Payments::AmountCaptured).gte(0)))
+                .foreign_key(&mut fk(
+                    (Payments::Table, Payments::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
+                .check((
+                    "ck_payments_captured",
+                    Expr::col(Payments::AmountCaptured).gte(0),
+                ))
                 .check((
                     "ck_payments_refunded",
                     Expr::col(Payments::AmountRefunded).lte(Expr::col(Payments::AmountCaptured)),
@@ -319,7 +419,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index(Payments::Table, "ix_payments_order", &["order_id"], false)).await?;
+        m.create_index(index(
+            Payments::Table,
+            "ix_payments_order",
+            &["order_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -332,11 +438,20 @@ impl MigrationTrait for Migration {
                 .col(integer(Returns::Version).default(1))
                 .col(timestamp_with_time_zone(Returns::CreatedAt))
                 .col(timestamp_with_time_zone(Returns::UpdatedAt))
-                .foreign_key(&mut fk((Returns::Table, Returns::OrderId), (Orders::Table, Orders::Id)))
+                .foreign_key(&mut fk(
+                    (Returns::Table, Returns::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
                 .take(),
         )
         .await?;
-        m.create_index(index(Returns::Table, "ix_returns_order", &["order_id"], false)).await?;
+        m.create_index(index(
+            Returns::Table,
+            "ix_returns_order",
+            &["order_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -348,12 +463,18 @@ impl MigrationTrait for Migration {
                 .col(integer(ReturnLines::QuantityReceived).default(0))
                 .col(boolean(ReturnLines::Restock).default(true))
                 .col(text_null(ReturnLines::Reason))
-                .foreign_key(&mut fk((ReturnLines::Table, ReturnLines::ReturnId), (Returns::Table, Returns::Id)))
+                .foreign_key(&mut fk(
+                    (ReturnLines::Table, ReturnLines::ReturnId),
+                    (Returns::Table, Returns::Id),
+                ))
                 .foreign_key(&mut fk(
                     (ReturnLines::Table, ReturnLines::OrderLineId),
                     (OrderLines::Table, OrderLines::Id),
                 ))
-                .check(("ck_return_lines_quantity", Expr::col(ReturnLines::Quantity).gt(0)))
+                .check((
+                    "ck_return_lines_quantity",
+                    Expr::col(ReturnLines::Quantity).gt(0),
+                ))
                 .check((
                     "ck_return_lines_received",
                     Expr::col(ReturnLines::QuantityReceived).lte(Expr::col(ReturnLines::Quantity)),
@@ -375,14 +496,29 @@ impl MigrationTrait for Migration {
                 .col(string_len(Refunds::Status, 32))
                 .col(string_len_null(Refunds::ProviderReference, 128))
                 .col(timestamp_with_time_zone(Refunds::CreatedAt))
-                .foreign_key(&mut fk((Refunds::Table, Refunds::OrderId), (Orders::Table, Orders::Id)))
-                .foreign_key(&mut fk((Refunds::Table, Refunds::PaymentId), (Payments::Table, Payments::Id)))
-                .foreign_key(&mut fk((Refunds::Table, Refunds::ReturnId), (Returns::Table, Returns::Id)))
+                .foreign_key(&mut fk(
+                    (Refunds::Table, Refunds::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
+                .foreign_key(&mut fk(
+                    (Refunds::Table, Refunds::PaymentId),
+                    (Payments::Table, Payments::Id),
+                ))
+                .foreign_key(&mut fk(
+                    (Refunds::Table, Refunds::ReturnId),
+                    (Returns::Table, Returns::Id),
+                ))
                 .check(("ck_refunds_amount", Expr::col(Refunds::Amount).gt(0)))
                 .take(),
         )
         .await?;
-        m.create_index(index(Refunds::Table, "ix_refunds_order", &["order_id"], false)).await?;
+        m.create_index(index(
+            Refunds::Table,
+            "ix_refunds_order",
+            &["order_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -392,11 +528,20 @@ impl MigrationTrait for Migration {
                 .col(string_len(OrderNotes::Author, 200))
                 .col(text(OrderNotes::Body))
                 .col(timestamp_with_time_zone(OrderNotes::CreatedAt))
-                .foreign_key(&mut fk((OrderNotes::Table, OrderNotes::OrderId), (Orders::Table, Orders::Id)))
+                .foreign_key(&mut fk(
+                    (OrderNotes::Table, OrderNotes::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
                 .take(),
         )
         .await?;
-        m.create_index(index(OrderNotes::Table, "ix_order_notes_order", &["order_id"], false)).await?;
+        m.create_index(index(
+            OrderNotes::Table,
+            "ix_order_notes_order",
+            &["order_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -412,15 +557,38 @@ impl MigrationTrait for Migration {
                 .col(string_len(OrderEvents::Actor, 200))
                 .col(timestamp_with_time_zone(OrderEvents::OccurredAt))
                 .col(timestamp_with_time_zone_null(OrderEvents::PublishedAt))
-                .foreign_key(&mut fk((OrderEvents::Table, OrderEvents::OrderId), (Orders::Table, Orders::Id)))
-                .check(("ck_order_events_sequence", Expr::col(OrderEvents::Sequence).gt(0)))
+                .foreign_key(&mut fk(
+                    (OrderEvents::Table, OrderEvents::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
+                .check((
+                    "ck_order_events_sequence",
+                    Expr::col(OrderEvents::Sequence).gt(0),
+                ))
                 .take(),
         )
         .await?;
-        m.create_index(index(OrderEvents::Table, "ux_order_events_sequence", &["order_id", "sequence"], true)).await?;
-        m.create_index(index(OrderEvents::Table, "ix_order_events_unpublished", &["published_at", "id"], false))
-            .await?;
-        m.create_index(index(OrderEvents::Table, "ix_order_events_customer", &["customer_id", "id"], false)).await?;
+        m.create_index(index(
+            OrderEvents::Table,
+            "ux_order_events_sequence",
+            &["order_id", "sequence"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            OrderEvents::Table,
+            "ix_order_events_unpublished",
+            &["published_at", "id"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            OrderEvents::Table,
+            "ix_order_events_customer",
+            &["customer_id", "id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -435,8 +603,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index(IdempotencyKeys::Table, "ux_idempotency_principal_key", &["principal", "key"], true))
-            .await?;
+        m.create_index(index(
+            IdempotencyKeys::Table,
+            "ux_idempotency_principal_key",
+            &["principal", "key"],
+            true,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -476,7 +649,8 @@ impl MigrationTrait for Migration {
             "channels",
             "customers",
         ] {
-            m.drop_table(Table::drop().table(Alias::new(table)).take()).await?;
+            m.drop_table(Table::drop().table(Alias::new(table)).take())
+                .await?;
         }
         Ok(())
     }

@@ -39,7 +39,19 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(Index::drop().name("ix_order_events_location").table(OrderEvents::Table).to_owned()).await?;
-        m.alter_table(Table::alter().table(OrderEvents::Table).drop_column(OrderEvents::LocationId).take()).await
+        m.drop_index(
+            Index::drop()
+                .name("ix_order_events_location")
+                .table(OrderEvents::Table)
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(OrderEvents::Table)
+                .drop_column(OrderEvents::LocationId)
+                .take(),
+        )
+        .await
     }
 }

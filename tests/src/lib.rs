@@ -31,7 +31,10 @@ pub enum Backend {
 impl Backend {
     /// Postgres from `TEST_DATABASE_URL`, if set.
     pub fn postgres() -> Option<Self> {
-        std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).map(Self::Postgres)
+        std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(Self::Postgres)
     }
 }
 
@@ -58,7 +61,9 @@ pub struct Options {
 
 /// Redis from `TEST_REDIS_URL`, if set.
 pub fn test_redis_url() -> Option<String> {
-    std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A running server and a client for it.
@@ -81,11 +86,21 @@ async fn fresh_postgres_database(base_url: &str) -> String {
         .await
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but Postgres is unreachable: {e}"));
     let name = format!("orderly_test_{}", uuid::Uuid::new_v4().simple());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     admin.close().await.ok();
-    let (head, tail) = base_url.split_once("://").expect("postgres URL has a scheme");
+    let (head, tail) = base_url
+        .split_once("://")
+        .expect("postgres URL has a scheme");
     let (authority, query) = match tail.split_once('/') {
-        Some((authority, rest)) => (authority, rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default()),
+        Some((authority, rest)) => (
+            authority,
+            rest.split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default(),
+        ),
         None => (tail, String::new()),
     };
     format!("{head}://{authority}/{name}{query}")
@@ -98,7 +113,10 @@ fn init_logs() {
     ONCE.call_once(|| {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,orderly=warn"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
     });
 }
 
@@ -110,7 +128,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         (Backend::Postgres(_), Some(url)) => (url, None, "postgres"),
         (Backend::Sqlite, None) => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("orderly.db").display());
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("orderly.db").display()
+            );
             (url, Some(dir), "sqlite")
         }
         (Backend::Postgres(base), None) => (fresh_postgres_database(&base).await, None, "postgres"),
@@ -133,7 +154,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         settings.loader_delay_ms = delay;
     }
     let clock = Arc::new(ManualClock::new(options.now.unwrap_or_else(Utc::now)));
-    let app = Application::build_with_clock(settings, clock.clone()).await.expect("build application");
+    let app = Application::build_with_clock(settings, clock.clone())
+        .await
+        .expect("build application");
     let port = app.port();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -142,7 +165,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         jwt_secret: secret.clone(),
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
         clock,
         backend: name,
         keys: JwtKeys::new(&secret),
@@ -175,17 +201,23 @@ impl TestApp {
 
     /// A staff token.
     pub fn staff_token(&self) -> String {
-        self.keys.mint(Role::Staff, "tester", &[], Duration::from_secs(600)).unwrap()
+        self.keys
+            .mint(Role::Staff, "tester", &[], Duration::from_secs(600))
+            .unwrap()
     }
 
     /// A token for the customer with global ID `customer_id`.
     pub fn customer_token(&self, customer_id: &str) -> String {
-        self.keys.mint(Role::Customer, customer_id, &[], Duration::from_secs(600)).unwrap()
+        self.keys
+            .mint(Role::Customer, customer_id, &[], Duration::from_secs(600))
+            .unwrap()
     }
 
     /// A partner token with `scopes`.
     pub fn partner_token(&self, scopes: &[Scope]) -> String {
-        self.keys.mint(Role::Partner, "partner", scopes, Duration::from_secs(600)).unwrap()
+        self.keys
+            .mint(Role::Partner, "partner", scopes, Duration::from_secs(600))
+            .unwrap()
     }
 
     /// A token signed with another secret.
@@ -225,12 +257,21 @@ impl TestApp {
 
     /// GETs a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.address)).send().await.expect("request")
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// The server's count of SQL statements executed so far, from `/metrics`.
     pub async fn db_statements(&self) -> u64 {
-        let text = self.get("/metrics").await.text().await.expect("metrics text");
+        let text = self
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics text");
         text.lines()
             .find_map(|l| l.strip_prefix("orderly_db_statements_total "))
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -270,7 +311,10 @@ impl TestApp {
                 }}),
             )
             .await;
-        body["data"]["createLocation"]["location"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+        body["data"]["createLocation"]["location"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned()
     }
 }
 
@@ -309,28 +353,55 @@ macro_rules! backend_tests {
 
 /// A GraphQL subscription over a WebSocket.
 pub struct Subscriber {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     legacy: bool,
 }
 
 impl TestApp {
     /// Opens a socket with `protocol` (`graphql-transport-ws` or `graphql-ws`),
     /// authenticates with `token`, and starts `query`. Panics if the server refuses.
-    pub async fn subscribe(&self, protocol: &str, token: &str, query: &str, variables: Value) -> Subscriber {
+    pub async fn subscribe(
+        &self,
+        protocol: &str,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> Subscriber {
         use futures_util::SinkExt;
         use tokio_tungstenite::tungstenite::Message;
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = self.ws_url().into_client_request().unwrap();
-        request.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
-        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
-        let mut subscriber = Subscriber { socket, legacy: protocol == "graphql-ws" };
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket upgrade");
+        let mut subscriber = Subscriber {
+            socket,
+            legacy: protocol == "graphql-ws",
+        };
         let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-        subscriber.socket.send(Message::Text(init.to_string().into())).await.unwrap();
+        subscriber
+            .socket
+            .send(Message::Text(init.to_string().into()))
+            .await
+            .unwrap();
         let ack = subscriber.raw().await.expect("connection_ack");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
-        let start = if subscriber.legacy { "start" } else { "subscribe" };
+        let start = if subscriber.legacy {
+            "start"
+        } else {
+            "subscribe"
+        };
         let message = json!({ "id": "1", "type": start, "payload": { "query": query, "variables": variables } });
-        subscriber.socket.send(Message::Text(message.to_string().into())).await.unwrap();
+        subscriber
+            .socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
         subscriber
     }
 }
@@ -341,7 +412,9 @@ impl Subscriber {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.ok()??;
+            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .ok()??;
             match message.ok()? {
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(&text).ok()?;
@@ -358,7 +431,9 @@ impl Subscriber {
 
     /// The next result's `payload` (`{data}` or `{errors}`); panics on a timeout.
     pub async fn next(&mut self) -> Value {
-        self.try_next(Duration::from_secs(10)).await.expect("a subscription result within 10 s")
+        self.try_next(Duration::from_secs(10))
+            .await
+            .expect("a subscription result within 10 s")
     }
 
     /// The next result's `payload`, or `None` if none arrives within `wait`.

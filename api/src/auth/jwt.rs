@@ -74,7 +74,13 @@ impl JwtKeys {
     }
 
     /// Mints a token. For customers `subject` must be the customer's global ID.
-    pub fn mint(&self, role: Role, subject: &str, scopes: &[Scope], ttl: Duration) -> Result<String, TokenError> {
+    pub fn mint(
+        &self,
+        role: Role,
+        subject: &str,
+        scopes: &[Scope],
+        ttl: Duration,
+    ) -> Result<String, TokenError> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
@@ -85,20 +91,36 @@ impl JwtKeys {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// Verifies a token and turns it into the principal it names.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
         match claims.role {
             Role::Customer => gid::decode_as(gid::Kind::Customer, &claims.sub)
                 .map(|id| Principal::Customer(CustomerId(id)))
-                .ok_or(TokenError::Claims("customer tokens need a customer ID as sub")),
-            Role::Staff => Ok(Principal::Staff { subject: claims.sub }),
+                .ok_or(TokenError::Claims(
+                    "customer tokens need a customer ID as sub",
+                )),
+            Role::Staff => Ok(Principal::Staff {
+                subject: claims.sub,
+            }),
             Role::Partner => {
-                let scopes: BTreeSet<Scope> = claims.scopes.iter().filter_map(|s| s.parse().ok()).collect();
-                Ok(Principal::Partner { subject: claims.sub, scopes })
+                let scopes: BTreeSet<Scope> = claims
+                    .scopes
+                    .iter()
+                    .filter_map(|s| s.parse().ok())
+                    .collect();
+                Ok(Principal::Partner {
+                    subject: claims.sub,
+                    scopes,
+                })
             }
         }
     }
@@ -113,27 +135,57 @@ mod tests {
     #[test]
     fn minted_tokens_verify_into_principals() {
         let keys = JwtKeys::new(SECRET);
-        let token = keys.mint(Role::Staff, "ops", &[], Duration::from_secs(60)).unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), Principal::Staff { subject: "ops".into() });
+        let token = keys
+            .mint(Role::Staff, "ops", &[], Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(
+            keys.verify(&token).unwrap(),
+            Principal::Staff {
+                subject: "ops".into()
+            }
+        );
         let customer = gid::encode(gid::Kind::Customer, 7);
-        let token = keys.mint(Role::Customer, &customer, &[], Duration::from_secs(60)).unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), Principal::Customer(CustomerId(7)));
-        let token = keys.mint(Role::Partner, "3pl", &[Scope::FulfillmentWrite], Duration::from_secs(60)).unwrap();
-        assert!(keys.verify(&token).unwrap().has_scope(Scope::FulfillmentWrite));
+        let token = keys
+            .mint(Role::Customer, &customer, &[], Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(
+            keys.verify(&token).unwrap(),
+            Principal::Customer(CustomerId(7))
+        );
+        let token = keys
+            .mint(
+                Role::Partner,
+                "3pl",
+                &[Scope::FulfillmentWrite],
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert!(
+            keys.verify(&token)
+                .unwrap()
+                .has_scope(Scope::FulfillmentWrite)
+        );
     }
 
     #[test]
     fn forged_and_foreign_tokens_are_refused() {
         let keys = JwtKeys::new(SECRET);
         let other = JwtKeys::new("another-secret-another-secret-another");
-        let token = other.mint(Role::Staff, "ops", &[], Duration::from_secs(60)).unwrap();
+        let token = other
+            .mint(Role::Staff, "ops", &[], Duration::from_secs(60))
+            .unwrap();
         assert!(keys.verify(&token).is_err());
-        let token = keys.mint(Role::Customer, "not-a-gid", &[], Duration::from_secs(60)).unwrap();
+        let token = keys
+            .mint(Role::Customer, "not-a-gid", &[], Duration::from_secs(60))
+            .unwrap();
         assert!(keys.verify(&token).is_err());
         // alg: none
         let unsigned = format!(
             "{}.{}.",
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, r#"{"alg":"none","typ":"JWT"}"#),
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                r#"{"alg":"none","typ":"JWT"}"#
+            ),
             base64::Engine::encode(
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
                 r#"{"sub":"x","role":"staff","exp":9999999999,"iat":0,"iss":"orderly","aud":"orderly-api"}"#

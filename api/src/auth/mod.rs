@@ -11,7 +11,17 @@ use crate::domain::ids::CustomerId;
 
 /// A permission a partner can be granted. Staff hold them all.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::AsRefStr, strum::EnumString, strum::EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::AsRefStr,
+    strum::EnumString,
+    strum::EnumIter,
 )]
 pub enum Scope {
     #[strum(serialize = "orders:read")]
@@ -38,7 +48,10 @@ pub enum Principal {
     /// An employee: sees and does everything.
     Staff { subject: String },
     /// A partner system with explicit scopes.
-    Partner { subject: String, scopes: BTreeSet<Scope> },
+    Partner {
+        subject: String,
+        scopes: BTreeSet<Scope>,
+    },
 }
 
 impl Principal {
@@ -74,5 +87,7 @@ impl Principal {
 pub fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }

@@ -9,7 +9,12 @@ pub struct CountryCode([u8; 2]);
 impl CountryCode {
     /// Parses an assigned alpha-2 code such as `US`; lower case and unknown codes are refused.
     pub fn parse(code: &str) -> Result<Self, ValidationError> {
-        let invalid = || ValidationError::new("country", format!("'{code}' is not an ISO 3166-1 alpha-2 country code"));
+        let invalid = || {
+            ValidationError::new(
+                "country",
+                format!("'{code}' is not an ISO 3166-1 alpha-2 country code"),
+            )
+        };
         let bytes: [u8; 2] = code.as_bytes().try_into().map_err(|_| invalid())?;
         if !bytes.iter().all(u8::is_ascii_uppercase) || celes::Country::from_alpha2(code).is_err() {
             return Err(invalid());
@@ -67,12 +72,19 @@ fn required(field: &str, value: String, max: usize) -> Result<String, Validation
         return Err(ValidationError::new(field, "must not be blank"));
     }
     if trimmed.chars().count() > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(trimmed.to_owned())
 }
 
-fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ValidationError> {
+fn optional(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
     match value {
         Some(v) if !v.trim().is_empty() => required(field, v, max).map(Some),
         _ => Ok(None),
@@ -83,15 +95,19 @@ impl Address {
     /// Validates every field; the error's field path is relative to the address.
     pub fn parse(raw: AddressFields) -> Result<Self, ValidationError> {
         let coordinate = |field: &str, v: Option<f64>, limit: f64| match v {
-            Some(x) if !x.is_finite() || x.abs() > limit => {
-                Err(ValidationError::new(field, format!("must be between -{limit} and {limit}")))
-            }
+            Some(x) if !x.is_finite() || x.abs() > limit => Err(ValidationError::new(
+                field,
+                format!("must be between -{limit} and {limit}"),
+            )),
             other => Ok(other),
         };
         let latitude = coordinate("latitude", raw.latitude, 90.0)?;
         let longitude = coordinate("longitude", raw.longitude, 180.0)?;
         if latitude.is_some() != longitude.is_some() {
-            return Err(ValidationError::new("latitude", "latitude and longitude go together"));
+            return Err(ValidationError::new(
+                "latitude",
+                "latitude and longitude go together",
+            ));
         }
         Ok(Self {
             name: optional("name", raw.name, 200)?,
@@ -132,14 +148,30 @@ mod tests {
     #[test]
     fn refuses_unknown_countries_and_bad_coordinates() {
         for country in ["us", "XX", "USA", ""] {
-            let err = Address::parse(AddressFields { country: country.into(), ..fields() }).unwrap_err();
+            let err = Address::parse(AddressFields {
+                country: country.into(),
+                ..fields()
+            })
+            .unwrap_err();
             assert_eq!(err.field, "country");
         }
-        let err = Address::parse(AddressFields { latitude: Some(91.0), ..fields() }).unwrap_err();
+        let err = Address::parse(AddressFields {
+            latitude: Some(91.0),
+            ..fields()
+        })
+        .unwrap_err();
         assert_eq!(err.field, "latitude");
-        let err = Address::parse(AddressFields { longitude: None, ..fields() }).unwrap_err();
+        let err = Address::parse(AddressFields {
+            longitude: None,
+            ..fields()
+        })
+        .unwrap_err();
         assert_eq!(err.field, "latitude");
-        let err = Address::parse(AddressFields { city: "  ".into(), ..fields() }).unwrap_err();
+        let err = Address::parse(AddressFields {
+            city: "  ".into(),
+            ..fields()
+        })
+        .unwrap_err();
         assert_eq!(err.field, "city");
     }
 }

@@ -14,8 +14,14 @@ impl Code {
         if code.is_empty() || code.len() > 64 {
             return Err(ValidationError::new(field, "must be 1 to 64 characters"));
         }
-        if !code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-            return Err(ValidationError::new(field, "may contain only letters, digits, '-', '_' and '.'"));
+        if !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(ValidationError::new(
+                field,
+                "may contain only letters, digits, '-', '_' and '.'",
+            ));
         }
         Ok(Self(code.to_owned()))
     }
@@ -33,10 +39,16 @@ pub fn parse_name(field: &str, raw: &str) -> Result<String, ValidationError> {
         return Err(ValidationError::new(field, "must not be blank"));
     }
     if name.chars().count() > 200 {
-        return Err(ValidationError::new(field, "must be at most 200 characters"));
+        return Err(ValidationError::new(
+            field,
+            "must be at most 200 characters",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -49,7 +61,12 @@ impl Email {
     /// Accepts `local@domain.tld` shapes of at most 254 characters.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let email = raw.trim().to_lowercase();
-        let invalid = || ValidationError::new("email", format!("'{}' is not an e-mail address", raw.trim()));
+        let invalid = || {
+            ValidationError::new(
+                "email",
+                format!("'{}' is not an e-mail address", raw.trim()),
+            )
+        };
         if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
@@ -74,7 +91,10 @@ impl Email {
 /// An IANA time zone name such as `America/Los_Angeles`.
 pub fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, ValidationError> {
     raw.trim().parse::<chrono_tz::Tz>().map_err(|_| {
-        ValidationError::new("timeZone", format!("'{raw}' is not an IANA time zone such as America/New_York"))
+        ValidationError::new(
+            "timeZone",
+            format!("'{raw}' is not an IANA time zone such as America/New_York"),
+        )
     })
 }
 
@@ -84,7 +104,10 @@ pub const MAX_STOCK: i32 = 100_000_000;
 /// An absolute on-hand quantity: 0..=MAX_STOCK.
 pub fn parse_on_hand(field: &str, value: i32) -> Result<i32, ValidationError> {
     if !(0..=MAX_STOCK).contains(&value) {
-        return Err(ValidationError::new(field, format!("must be between 0 and {MAX_STOCK}")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be between 0 and {MAX_STOCK}"),
+        ));
     }
     Ok(value)
 }
@@ -92,7 +115,10 @@ pub fn parse_on_hand(field: &str, value: i32) -> Result<i32, ValidationError> {
 /// A non-zero stock adjustment within ±MAX_STOCK.
 pub fn parse_delta(field: &str, value: i32) -> Result<i32, ValidationError> {
     if value == 0 || value.unsigned_abs() > MAX_STOCK.unsigned_abs() {
-        return Err(ValidationError::new(field, format!("must be non-zero and within ±{MAX_STOCK}")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be non-zero and within ±{MAX_STOCK}"),
+        ));
     }
     Ok(value)
 }
@@ -111,8 +137,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Steven@Example.COM ").unwrap().as_str(), "steven@example.com");
-        for bad in ["", "steven", "@example.com", "a@b", "a@.com", "a@b..com", "a b@c.com"] {
+        assert_eq!(
+            Email::parse(" Steven@Example.COM ").unwrap().as_str(),
+            "steven@example.com"
+        );
+        for bad in [
+            "",
+            "steven",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a@b..com",
+            "a b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -55,7 +55,10 @@ pub fn estimate_window(ship_date: NaiveDate, method: ShippingMethod) -> Delivery
         ShippingMethod::Overnight => 0,
     };
     let earliest = add_business_days(ship_date, days);
-    DeliveryWindow { earliest, latest: add_business_days(earliest, slack) }
+    DeliveryWindow {
+        earliest,
+        latest: add_business_days(earliest, slack),
+    }
 }
 
 /// What a customer portal shows for a fulfilment order, given today's date in the
@@ -107,23 +110,88 @@ mod tests {
         assert_eq!(add_business_days(d(2026, 11, 26), 1), d(2026, 11, 27));
         assert_eq!(add_business_days(d(2026, 11, 26), 2), d(2026, 11, 30));
         assert_eq!(add_business_days(d(2026, 11, 28), 0), d(2026, 11, 30));
-        assert_eq!(estimate_window(d(2026, 11, 26), ShippingMethod::Standard).earliest, d(2026, 12, 3));
-        assert_eq!(estimate_window(d(2026, 11, 27), ShippingMethod::Overnight).earliest, d(2026, 11, 30));
+        assert_eq!(
+            estimate_window(d(2026, 11, 26), ShippingMethod::Standard).earliest,
+            d(2026, 12, 3)
+        );
+        assert_eq!(
+            estimate_window(d(2026, 11, 27), ShippingMethod::Overnight).earliest,
+            d(2026, 11, 30)
+        );
     }
 
     #[test]
     fn labels_read_like_a_portal() {
         let today = d(2026, 11, 26);
-        let window = |a, b| Some(DeliveryWindow { earliest: a, latest: b });
+        let window = |a, b| {
+            Some(DeliveryWindow {
+                earliest: a,
+                latest: b,
+            })
+        };
         let shipped = FulfillmentStatus::InTransit;
-        assert_eq!(label(shipped, window(today, today), None, today), "Arriving today");
-        assert_eq!(label(shipped, window(d(2026, 11, 27), d(2026, 11, 30)), None, today), "Arriving tomorrow");
-        assert_eq!(label(shipped, window(d(2026, 11, 30), d(2026, 12, 1)), None, today), "Arriving Monday");
-        assert_eq!(label(shipped, window(d(2026, 12, 10), d(2026, 12, 11)), None, today), "Arriving Dec 10");
-        assert_eq!(label(shipped, window(d(2026, 11, 20), d(2026, 11, 25)), None, today), "Delayed");
-        assert_eq!(label(FulfillmentStatus::Delivered, None, Some(d(2026, 11, 24)), today), "Delivered Nov 24");
-        assert_eq!(label(FulfillmentStatus::DeliveryException, window(today, today), None, today), "Delayed");
-        assert_eq!(label(FulfillmentStatus::Open, None, None, today), "Preparing to ship");
+        assert_eq!(
+            label(shipped, window(today, today), None, today),
+            "Arriving today"
+        );
+        assert_eq!(
+            label(
+                shipped,
+                window(d(2026, 11, 27), d(2026, 11, 30)),
+                None,
+                today
+            ),
+            "Arriving tomorrow"
+        );
+        assert_eq!(
+            label(
+                shipped,
+                window(d(2026, 11, 30), d(2026, 12, 1)),
+                None,
+                today
+            ),
+            "Arriving Monday"
+        );
+        assert_eq!(
+            label(
+                shipped,
+                window(d(2026, 12, 10), d(2026, 12, 11)),
+                None,
+                today
+            ),
+            "Arriving Dec 10"
+        );
+        assert_eq!(
+            label(
+                shipped,
+                window(d(2026, 11, 20), d(2026, 11, 25)),
+                None,
+                today
+            ),
+            "Delayed"
+        );
+        assert_eq!(
+            label(
+                FulfillmentStatus::Delivered,
+                None,
+                Some(d(2026, 11, 24)),
+                today
+            ),
+            "Delivered Nov 24"
+        );
+        assert_eq!(
+            label(
+                FulfillmentStatus::DeliveryException,
+                window(today, today),
+                None,
+                today
+            ),
+            "Delayed"
+        );
+        assert_eq!(
+            label(FulfillmentStatus::Open, None, None, today),
+            "Preparing to ship"
+        );
     }
 
     proptest! {

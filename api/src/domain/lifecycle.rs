@@ -25,10 +25,22 @@ pub fn fulfillment_can_transition(from: FulfillmentStatus, to: FulfillmentStatus
         (Open, Picking | Cancelled)
             | (Picking, Packed | Cancelled)
             | (Packed, Shipped | Cancelled)
-            | (Shipped, InTransit | OutForDelivery | Delivered | DeliveryException)
-            | (InTransit, InTransit | OutForDelivery | Delivered | DeliveryException)
-            | (OutForDelivery, OutForDelivery | InTransit | Delivered | DeliveryException)
-            | (DeliveryException, DeliveryException | InTransit | OutForDelivery | Delivered)
+            | (
+                Shipped,
+                InTransit | OutForDelivery | Delivered | DeliveryException
+            )
+            | (
+                InTransit,
+                InTransit | OutForDelivery | Delivered | DeliveryException
+            )
+            | (
+                OutForDelivery,
+                OutForDelivery | InTransit | Delivered | DeliveryException
+            )
+            | (
+                DeliveryException,
+                DeliveryException | InTransit | OutForDelivery | Delivered
+            )
     )
 }
 
@@ -40,9 +52,16 @@ pub fn payment_is_final(status: PaymentStatus) -> bool {
 
 /// The order's summary status, derived from its payment and fulfilment orders — never
 /// set by hand.
-pub fn derive_order_status(payment: PaymentStatus, fulfillments: &[FulfillmentStatus]) -> OrderStatus {
+pub fn derive_order_status(
+    payment: PaymentStatus,
+    fulfillments: &[FulfillmentStatus],
+) -> OrderStatus {
     use FulfillmentStatus as F;
-    let live: Vec<F> = fulfillments.iter().copied().filter(|s| *s != F::Cancelled).collect();
+    let live: Vec<F> = fulfillments
+        .iter()
+        .copied()
+        .filter(|s| *s != F::Cancelled)
+        .collect();
     if live.is_empty() {
         return OrderStatus::Cancelled;
     }
@@ -75,13 +94,30 @@ mod tests {
     #[test]
     fn the_happy_paths_are_allowed() {
         use FulfillmentStatus::*;
-        for pair in [Open, Picking, Packed, Shipped, InTransit, OutForDelivery, Delivered].windows(2) {
+        for pair in [
+            Open,
+            Picking,
+            Packed,
+            Shipped,
+            InTransit,
+            OutForDelivery,
+            Delivered,
+        ]
+        .windows(2)
+        {
             assert!(fulfillment_can_transition(pair[0], pair[1]), "{pair:?}");
         }
         assert!(fulfillment_can_transition(DeliveryException, InTransit));
         use PaymentStatus as P;
-        for pair in
-            [P::Pending, P::Authorized, P::PartiallyCaptured, P::Captured, P::PartiallyRefunded, P::Refunded].windows(2)
+        for pair in [
+            P::Pending,
+            P::Authorized,
+            P::PartiallyCaptured,
+            P::Captured,
+            P::PartiallyRefunded,
+            P::Refunded,
+        ]
+        .windows(2)
         {
             assert!(payment_can_transition(pair[0], pair[1]), "{pair:?}");
         }
@@ -90,7 +126,14 @@ mod tests {
     #[test]
     fn shipped_goods_cannot_be_cancelled_and_final_states_stay_final() {
         use FulfillmentStatus::*;
-        for from in [Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, Cancelled] {
+        for from in [
+            Shipped,
+            InTransit,
+            OutForDelivery,
+            Delivered,
+            DeliveryException,
+            Cancelled,
+        ] {
             assert!(!fulfillment_can_transition(from, Cancelled), "{from:?}");
         }
         for to in FulfillmentStatus::iter() {
@@ -107,13 +150,34 @@ mod tests {
         use FulfillmentStatus::*;
         let p = PaymentStatus::Authorized;
         assert_eq!(derive_order_status(p, &[Open]), OrderStatus::Confirmed);
-        assert_eq!(derive_order_status(PaymentStatus::Pending, &[Open]), OrderStatus::PendingPayment);
-        assert_eq!(derive_order_status(p, &[Picking, Open]), OrderStatus::InProgress);
-        assert_eq!(derive_order_status(p, &[Shipped, Open]), OrderStatus::PartiallyShipped);
-        assert_eq!(derive_order_status(p, &[Shipped, Cancelled]), OrderStatus::Shipped);
-        assert_eq!(derive_order_status(p, &[Delivered, InTransit]), OrderStatus::PartiallyDelivered);
-        assert_eq!(derive_order_status(p, &[Delivered, Cancelled]), OrderStatus::Delivered);
-        assert_eq!(derive_order_status(p, &[Cancelled, Cancelled]), OrderStatus::Cancelled);
+        assert_eq!(
+            derive_order_status(PaymentStatus::Pending, &[Open]),
+            OrderStatus::PendingPayment
+        );
+        assert_eq!(
+            derive_order_status(p, &[Picking, Open]),
+            OrderStatus::InProgress
+        );
+        assert_eq!(
+            derive_order_status(p, &[Shipped, Open]),
+            OrderStatus::PartiallyShipped
+        );
+        assert_eq!(
+            derive_order_status(p, &[Shipped, Cancelled]),
+            OrderStatus::Shipped
+        );
+        assert_eq!(
+            derive_order_status(p, &[Delivered, InTransit]),
+            OrderStatus::PartiallyDelivered
+        );
+        assert_eq!(
+            derive_order_status(p, &[Delivered, Cancelled]),
+            OrderStatus::Delivered
+        );
+        assert_eq!(
+            derive_order_status(p, &[Cancelled, Cancelled]),
+            OrderStatus::Cancelled
+        );
     }
 
     fn any_fulfillment() -> impl Strategy<Value = FulfillmentStatus> {

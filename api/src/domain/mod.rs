@@ -25,7 +25,10 @@ pub struct ValidationError {
 impl ValidationError {
     /// An error about `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error, nested under `parent` (`address` + `country` → `address.country`).

@@ -10,7 +10,12 @@ pub struct Currency(iso_currency::Currency);
 impl Currency {
     /// Parses an upper-case ISO 4217 code; funds and special codes (XAU, XTS…) are refused.
     pub fn parse(code: &str) -> Result<Self, ValidationError> {
-        let invalid = || ValidationError::new("currencyCode", format!("'{code}' is not an ISO 4217 currency code"));
+        let invalid = || {
+            ValidationError::new(
+                "currencyCode",
+                format!("'{code}' is not an ISO 4217 currency code"),
+            )
+        };
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(invalid());
         }
@@ -48,7 +53,9 @@ impl Money {
     /// Parses a non-negative decimal string such as `"4999.00"` or `"12.5"` in `currency`.
     /// More decimals than the currency has, signs, exponents and blanks are refused.
     pub fn parse(amount: &str, currency: Currency) -> Result<Self, ValidationError> {
-        let invalid = |why: &str| ValidationError::new("amount", format!("'{amount}' is not a valid amount: {why}"));
+        let invalid = |why: &str| {
+            ValidationError::new("amount", format!("'{amount}' is not a valid amount: {why}"))
+        };
         let (whole, frac) = match amount.split_once('.') {
             Some((w, f)) => (w, f),
             None => (amount, ""),
@@ -61,7 +68,10 @@ impl Money {
         }
         let exponent = currency.exponent();
         if frac.len() > exponent as usize {
-            return Err(invalid(&format!("{} allows {exponent} decimal places", currency.code())));
+            return Err(invalid(&format!(
+                "{} allows {exponent} decimal places",
+                currency.code()
+            )));
         }
         if whole.len() > 13 {
             return Err(invalid("too large"));
@@ -71,10 +81,16 @@ impl Money {
             return Err(invalid("too large"));
         }
         let scale = 10_i64.pow(exponent);
-        let mut frac_minor: i64 =
-            if frac.is_empty() { 0 } else { frac.parse().map_err(|_| invalid("bad fraction"))? };
+        let mut frac_minor: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().map_err(|_| invalid("bad fraction"))?
+        };
         frac_minor *= 10_i64.pow(exponent - frac.len() as u32);
-        Ok(Self { minor: major * scale + frac_minor, currency })
+        Ok(Self {
+            minor: major * scale + frac_minor,
+            currency,
+        })
     }
 
     /// The amount as a decimal string with exactly the currency's number of decimals.
@@ -86,7 +102,12 @@ impl Money {
             return format!("{sign}{abs}");
         }
         let scale = 10_u64.pow(exponent);
-        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exponent as usize)
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / scale,
+            abs % scale,
+            width = exponent as usize
+        )
     }
 }
 
@@ -111,8 +132,22 @@ mod tests {
 
     #[test]
     fn refuses_malformed_amounts() {
-        for bad in ["", "-1", "1.234", "1e3", " 1", "1.", ".5", "1,00", "abc", "99999999999999999"] {
-            assert!(Money::parse(bad, usd()).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            " 1",
+            "1.",
+            ".5",
+            "1,00",
+            "abc",
+            "99999999999999999",
+        ] {
+            assert!(
+                Money::parse(bad, usd()).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         let jpy = Currency::parse("JPY").unwrap();
         assert!(Money::parse("1.5", jpy).is_err());
@@ -127,10 +162,31 @@ mod tests {
 
     #[test]
     fn prints_with_the_currency_exponent() {
-        assert_eq!(Money { minor: 499_900, currency: usd() }.to_decimal_string(), "4999.00");
-        assert_eq!(Money { minor: 5, currency: usd() }.to_decimal_string(), "0.05");
+        assert_eq!(
+            Money {
+                minor: 499_900,
+                currency: usd()
+            }
+            .to_decimal_string(),
+            "4999.00"
+        );
+        assert_eq!(
+            Money {
+                minor: 5,
+                currency: usd()
+            }
+            .to_decimal_string(),
+            "0.05"
+        );
         let kwd = Currency::parse("KWD").unwrap();
-        assert_eq!(Money { minor: 1_234, currency: kwd }.to_decimal_string(), "1.234");
+        assert_eq!(
+            Money {
+                minor: 1_234,
+                currency: kwd
+            }
+            .to_decimal_string(),
+            "1.234"
+        );
     }
 
     proptest! {

@@ -23,14 +23,24 @@ pub struct Totals {
 
 /// Totals for lines of `(unit price, quantity)`, tax at `tax_basis_points` (1/100 %) of
 /// subtotal plus shipping, rounded half up. `None` on overflow.
-pub fn totals(lines: &[(i64, i32)], method: ShippingMethod, tax_basis_points: u32) -> Option<Totals> {
-    let subtotal =
-        lines.iter().try_fold(0_i64, |acc, (price, qty)| acc.checked_add(price.checked_mul(i64::from(*qty))?))?;
+pub fn totals(
+    lines: &[(i64, i32)],
+    method: ShippingMethod,
+    tax_basis_points: u32,
+) -> Option<Totals> {
+    let subtotal = lines.iter().try_fold(0_i64, |acc, (price, qty)| {
+        acc.checked_add(price.checked_mul(i64::from(*qty))?)
+    })?;
     let shipping = shipping_charge(method);
     let taxable = subtotal.checked_add(shipping)?;
     let tax = (i128::from(taxable) * i128::from(tax_basis_points) + 5_000) / 10_000;
     let tax = i64::try_from(tax).ok()?;
-    Some(Totals { subtotal, shipping, tax, total: taxable.checked_add(tax)? })
+    Some(Totals {
+        subtotal,
+        shipping,
+        tax,
+        total: taxable.checked_add(tax)?,
+    })
 }
 
 #[cfg(test)]

@@ -62,7 +62,8 @@ const EXHAUSTIVE_LIMIT: usize = 12;
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
     let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
     2.0 * 6371.0 * h.sqrt().asin()
 }
 
@@ -87,20 +88,39 @@ fn describe(c: &Candidate, to: &Destination) -> String {
 }
 
 /// Routes `lines` (SKU → units, all positive) to `candidates` for `to`.
-pub fn route(lines: &BTreeMap<SkuId, i32>, candidates: &[Candidate], to: &Destination) -> Result<Plan, Unroutable> {
+pub fn route(
+    lines: &BTreeMap<SkuId, i32>,
+    candidates: &[Candidate],
+    to: &Destination,
+) -> Result<Plan, Unroutable> {
     let mut eligible: Vec<&Candidate> = candidates
         .iter()
-        .filter(|c| c.active && c.ships_to.iter().any(|s| s.eq_ignore_ascii_case(&to.country)))
-        .filter(|c| lines.keys().any(|sku| c.available.get(sku).copied().unwrap_or(0) > 0))
+        .filter(|c| {
+            c.active
+                && c.ships_to
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(&to.country))
+        })
+        .filter(|c| {
+            lines
+                .keys()
+                .any(|sku| c.available.get(sku).copied().unwrap_or(0) > 0)
+        })
         .collect();
     eligible.sort_by_key(|c| closeness(c, to));
 
     let has = |c: &Candidate, sku: &SkuId| c.available.get(sku).copied().unwrap_or(0).max(0);
-    if let Some(single) = eligible.iter().find(|c| lines.iter().all(|(sku, qty)| has(c, sku) >= *qty)) {
+    if let Some(single) = eligible
+        .iter()
+        .find(|c| lines.iter().all(|(sku, qty)| has(c, sku) >= *qty))
+    {
         return Ok(Plan {
             strategy: RoutingStrategy::Single,
             reason: format!("single location: {}", describe(single, to)),
-            allocations: vec![Allocation { location: single.id, lines: lines.clone() }],
+            allocations: vec![Allocation {
+                location: single.id,
+                lines: lines.clone(),
+            }],
         });
     }
 
@@ -121,33 +141,52 @@ pub fn route(lines: &BTreeMap<SkuId, i32>, candidates: &[Candidate], to: &Destin
     for c in &chosen {
         let mut taken = BTreeMap::new();
         for (sku, qty) in lines {
-            let already: i32 = allocations.iter().map(|a| a.lines.get(sku).copied().unwrap_or(0)).sum();
+            let already: i32 = allocations
+                .iter()
+                .map(|a| a.lines.get(sku).copied().unwrap_or(0))
+                .sum();
             let take = (qty - already).min(has(c, sku));
             if take > 0 {
                 taken.insert(*sku, take);
             }
         }
         if !taken.is_empty() {
-            allocations.push(Allocation { location: c.id, lines: taken });
+            allocations.push(Allocation {
+                location: c.id,
+                lines: taken,
+            });
         }
     }
-    let names: Vec<String> =
-        chosen.iter().filter(|c| allocations.iter().any(|a| a.location == c.id)).map(|c| describe(c, to)).collect();
+    let names: Vec<String> = chosen
+        .iter()
+        .filter(|c| allocations.iter().any(|a| a.location == c.id))
+        .map(|c| describe(c, to))
+        .collect();
     Ok(Plan {
         strategy: RoutingStrategy::Split,
-        reason: format!("split: {} locations ({})", allocations.len(), names.join("; ")),
+        reason: format!(
+            "split: {} locations ({})",
+            allocations.len(),
+            names.join("; ")
+        ),
         allocations,
     })
 }
 
 fn covers(lines: &BTreeMap<SkuId, i32>, set: &[&Candidate]) -> bool {
     lines.iter().all(|(sku, qty)| {
-        set.iter().map(|c| i64::from(c.available.get(sku).copied().unwrap_or(0).max(0))).sum::<i64>() >= i64::from(*qty)
+        set.iter()
+            .map(|c| i64::from(c.available.get(sku).copied().unwrap_or(0).max(0)))
+            .sum::<i64>()
+            >= i64::from(*qty)
     })
 }
 
 /// The smallest set of locations (nearest-first among equals) that covers every line.
-fn fewest_covering<'a>(lines: &BTreeMap<SkuId, i32>, eligible: &[&'a Candidate]) -> Vec<&'a Candidate> {
+fn fewest_covering<'a>(
+    lines: &BTreeMap<SkuId, i32>,
+    eligible: &[&'a Candidate],
+) -> Vec<&'a Candidate> {
     if eligible.len() <= EXHAUSTIVE_LIMIT {
         // Subsets in order of size, then closeness (eligible is sorted nearest first, so
         // the first covering subset of each size in index order is the nearest one).
@@ -157,7 +196,9 @@ fn fewest_covering<'a>(lines: &BTreeMap<SkuId, i32>, eligible: &[&'a Candidate])
                 if mask.count_ones() as usize != size {
                     continue;
                 }
-                let picked: Vec<usize> = (0..eligible.len()).filter(|i| mask & (1 << i) != 0).collect();
+                let picked: Vec<usize> = (0..eligible.len())
+                    .filter(|i| mask & (1 << i) != 0)
+                    .collect();
                 let set: Vec<&Candidate> = picked.iter().map(|i| eligible[*i]).collect();
                 if covers(lines, &set) && best.as_ref().is_none_or(|b| picked < *b) {
                     best = Some(picked);
@@ -172,11 +213,21 @@ fn fewest_covering<'a>(lines: &BTreeMap<SkuId, i32>, eligible: &[&'a Candidate])
     let mut missing = lines.clone();
     let mut chosen: Vec<&Candidate> = Vec::new();
     while missing.values().any(|q| *q > 0) {
-        let next = eligible.iter().filter(|c| !chosen.iter().any(|x| x.id == c.id)).max_by_key(|c| {
-            let covered: i64 =
-                missing.iter().map(|(s, q)| i64::from((*q).min(c.available.get(s).copied().unwrap_or(0).max(0)))).sum();
-            (covered, std::cmp::Reverse(eligible.iter().position(|e| e.id == c.id)))
-        });
+        let next = eligible
+            .iter()
+            .filter(|c| !chosen.iter().any(|x| x.id == c.id))
+            .max_by_key(|c| {
+                let covered: i64 = missing
+                    .iter()
+                    .map(|(s, q)| {
+                        i64::from((*q).min(c.available.get(s).copied().unwrap_or(0).max(0)))
+                    })
+                    .sum();
+                (
+                    covered,
+                    std::cmp::Reverse(eligible.iter().position(|e| e.id == c.id)),
+                )
+            });
         let Some(next) = next else { break };
         for (sku, qty) in missing.iter_mut() {
             *qty -= (*qty).min(next.available.get(sku).copied().unwrap_or(0).max(0));
@@ -213,17 +264,31 @@ mod tests {
     const NEWARK: (f64, f64) = (40.72, -74.14);
 
     fn to_sf() -> Destination {
-        Destination { country: "US".into(), region: Some("CA".into()), coordinates: Some(SF) }
+        Destination {
+            country: "US".into(),
+            region: Some("CA".into()),
+            coordinates: Some(SF),
+        }
     }
 
     #[test]
     fn prefers_the_nearest_location_that_ships_everything() {
-        let plan =
-            route(&lines(&[(1, 2)]), &[candidate(1, NEWARK, &[(1, 5)]), candidate(2, RENO, &[(1, 5)])], &to_sf())
-                .unwrap();
+        let plan = route(
+            &lines(&[(1, 2)]),
+            &[
+                candidate(1, NEWARK, &[(1, 5)]),
+                candidate(2, RENO, &[(1, 5)]),
+            ],
+            &to_sf(),
+        )
+        .unwrap();
         assert_eq!(plan.strategy, RoutingStrategy::Single);
         assert_eq!(plan.allocations[0].location, LocationId(2));
-        assert!(plan.reason.starts_with("single location: L2, "), "{}", plan.reason);
+        assert!(
+            plan.reason.starts_with("single location: L2, "),
+            "{}",
+            plan.reason
+        );
     }
 
     #[test]
@@ -243,7 +308,11 @@ mod tests {
         let plan = route(&lines(&[(1, 1), (2, 1)]), &[a, b, c], &to_sf()).unwrap();
         assert_eq!(plan.strategy, RoutingStrategy::Split);
         assert_eq!(plan.allocations.len(), 2);
-        assert!(plan.reason.starts_with("split: 2 locations"), "{}", plan.reason);
+        assert!(
+            plan.reason.starts_with("split: 2 locations"),
+            "{}",
+            plan.reason
+        );
     }
 
     #[test]

@@ -54,7 +54,11 @@ impl FulfillmentStatus {
     pub fn has_shipped(self) -> bool {
         matches!(
             self,
-            Self::Shipped | Self::InTransit | Self::OutForDelivery | Self::Delivered | Self::DeliveryException
+            Self::Shipped
+                | Self::InTransit
+                | Self::OutForDelivery
+                | Self::Delivered
+                | Self::DeliveryException
         )
     }
 }
@@ -71,6 +75,9 @@ mod tests {
             assert_eq!(FulfillmentStatus::from_str(status.as_ref()), Ok(status));
         }
         assert_eq!(OrderStatus::PartiallyShipped.as_ref(), "PARTIALLY_SHIPPED");
-        assert_eq!(OrderEventType::from_str("ARRIVING_TOMORROW"), Ok(OrderEventType::ArrivingTomorrow));
+        assert_eq!(
+            OrderEventType::from_str("ARRIVING_TOMORROW"),
+            Ok(OrderEventType::ArrivingTomorrow)
+        );
     }
 }

@@ -52,7 +52,9 @@ impl Hub {
                 match message {
                     Ok(BusMessage::Event(event)) => hub.dispatch(&event),
                     Ok(BusMessage::Stock(skus)) => hub.stock(&skus),
-                    Ok(BusMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => hub.resync_all(),
+                    Ok(BusMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        hub.resync_all()
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
@@ -68,20 +70,30 @@ impl Hub {
         if self.watches.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             topics.retain(|_, sender| sender.receiver_count() > 0);
         }
-        topics.entry(topic).or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0).subscribe()
+        topics
+            .entry(topic)
+            .or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0)
+            .subscribe()
     }
 
     /// Topics with at least one watcher (for metrics and tests).
     pub fn watched(&self) -> usize {
-        self.topics.lock().map(|t| t.values().filter(|s| s.receiver_count() > 0).count()).unwrap_or(0)
+        self.topics
+            .lock()
+            .map(|t| t.values().filter(|s| s.receiver_count() > 0).count())
+            .unwrap_or(0)
     }
 
     fn dispatch(&self, event: &Arc<super::BusEvent>) {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
         let location = event.location_id.map(Topic::Location);
-        for topic in [Some(Topic::Order(event.order_id)), Some(Topic::Customer(event.customer_id)), location]
-            .into_iter()
-            .flatten()
+        for topic in [
+            Some(Topic::Order(event.order_id)),
+            Some(Topic::Customer(event.customer_id)),
+            location,
+        ]
+        .into_iter()
+        .flatten()
         {
             if let Some(sender) = topics.get(&topic)
                 && sender.send(Signal::Event(event.clone())).is_err()

@@ -74,7 +74,9 @@ pub struct InProcessBus {
 impl InProcessBus {
     /// An empty bus.
     pub fn new() -> Self {
-        Self { sender: broadcast::channel(LOCAL_BUFFER).0 }
+        Self {
+            sender: broadcast::channel(LOCAL_BUFFER).0,
+        }
     }
 }
 
@@ -141,10 +143,13 @@ impl RedisBus {
         if let Some(conn) = slot.as_ref() {
             return Ok(conn.clone());
         }
-        let conn = tokio::time::timeout(REDIS_TIMEOUT, self.client.get_multiplexed_async_connection())
-            .await
-            .map_err(|_| BusError::Unavailable("timed out connecting to Redis".into()))?
-            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let conn = tokio::time::timeout(
+            REDIS_TIMEOUT,
+            self.client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| BusError::Unavailable("timed out connecting to Redis".into()))?
+        .map_err(|e| BusError::Unavailable(e.to_string()))?;
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -212,15 +217,18 @@ async fn subscriber(bus: std::sync::Weak<RedisBus>) {
 #[async_trait]
 impl EventBus for RedisBus {
     async fn publish(&self, event: &BusEvent) -> Result<(), BusError> {
-        let payload = serde_json::to_string(event).map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let payload =
+            serde_json::to_string(event).map_err(|e| BusError::Unavailable(e.to_string()))?;
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(CHANNEL).arg(payload);
         self.run::<i64>(cmd).await.map(|_| ())
     }
 
     async fn publish_stock(&self, skus: &[i64]) -> Result<(), BusError> {
-        let payload = serde_json::to_string(&Wire::Stock { stock: skus.to_vec() })
-            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let payload = serde_json::to_string(&Wire::Stock {
+            stock: skus.to_vec(),
+        })
+        .map_err(|e| BusError::Unavailable(e.to_string()))?;
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(CHANNEL).arg(payload);
         self.run::<i64>(cmd).await.map(|_| ())

@@ -16,7 +16,9 @@ pub fn spawn(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
             match store.announce_arriving_tomorrow().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(announced = n, "arriving-tomorrow events appended"),
-                Err(err) => tracing::warn!(error = %err, "arriving-tomorrow scheduler failed; retrying next tick"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "arriving-tomorrow scheduler failed; retrying next tick")
+                }
             }
         }
     })

@@ -44,8 +44,17 @@ impl UserError {
     /// A user error on the dotted input path `field` (relative to `input`).
     pub fn new(code: ErrorCode, field: &str, message: impl Into<String>) -> Self {
         let mut path = vec!["input".to_owned()];
-        path.extend(field.split('.').filter(|s| !s.is_empty()).map(str::to_owned));
-        Self { field: Some(path), message: message.into(), code }
+        path.extend(
+            field
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        Self {
+            field: Some(path),
+            message: message.into(),
+            code,
+        }
     }
 }
 
@@ -87,11 +96,23 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
         E::NotFound { field, message } => one(ErrorCode::NotFound, &field, message),
         E::Taken { field, message } => one(ErrorCode::Taken, &field, message),
         E::OutOfStock { field, message } => one(ErrorCode::OutOfStock, &field, message),
-        E::VersionConflict { .. } => one(ErrorCode::VersionConflict, "expectedVersion", err.to_string()),
-        E::InvalidTransition { field, message } => one(ErrorCode::InvalidTransition, &field, message),
+        E::VersionConflict { .. } => one(
+            ErrorCode::VersionConflict,
+            "expectedVersion",
+            err.to_string(),
+        ),
+        E::InvalidTransition { field, message } => {
+            one(ErrorCode::InvalidTransition, &field, message)
+        }
         E::PaymentDeclined(message) => one(ErrorCode::PaymentDeclined, "payment", message),
-        E::IdempotencyConflict => one(ErrorCode::IdempotencyConflict, "idempotencyKey", err.to_string()),
-        E::Database(_) | E::Corrupt(_) | E::Retry | E::Provider(_) | E::Bus(_) => Err(internal(&err)),
+        E::IdempotencyConflict => one(
+            ErrorCode::IdempotencyConflict,
+            "idempotencyKey",
+            err.to_string(),
+        ),
+        E::Database(_) | E::Corrupt(_) | E::Retry | E::Provider(_) | E::Bus(_) => {
+            Err(internal(&err))
+        }
     }
 }
 
@@ -99,7 +120,9 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
 /// message and get `INVALID_INPUT`; the rest are internal).
 pub fn query_error(err: service::Error) -> async_graphql::Error {
     match err {
-        service::Error::Invalid(v) => top_level("INVALID_INPUT", format!("{}: {}", v.field, v.message)),
+        service::Error::Invalid(v) => {
+            top_level("INVALID_INPUT", format!("{}: {}", v.field, v.message))
+        }
         service::Error::NotFound { message, .. } => top_level("NOT_FOUND", message),
         other => internal(&other),
     }
@@ -122,6 +145,11 @@ pub fn payload<T, U>(
 }
 
 /// Reads a stored enum spelling into its GraphQL enum; a bad row is an internal error.
-pub fn stored<T: std::str::FromStr, G: From<T>>(column: &str, value: &str) -> async_graphql::Result<G> {
-    service::decode::<T>(column, value).map(G::from).map_err(|e| internal(&e))
+pub fn stored<T: std::str::FromStr, G: From<T>>(
+    column: &str,
+    value: &str,
+) -> async_graphql::Result<G> {
+    service::decode::<T>(column, value)
+        .map(G::from)
+        .map_err(|e| internal(&e))
 }

@@ -29,14 +29,21 @@ impl Guard for Access {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let who = principal(ctx);
         if matches!(who, Principal::Anonymous) {
-            return Err(top_level("UNAUTHENTICATED", "sign in: send Authorization: Bearer <token>"));
+            return Err(top_level(
+                "UNAUTHENTICATED",
+                "sign in: send Authorization: Bearer <token>",
+            ));
         }
         let allowed = match self {
             Self::Authenticated => true,
             Self::StaffOr(scope) => who.has_scope(*scope),
             Self::CustomerOr(scope) => who.has_scope(*scope) || who.customer_id().is_some(),
         };
-        if allowed { Ok(()) } else { Err(top_level("FORBIDDEN", "you are not allowed to do this")) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(top_level("FORBIDDEN", "you are not allowed to do this"))
+        }
     }
 }
 
@@ -60,5 +67,7 @@ pub fn can_read_order(who: &Principal, owner: CustomerId) -> bool {
 
 /// May the principal read the customer `id`?
 pub fn can_read_customer(who: &Principal, id: CustomerId) -> bool {
-    who.customer_id() == Some(id) || who.has_scope(Scope::CustomersRead) || who.has_scope(Scope::OrdersRead)
+    who.customer_id() == Some(id)
+        || who.has_scope(Scope::CustomersRead)
+        || who.has_scope(Scope::OrdersRead)
 }

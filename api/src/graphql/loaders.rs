@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order, order_line, payment, sku,
+    customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order,
+    order_line, payment, sku,
 };
 
 use super::error::internal;
@@ -57,7 +58,10 @@ macro_rules! loader {
                 let $store = &self.store;
                 let $ids: Vec<_> = keys.iter().map(|k| $wrap(*k)).collect();
                 let found = $body.await.map_err(Arc::new)?;
-                Ok(found.into_iter().map(|(k, v)| (<$key>::from_inner(k), v)).collect())
+                Ok(found
+                    .into_iter()
+                    .map(|(k, v)| (<$key>::from_inner(k), v))
+                    .collect())
             }
         }
     };
@@ -75,7 +79,14 @@ macro_rules! plain_key {
         }
     )*};
 }
-plain_key!(CustomerId, LocationId, SkuId, OrderId, OrderLineId, FulfillmentOrderId);
+plain_key!(
+    CustomerId,
+    LocationId,
+    SkuId,
+    OrderId,
+    OrderLineId,
+    FulfillmentOrderId
+);
 
 macro_rules! wrapper_key {
     ($($w:ident($t:ty)),*) => {$(
@@ -122,7 +133,9 @@ where
     V: Send + Sync + Clone + 'static,
     StoreLoader: Loader<K, Value = V, Error = Arc<service::Error>>,
 {
-    load(ctx, key).await?.ok_or_else(|| internal(&service::Error::Corrupt("dangling reference".into())))
+    load(ctx, key)
+        .await?
+        .ok_or_else(|| internal(&service::Error::Corrupt("dangling reference".into())))
 }
 
 /// Loads a list (an empty list when there are no rows).

@@ -27,11 +27,15 @@ pub type OrderlySchema = Schema<query::Query, mutation::Mutation, subscription::
 
 /// Builds the schema over `store`, with `hub` feeding the subscriptions.
 pub fn build_schema(store: Store, hub: Arc<Hub>) -> OrderlySchema {
-    Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
-        .data(store)
-        .data(hub)
-        .limit_depth(MAX_DEPTH)
-        .finish()
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        subscription::Subscription,
+    )
+    .data(store)
+    .data(hub)
+    .limit_depth(MAX_DEPTH)
+    .finish()
 }
 
 /// The schema in SDL, as `schema.graphql` must hold it.
@@ -46,5 +50,7 @@ pub fn prepare(
     principal: Principal,
     loader_delay: std::time::Duration,
 ) -> async_graphql::Request {
-    request.data(principal).data(loaders::new_loaders(store.clone(), loader_delay))
+    request
+        .data(principal)
+        .data(loaders::new_loaders(store.clone(), loader_delay))
 }

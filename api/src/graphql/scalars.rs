@@ -51,7 +51,10 @@ impl Money {
 
 impl From<DomainMoney> for Money {
     fn from(m: DomainMoney) -> Self {
-        Self { amount: m.to_decimal_string(), currency_code: m.currency.code().to_owned() }
+        Self {
+            amount: m.to_decimal_string(),
+            currency_code: m.currency.code().to_owned(),
+        }
     }
 }
 

@@ -38,12 +38,16 @@ pub struct DeliveryUpdate {
 impl DeliveryUpdate {
     /// The order.
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
-        Ok(Order(load_required(ctx, OrderId(self.event.order_id)).await?))
+        Ok(Order(
+            load_required(ctx, OrderId(self.event.order_id)).await?,
+        ))
     }
     /// The shipment.
     async fn fulfillment_order(&self, ctx: &Context<'_>) -> Result<FulfillmentOrder> {
         let id = self.event.fulfillment_order_id.unwrap_or_default();
-        Ok(FulfillmentOrder(load_required(ctx, FulfillmentOrderId(id)).await?))
+        Ok(FulfillmentOrder(
+            load_required(ctx, FulfillmentOrderId(id)).await?,
+        ))
     }
     /// The shipment's status now.
     async fn status(&self, ctx: &Context<'_>) -> Result<FulfillmentStatus> {
@@ -67,7 +71,12 @@ impl DeliveryUpdate {
 fn is_delivery_event(kind: &str) -> bool {
     matches!(
         kind,
-        "SHIPPED" | "IN_TRANSIT" | "OUT_FOR_DELIVERY" | "DELIVERED" | "DELIVERY_EXCEPTION" | "ARRIVING_TOMORROW"
+        "SHIPPED"
+            | "IN_TRANSIT"
+            | "OUT_FOR_DELIVERY"
+            | "DELIVERED"
+            | "DELIVERY_EXCEPTION"
+            | "ARRIVING_TOMORROW"
     )
 }
 
@@ -76,7 +85,8 @@ fn is_delivery_event(kind: &str) -> bool {
 fn followed_customer(who: &Principal, given: Option<&ID>) -> Result<CustomerId> {
     let given = match given {
         Some(id) => Some(CustomerId(
-            gid::decode_as(Kind::Customer, id).ok_or_else(|| top_level("NOT_FOUND", "no such customer"))?,
+            gid::decode_as(Kind::Customer, id)
+                .ok_or_else(|| top_level("NOT_FOUND", "no such customer"))?,
         )),
         None => None,
     };
@@ -85,13 +95,24 @@ fn followed_customer(who: &Principal, given: Option<&ID>) -> Result<CustomerId> 
         (Some(Visibility::OwnedBy(me)), Some(id)) if id == me => Ok(me),
         (Some(Visibility::OwnedBy(_)), Some(_)) => Err(top_level("NOT_FOUND", "no such customer")),
         (Some(Visibility::All), Some(id)) => Ok(id),
-        (Some(Visibility::All), None) => Err(top_level("INVALID_INPUT", "customerId: say whose orders to follow")),
-        (None, _) => Err(top_level("FORBIDDEN", "following orders needs the orders:read scope")),
+        (Some(Visibility::All), None) => Err(top_level(
+            "INVALID_INPUT",
+            "customerId: say whose orders to follow",
+        )),
+        (None, _) => Err(top_level(
+            "FORBIDDEN",
+            "following orders needs the orders:read scope",
+        )),
     }
 }
 
 /// One order's events after `last`, replayed then live.
-fn order_stream(store: Store, hub: Arc<Hub>, order: i64, last: i32) -> impl Stream<Item = Result<OrderEvent>> {
+fn order_stream(
+    store: Store,
+    hub: Arc<Hub>,
+    order: i64,
+    last: i32,
+) -> impl Stream<Item = Result<OrderEvent>> {
     // Subscribed before the first read: whatever commits from here on is either read or heard.
     let mut live = hub.watch(Topic::Order(order));
     async_stream::stream! {
@@ -216,7 +237,8 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
         let store = ctx.data::<Store>()?.clone();
         let hub = ctx.data::<Arc<Hub>>()?.clone();
-        let key = gid::decode_as(Kind::Order, &order_id).ok_or_else(|| top_level("NOT_FOUND", "no such order"))?;
+        let key = gid::decode_as(Kind::Order, &order_id)
+            .ok_or_else(|| top_level("NOT_FOUND", "no such order"))?;
         let found: Option<entity::order::Model> = load(ctx, OrderId(key)).await?;
         let order = found
             .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)))
@@ -257,15 +279,21 @@ impl Subscription {
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let start = store.newest_event_id().await.map_err(query_error)?;
         let stream = scoped_stream(store, hub, EventScope::Customer(customer), start);
-        Ok(futures_util::StreamExt::filter_map(stream, |r| async move {
-            match r {
-                Ok(event) if event.fulfillment_order_id.is_some() && is_delivery_event(&event.event_type) => {
-                    Some(Ok(DeliveryUpdate { event }))
+        Ok(futures_util::StreamExt::filter_map(
+            stream,
+            |r| async move {
+                match r {
+                    Ok(event)
+                        if event.fulfillment_order_id.is_some()
+                            && is_delivery_event(&event.event_type) =>
+                    {
+                        Some(Ok(DeliveryUpdate { event }))
+                    }
+                    Ok(_) => None,
+                    Err(err) => Some(Err(err)),
                 }
-                Ok(_) => None,
-                Err(err) => Some(Err(err)),
-            }
-        }))
+            },
+        ))
     }
     /// Stock of these SKUs (at most 50 codes), first as it is now, then each time what is
     /// available changes — for storefront stock badges.
@@ -289,14 +317,15 @@ impl Subscription {
         }
         // Subscribed before the first read, so no change can fall in between.
         let receivers: Vec<_> = skus.iter().map(|s| hub.watch(Topic::Sku(s.id))).collect();
-        let signals = futures_util::stream::select_all(receivers.into_iter().enumerate().map(|(i, rx)| {
-            Box::pin(futures_util::stream::unfold(rx, move |mut rx| async move {
-                match rx.recv().await {
-                    Err(RecvError::Closed) => None,
-                    _ => Some((i, rx)),
-                }
-            }))
-        }));
+        let signals =
+            futures_util::stream::select_all(receivers.into_iter().enumerate().map(|(i, rx)| {
+                Box::pin(futures_util::stream::unfold(rx, move |mut rx| async move {
+                    match rx.recv().await {
+                        Err(RecvError::Closed) => None,
+                        _ => Some((i, rx)),
+                    }
+                }))
+            }));
         Ok(async_stream::stream! {
             let mut shown: HashMap<i64, i32> = HashMap::new();
             let mut pending: Vec<usize> = (0..skus.len()).collect();
@@ -334,23 +363,36 @@ impl Subscription {
         ctx: &Context<'_>,
         location_id: ID,
     ) -> Result<impl Stream<Item = Result<FulfillmentOrder>> + use<>> {
-        let location =
-            gid::decode_as(Kind::Location, &location_id).ok_or_else(|| top_level("NOT_FOUND", "no such location"))?;
+        let location = gid::decode_as(Kind::Location, &location_id)
+            .ok_or_else(|| top_level("NOT_FOUND", "no such location"))?;
         let store = ctx.data::<Store>()?.clone();
-        if store.locations_by_ids(&[LocationId(location)]).await.map_err(query_error)?.is_empty() {
+        if store
+            .locations_by_ids(&[LocationId(location)])
+            .await
+            .map_err(query_error)?
+            .is_empty()
+        {
             return Err(top_level("NOT_FOUND", "no such location"));
         }
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let start = store.newest_event_id().await.map_err(query_error)?;
         let reader = store.clone();
-        let stream = scoped_stream(store, hub, EventScope::Location(LocationId(location)), start);
+        let stream = scoped_stream(
+            store,
+            hub,
+            EventScope::Location(LocationId(location)),
+            start,
+        );
         Ok(futures_util::StreamExt::filter_map(stream, move |r| {
             let store = reader.clone();
             async move {
                 match r {
                     Ok(event) => {
                         let id = FulfillmentOrderId(event.fulfillment_order_id?);
-                        match store.fulfillment_orders_by_ids(&[id], Visibility::All).await {
+                        match store
+                            .fulfillment_orders_by_ids(&[id], Visibility::All)
+                            .await
+                        {
                             Ok(mut found) => found.remove(&id).map(|fo| Ok(FulfillmentOrder(fo))),
                             Err(err) => Some(Err(query_error(err))),
                         }

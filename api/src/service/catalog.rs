@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use entity::{inventory_adjustment, inventory_level, location, sku};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::{Error, Result, Store};
 use crate::domain::address::{Address, CountryCode};
@@ -46,7 +49,12 @@ pub enum StockChange {
 
 /// Splits stored `ships_to` text into country codes.
 pub fn ships_to(model: &location::Model) -> Vec<String> {
-    model.ships_to.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect()
+    model
+        .ships_to
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Store {
@@ -79,9 +87,19 @@ impl Store {
             updated_at: Set(now),
             ..Default::default()
         };
-        location::Entity::insert(row).exec_with_returning(self.db()).await.map_err(|e| {
-            Error::taken_on(e, "code", format!("a location with code '{}' already exists", input.code.as_str()))
-        })
+        location::Entity::insert(row)
+            .exec_with_returning(self.db())
+            .await
+            .map_err(|e| {
+                Error::taken_on(
+                    e,
+                    "code",
+                    format!(
+                        "a location with code '{}' already exists",
+                        input.code.as_str()
+                    ),
+                )
+            })
     }
 
     /// Creates a SKU, or updates name, price and weight of the SKU with that code.
@@ -108,9 +126,15 @@ impl Store {
                 sku::Column::WeightGrams,
             ])
             .update_column(sku::Column::UpdatedAt)
-            .value(sku::Column::Version, Expr::col((sku::Entity, sku::Column::Version)).add(1))
+            .value(
+                sku::Column::Version,
+                Expr::col((sku::Entity, sku::Column::Version)).add(1),
+            )
             .to_owned();
-        Ok(sku::Entity::insert(row).on_conflict(on_conflict).exec_with_returning(self.db()).await?)
+        Ok(sku::Entity::insert(row)
+            .on_conflict(on_conflict)
+            .exec_with_returning(self.db())
+            .await?)
     }
 
     /// Changes the stock of a SKU at a location and writes the ledger row, in one
@@ -143,7 +167,10 @@ impl Store {
             let message = if on_hand > i64::from(MAX_STOCK) {
                 format!("on-hand stock may not exceed {MAX_STOCK}")
             } else {
-                format!("would leave {on_hand} on hand, below the {} units reserved for open orders", level.reserved)
+                format!(
+                    "would leave {on_hand} on hand, below the {} units reserved for open orders",
+                    level.reserved
+                )
             };
             return Err(crate::domain::ValidationError::new(field, message).into());
         }
@@ -153,14 +180,19 @@ impl Store {
         // past (it cannot on either database, but the check costs nothing) changes nothing.
         let result = inventory_level::Entity::update_many()
             .col_expr(inventory_level::Column::OnHand, Expr::value(on_hand))
-            .col_expr(inventory_level::Column::Version, Expr::value(level.version + 1))
+            .col_expr(
+                inventory_level::Column::Version,
+                Expr::value(level.version + 1),
+            )
             .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
             .filter(inventory_level::Column::Id.eq(level.id))
             .filter(inventory_level::Column::Version.eq(level.version))
             .exec(&txn)
             .await?;
         if result.rows_affected != 1 {
-            return Err(Error::VersionConflict { current: level.version });
+            return Err(Error::VersionConflict {
+                current: level.version,
+            });
         }
         inventory_adjustment::Entity::insert(inventory_adjustment::ActiveModel {
             inventory_level_id: Set(level.id),
@@ -175,7 +207,12 @@ impl Store {
         .await?;
         txn.commit().await?;
         self.stock_changed(vec![sku.id]);
-        Ok(inventory_level::Model { on_hand, version: level.version + 1, updated_at: now, ..level })
+        Ok(inventory_level::Model {
+            on_hand,
+            version: level.version + 1,
+            updated_at: now,
+            ..level
+        })
     }
 
     /// Every active location, by priority then code.
@@ -189,25 +226,39 @@ impl Store {
     }
 
     /// Locations by id (missing ids are absent from the map).
-    pub async fn locations_by_ids(&self, ids: &[LocationId]) -> Result<HashMap<LocationId, location::Model>> {
-        let rows =
-            location::Entity::find().filter(location::Column::Id.is_in(ids.iter().map(|i| i.0))).all(self.db()).await?;
+    pub async fn locations_by_ids(
+        &self,
+        ids: &[LocationId],
+    ) -> Result<HashMap<LocationId, location::Model>> {
+        let rows = location::Entity::find()
+            .filter(location::Column::Id.is_in(ids.iter().map(|i| i.0)))
+            .all(self.db())
+            .await?;
         Ok(rows.into_iter().map(|r| (LocationId(r.id), r)).collect())
     }
 
     /// The SKU with `code`.
     pub async fn sku_by_code(&self, code: &str) -> Result<Option<sku::Model>> {
-        Ok(sku::Entity::find().filter(sku::Column::Code.eq(code)).one(self.db()).await?)
+        Ok(sku::Entity::find()
+            .filter(sku::Column::Code.eq(code))
+            .one(self.db())
+            .await?)
     }
 
     /// SKUs by id.
     pub async fn skus_by_ids(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, sku::Model>> {
-        let rows = sku::Entity::find().filter(sku::Column::Id.is_in(ids.iter().map(|i| i.0))).all(self.db()).await?;
+        let rows = sku::Entity::find()
+            .filter(sku::Column::Id.is_in(ids.iter().map(|i| i.0)))
+            .all(self.db())
+            .await?;
         Ok(rows.into_iter().map(|r| (SkuId(r.id), r)).collect())
     }
 
     /// Inventory levels of each SKU, by location id.
-    pub async fn levels_by_skus(&self, ids: &[SkuId]) -> Result<HashMap<SkuId, Vec<inventory_level::Model>>> {
+    pub async fn levels_by_skus(
+        &self,
+        ids: &[SkuId],
+    ) -> Result<HashMap<SkuId, Vec<inventory_level::Model>>> {
         let rows = inventory_level::Entity::find()
             .filter(inventory_level::Column::SkuId.is_in(ids.iter().map(|i| i.0)))
             .order_by_asc(inventory_level::Column::LocationId)
@@ -225,7 +276,10 @@ impl Store {
             .filter(inventory_level::Column::Id.is_in(ids.iter().map(|i| i.0)))
             .all(self.db())
             .await?;
-        Ok(rows.into_iter().map(|r| (InventoryLevelId(r.id), r)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (InventoryLevelId(r.id), r))
+            .collect())
     }
 }
 
@@ -246,7 +300,10 @@ async fn lock_level(
         ..Default::default()
     };
     inventory_level::Entity::insert(empty)
-        .on_conflict_do_nothing_on([inventory_level::Column::LocationId, inventory_level::Column::SkuId])
+        .on_conflict_do_nothing_on([
+            inventory_level::Column::LocationId,
+            inventory_level::Column::SkuId,
+        ])
         .exec_without_returning(txn)
         .await?;
     inventory_level::Entity::find()
@@ -285,9 +342,18 @@ pub(crate) async fn move_stock(
         Movement::Ship(n) => (-n, -n),
     };
     let result = inventory_level::Entity::update_many()
-        .col_expr(inventory_level::Column::OnHand, Expr::col(inventory_level::Column::OnHand).add(on_hand))
-        .col_expr(inventory_level::Column::Reserved, Expr::col(inventory_level::Column::Reserved).add(reserved))
-        .col_expr(inventory_level::Column::Version, Expr::col(inventory_level::Column::Version).add(1))
+        .col_expr(
+            inventory_level::Column::OnHand,
+            Expr::col(inventory_level::Column::OnHand).add(on_hand),
+        )
+        .col_expr(
+            inventory_level::Column::Reserved,
+            Expr::col(inventory_level::Column::Reserved).add(reserved),
+        )
+        .col_expr(
+            inventory_level::Column::Version,
+            Expr::col(inventory_level::Column::Version).add(1),
+        )
         .col_expr(inventory_level::Column::UpdatedAt, Expr::value(now))
         .filter(inventory_level::Column::LocationId.eq(location))
         .filter(inventory_level::Column::SkuId.eq(sku))

@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 use entity::{fulfillment_order, order, order_event, payment};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::{Error, Result, decode};
 use crate::domain::ids::OrderId;
@@ -25,7 +28,13 @@ pub(crate) struct NewEvent {
 
 impl NewEvent {
     pub fn new(kind: OrderEventType) -> Self {
-        Self { kind, fulfillment_order: None, location: None, message: None, payload: serde_json::json!({}) }
+        Self {
+            kind,
+            fulfillment_order: None,
+            location: None,
+            message: None,
+            payload: serde_json::json!({}),
+        }
     }
 
     /// The event concerns fulfilment order `id`, shipped from `location`.
@@ -48,12 +57,21 @@ impl NewEvent {
 
 /// Locks the order row for the rest of the transaction (Postgres `FOR UPDATE`; SQLite
 /// write transactions are already exclusive), so changes to one order never interleave.
-pub(crate) async fn lock_order(txn: &DatabaseTransaction, id: OrderId) -> Result<Option<order::Model>> {
-    Ok(order::Entity::find_by_id(id.0).lock_exclusive().one(txn).await?)
+pub(crate) async fn lock_order(
+    txn: &DatabaseTransaction,
+    id: OrderId,
+) -> Result<Option<order::Model>> {
+    Ok(order::Entity::find_by_id(id.0)
+        .lock_exclusive()
+        .one(txn)
+        .await?)
 }
 
 /// The order's payment (one per order today; the newest if ever more).
-pub(crate) async fn order_payment(txn: &DatabaseTransaction, order_id: i64) -> Result<Option<payment::Model>> {
+pub(crate) async fn order_payment(
+    txn: &DatabaseTransaction,
+    order_id: i64,
+) -> Result<Option<payment::Model>> {
     Ok(payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order_id))
         .order_by_desc(payment::Column::Id)
@@ -87,7 +105,8 @@ pub(crate) async fn record_change(
         None => PaymentStatus::Pending,
     };
     let status = derive_order_status(payment_status, &fulfillments);
-    let count = i32::try_from(events.len()).map_err(|_| Error::Corrupt("too many events".into()))?;
+    let count =
+        i32::try_from(events.len()).map_err(|_| Error::Corrupt("too many events".into()))?;
 
     let mut row = order::ActiveModel {
         status: Set(status.as_ref().to_owned()),
@@ -100,8 +119,14 @@ pub(crate) async fn record_change(
         .set(row)
         // Each event is one accepted transition, so the version always equals the last
         // event's sequence: a client holding version v has seen events 1..=v.
-        .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(count))
-        .col_expr(order::Column::LastSequence, Expr::col(order::Column::LastSequence).add(count))
+        .col_expr(
+            order::Column::Version,
+            Expr::col(order::Column::Version).add(count),
+        )
+        .col_expr(
+            order::Column::LastSequence,
+            Expr::col(order::Column::LastSequence).add(count),
+        )
         .filter(order::Column::Id.eq(order.id))
         .filter(order::Column::Version.eq(order.version))
         .exec(txn)
@@ -109,8 +134,20 @@ pub(crate) async fn record_change(
     if updated.rows_affected != 1 {
         return Err(Error::Retry);
     }
-    append_events(txn, order.id, order.customer_id, order.last_sequence, events, actor, now).await?;
-    order::Entity::find_by_id(order.id).one(txn).await?.ok_or_else(|| Error::Corrupt("order vanished".into()))
+    append_events(
+        txn,
+        order.id,
+        order.customer_id,
+        order.last_sequence,
+        events,
+        actor,
+        now,
+    )
+    .await?;
+    order::Entity::find_by_id(order.id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::Corrupt("order vanished".into()))
 }
 
 /// Inserts events numbered after `last_sequence`.
@@ -126,20 +163,25 @@ pub(crate) async fn append_events(
     if events.is_empty() {
         return Ok(());
     }
-    let rows = events.into_iter().enumerate().map(|(i, e)| order_event::ActiveModel {
-        order_id: Set(order_id),
-        sequence: Set(last_sequence + i as i32 + 1),
-        event_type: Set(e.kind.as_ref().to_owned()),
-        fulfillment_order_id: Set(e.fulfillment_order),
-        customer_id: Set(customer_id),
-        message: Set(e.message),
-        payload: Set(e.payload.to_string()),
-        actor: Set(actor.to_owned()),
-        occurred_at: Set(now),
-        published_at: Set(None),
-        location_id: Set(e.location),
-        ..Default::default()
-    });
-    order_event::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    let rows = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| order_event::ActiveModel {
+            order_id: Set(order_id),
+            sequence: Set(last_sequence + i as i32 + 1),
+            event_type: Set(e.kind.as_ref().to_owned()),
+            fulfillment_order_id: Set(e.fulfillment_order),
+            customer_id: Set(customer_id),
+            message: Set(e.message),
+            payload: Set(e.payload.to_string()),
+            actor: Set(actor.to_owned()),
+            occurred_at: Set(now),
+            published_at: Set(None),
+            location_id: Set(e.location),
+            ..Default::default()
+        });
+    order_event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }

@@ -22,7 +22,12 @@ pub struct NewCustomer {
 
 /// A `LIKE` pattern matching `text` anywhere, lower-cased, with wildcards escaped.
 pub(crate) fn contains_pattern(text: &str) -> String {
-    let escaped = text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -53,21 +58,36 @@ impl Store {
     }
 
     /// Customers by id.
-    pub async fn customers_by_ids(&self, ids: &[CustomerId]) -> Result<HashMap<CustomerId, customer::Model>> {
-        let rows =
-            customer::Entity::find().filter(customer::Column::Id.is_in(ids.iter().map(|i| i.0))).all(self.db()).await?;
+    pub async fn customers_by_ids(
+        &self,
+        ids: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, customer::Model>> {
+        let rows = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(ids.iter().map(|i| i.0)))
+            .all(self.db())
+            .await?;
         Ok(rows.into_iter().map(|r| (CustomerId(r.id), r)).collect())
     }
 
     /// A page of customers, oldest first, optionally those whose name or e-mail contains `query`.
-    pub async fn customers_page(&self, query: Option<&str>, request: &PageRequest) -> Result<Page<customer::Model>> {
+    pub async fn customers_page(
+        &self,
+        query: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Page<customer::Model>> {
         let mut select = customer::Entity::find();
         if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
             let pattern = contains_pattern(q);
             select = select.filter(
                 Condition::any()
-                    .add(lower_like(Expr::col((customer::Entity, customer::Column::Email)), &pattern))
-                    .add(lower_like(Expr::col((customer::Entity, customer::Column::Name)), &pattern)),
+                    .add(lower_like(
+                        Expr::col((customer::Entity, customer::Column::Email)),
+                        &pattern,
+                    ))
+                    .add(lower_like(
+                        Expr::col((customer::Entity, customer::Column::Name)),
+                        &pattern,
+                    )),
             );
         }
         let keyset = Keyset {

@@ -7,13 +7,19 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::MigratorTrait;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
 
 use crate::metrics::Metrics;
 
 /// Opens a pool for `url` (SQLite or Postgres) and hooks statement metrics into it.
-pub async fn connect(url: &str, pool_size: u32, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(
+    url: &str,
+    pool_size: u32,
+    metrics: &Metrics,
+) -> anyhow::Result<DatabaseConnection> {
     let mut db = if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; the busy timeout makes writers queue
         // instead of failing with "database is locked".
@@ -32,7 +38,8 @@ pub async fn connect(url: &str, pool_size: u32, metrics: &Metrics) -> anyhow::Re
             .context("Failed to open the SQLite database")?;
         SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let options = PgConnectOptions::from_str(url).context("Failed to parse the Postgres DATABASE_URL")?;
+        let options =
+            PgConnectOptions::from_str(url).context("Failed to parse the Postgres DATABASE_URL")?;
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(1))
             .acquire_timeout(Duration::from_secs(10))
@@ -50,5 +57,7 @@ pub async fn connect(url: &str, pool_size: u32, metrics: &Metrics) -> anyhow::Re
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None).await.context("Failed to run database migrations")
+    migration::Migrator::up(db, None)
+        .await
+        .context("Failed to run database migrations")
 }

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use entity::{customer, fulfillment_order, fulfillment_order_line, order, order_line, payment};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, lock_order, order_payment, record_change};
@@ -67,12 +69,20 @@ fn event_for(status: FulfillmentStatus) -> OrderEventType {
 
 impl Store {
     /// OPEN → PICKING.
-    pub async fn start_picking(&self, id: FulfillmentOrderId, actor: &Actor) -> Result<fulfillment_order::Model> {
+    pub async fn start_picking(
+        &self,
+        id: FulfillmentOrderId,
+        actor: &Actor,
+    ) -> Result<fulfillment_order::Model> {
         retrying!(self.step(id, || Step::Pick, actor))
     }
 
     /// PICKING → PACKED.
-    pub async fn mark_packed(&self, id: FulfillmentOrderId, actor: &Actor) -> Result<fulfillment_order::Model> {
+    pub async fn mark_packed(
+        &self,
+        id: FulfillmentOrderId,
+        actor: &Actor,
+    ) -> Result<fulfillment_order::Model> {
         retrying!(self.step(id, || Step::Pack, actor))
     }
 
@@ -116,14 +126,23 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or_else(not_found)?;
-        let order = lock_order(&txn, OrderId(order_id)).await?.ok_or_else(not_found)?;
-        let fo = fulfillment_order::Entity::find_by_id(id.0).one(&txn).await?.ok_or_else(not_found)?;
+        let order = lock_order(&txn, OrderId(order_id))
+            .await?
+            .ok_or_else(not_found)?;
+        let fo = fulfillment_order::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .ok_or_else(not_found)?;
         let from: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
         let to = step.target();
         if !fulfillment_can_transition(from, to) {
             return Err(Error::invalid_transition(
                 "fulfillmentOrderId",
-                format!("a fulfillment order that is {} cannot become {}", from.as_ref(), to.as_ref()),
+                format!(
+                    "a fulfillment order that is {} cannot become {}",
+                    from.as_ref(),
+                    to.as_ref()
+                ),
             ));
         }
 
@@ -146,7 +165,8 @@ impl Store {
                     .all(&txn)
                     .await?;
                 let ship_date = local_date(&txn, &order, now).await?;
-                let method: ShippingMethod = decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
+                let method: ShippingMethod =
+                    decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
                 let window = estimate_window(ship_date, method);
                 row.carrier = Set(Some(shipment.carrier.clone()));
                 row.tracking_number = Set(Some(shipment.tracking_number.clone()));
@@ -176,14 +196,18 @@ impl Store {
                 }
                 if let Some(estimate) = update.estimated_delivery_at {
                     let day = local_date(&txn, &order, estimate).await?;
-                    let window = DeliveryWindow { earliest: day, latest: day };
+                    let window = DeliveryWindow {
+                        earliest: day,
+                        latest: day,
+                    };
                     row.estimated_earliest = Set(Some(window.earliest));
                     row.estimated_latest = Set(Some(window.latest));
                     // A new estimate may make "tomorrow" true again later.
                     row.arriving_tomorrow_notified_on = Set(None);
                 }
-                let mut event =
-                    NewEvent::new(event_for(to)).fulfillment(fo.id, fo.location_id).payload(serde_json::json!({
+                let mut event = NewEvent::new(event_for(to))
+                    .fulfillment(fo.id, fo.location_id)
+                    .payload(serde_json::json!({
                         "occurredAt": at, "estimatedDeliveryAt": update.estimated_delivery_at,
                     }));
                 if let Some(message) = update.message {
@@ -195,7 +219,10 @@ impl Store {
 
         let updated = fulfillment_order::Entity::update_many()
             .set(row)
-            .col_expr(fulfillment_order::Column::Version, Expr::col(fulfillment_order::Column::Version).add(1))
+            .col_expr(
+                fulfillment_order::Column::Version,
+                Expr::col(fulfillment_order::Column::Version).add(1),
+            )
             .filter(fulfillment_order::Column::Id.eq(fo.id))
             .filter(fulfillment_order::Column::Version.eq(fo.version))
             .exec(&txn)
@@ -204,7 +231,10 @@ impl Store {
             return Err(Error::Retry);
         }
         record_change(&txn, &order, events, &actor.name, now, |_| {}).await?;
-        let fo = fulfillment_order::Entity::find_by_id(id.0).one(&txn).await?.ok_or_else(not_found)?;
+        let fo = fulfillment_order::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .ok_or_else(not_found)?;
         txn.commit().await?;
         self.events_committed();
         if !stock_moved.is_empty() {
@@ -222,13 +252,20 @@ impl Store {
         fo: &fulfillment_order::Model,
         now: DateTime<Utc>,
     ) -> Result<Option<(i64, String)>> {
-        let payment =
-            order_payment(txn, order.id).await?.ok_or_else(|| Error::Corrupt("order without payment".into()))?;
+        let payment = order_payment(txn, order.id)
+            .await?
+            .ok_or_else(|| Error::Corrupt("order without payment".into()))?;
         let payment_status: PaymentStatus = decode("payments.status", &payment.status)?;
-        if !matches!(payment_status, PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured) {
+        if !matches!(
+            payment_status,
+            PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured
+        ) {
             return Err(Error::invalid_transition(
                 "fulfillmentOrderId",
-                format!("the payment is {}: it must be authorised before anything ships", payment_status.as_ref()),
+                format!(
+                    "the payment is {}: it must be authorised before anything ships",
+                    payment_status.as_ref()
+                ),
             ));
         }
         let lines = fulfillment_order_line::Entity::find()
@@ -237,12 +274,25 @@ impl Store {
             .await?;
         let mut shipped_value = 0_i64;
         for line in &lines {
-            let moved = move_stock(txn, fo.location_id, line.sku_id, Movement::Ship(line.quantity), now).await?;
+            let moved = move_stock(
+                txn,
+                fo.location_id,
+                line.sku_id,
+                Movement::Ship(line.quantity),
+                now,
+            )
+            .await?;
             if !moved {
-                return Err(Error::Corrupt(format!("fulfillment order {} shipped without its reservation", fo.id)));
+                return Err(Error::Corrupt(format!(
+                    "fulfillment order {} shipped without its reservation",
+                    fo.id
+                )));
             }
-            let order_line = order_line::Entity::find_by_id(line.order_line_id).one(txn).await?;
-            shipped_value += order_line.as_ref().map_or(0, |l| l.unit_price) * i64::from(line.quantity);
+            let order_line = order_line::Entity::find_by_id(line.order_line_id)
+                .one(txn)
+                .await?;
+            shipped_value +=
+                order_line.as_ref().map_or(0, |l| l.unit_price) * i64::from(line.quantity);
             order_line::Entity::update_many()
                 .col_expr(
                     order_line::Column::QuantityFulfilled,
@@ -264,8 +314,16 @@ impl Store {
         let amount = if unshipped_others == 0 {
             remaining
         } else {
-            let tax_share = if order.subtotal > 0 { order.tax_total * shipped_value / order.subtotal } else { 0 };
-            let shipping = if payment.amount_captured == 0 { order.shipping_total } else { 0 };
+            let tax_share = if order.subtotal > 0 {
+                order.tax_total * shipped_value / order.subtotal
+            } else {
+                0
+            };
+            let shipping = if payment.amount_captured == 0 {
+                order.shipping_total
+            } else {
+                0
+            };
             Ord::min(shipped_value + tax_share + shipping, remaining)
         };
         if amount <= 0 {
@@ -273,7 +331,10 @@ impl Store {
         }
         let reference = payment.provider_reference.clone().unwrap_or_default();
         if let Some(provider) = self.payments.get(&payment.provider) {
-            provider.capture(&reference, amount, &payment.currency).await.map_err(Error::Provider)?;
+            provider
+                .capture(&reference, amount, &payment.currency)
+                .await
+                .map_err(Error::Provider)?;
         }
         let captured = payment.amount_captured + amount;
         let status = if captured >= payment.amount_authorized {
@@ -292,7 +353,10 @@ impl Store {
         payment::Entity::update_many()
             .col_expr(payment::Column::AmountCaptured, Expr::value(captured))
             .col_expr(payment::Column::Status, Expr::value(status.as_ref()))
-            .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1))
+            .col_expr(
+                payment::Column::Version,
+                Expr::col(payment::Column::Version).add(1),
+            )
             .col_expr(payment::Column::UpdatedAt, Expr::value(now))
             .filter(payment::Column::Id.eq(payment.id))
             .exec(txn)
@@ -302,7 +366,11 @@ impl Store {
 }
 
 /// The calendar day of `at` in the order's customer's time zone.
-async fn local_date(txn: &DatabaseTransaction, order: &order::Model, at: DateTime<Utc>) -> Result<chrono::NaiveDate> {
+async fn local_date(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    at: DateTime<Utc>,
+) -> Result<chrono::NaiveDate> {
     let zone = customer::Entity::find_by_id(order.customer_id)
         .select_only()
         .column(customer::Column::TimeZone)

@@ -18,7 +18,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::clock::Clock;
@@ -85,9 +86,9 @@ impl Error {
             Self::Database(err) => {
                 let code = match err {
                     DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-                    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => {
-                        e.as_database_error().and_then(|d| d.code().map(|c| c.into_owned()))
-                    }
+                    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => e
+                        .as_database_error()
+                        .and_then(|d| d.code().map(|c| c.into_owned())),
                     _ => None,
                 };
                 // 40001 serialization_failure, 40P01 deadlock_detected; SQLite 5 BUSY,
@@ -99,19 +100,26 @@ impl Error {
     }
 
     pub(crate) fn invalid_transition(field: &str, message: impl Into<String>) -> Self {
-        Self::InvalidTransition { field: field.to_owned(), message: message.into() }
+        Self::InvalidTransition {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn not_found(field: &str, message: impl Into<String>) -> Self {
-        Self::NotFound { field: field.to_owned(), message: message.into() }
+        Self::NotFound {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// Maps a unique-constraint violation to `Taken` on `field`, passing other errors on.
     pub(crate) fn taken_on(err: DbErr, field: &str, message: impl Into<String>) -> Self {
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                Self::Taken { field: field.to_owned(), message: message.into() }
-            }
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Taken {
+                field: field.to_owned(),
+                message: message.into(),
+            },
             _ => Self::Database(err),
         }
     }
@@ -134,7 +142,9 @@ pub(crate) fn group<K: std::hash::Hash + Eq, T>(
 
 /// Parses a stored enum spelling, reporting a corrupt row instead of panicking.
 pub fn decode<T: FromStr>(column: &str, stored: &str) -> Result<T> {
-    stored.parse().map_err(|_| Error::Corrupt(format!("{column} = {stored:?}")))
+    stored
+        .parse()
+        .map_err(|_| Error::Corrupt(format!("{column} = {stored:?}")))
 }
 
 /// Runs a use case again (a few times, with a short pause) while it fails with a
@@ -168,9 +178,13 @@ impl TaxRates {
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut rates = std::collections::HashMap::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (country, rate) =
-                part.split_once(':').ok_or_else(|| format!("'{part}' is not COUNTRY:BASIS_POINTS"))?;
-            let rate: u32 = rate.trim().parse().map_err(|_| format!("'{rate}' is not a number of basis points"))?;
+            let (country, rate) = part
+                .split_once(':')
+                .ok_or_else(|| format!("'{part}' is not COUNTRY:BASIS_POINTS"))?;
+            let rate: u32 = rate
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{rate}' is not a number of basis points"))?;
             if rate > 10_000 {
                 return Err(format!("{rate} basis points is more than 100 %"));
             }

@@ -7,11 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    customer, fulfillment_order, fulfillment_order_line, idempotency_key, inventory_level, location, order, order_line,
-    payment, sku,
+    customer, fulfillment_order, fulfillment_order_line, idempotency_key, inventory_level,
+    location, order, order_line, payment, sku,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Movement, move_stock};
@@ -90,7 +92,10 @@ impl PlaceOrder {
 
 /// The SKU rows for the order's lines, in line order; unknown codes are `NOT_FOUND` on
 /// `lines.<i>.sku`.
-async fn priced_lines(txn: &DatabaseTransaction, lines: &[(String, i32)]) -> Result<Vec<(sku::Model, i32)>> {
+async fn priced_lines(
+    txn: &DatabaseTransaction,
+    lines: &[(String, i32)],
+) -> Result<Vec<(sku::Model, i32)>> {
     let codes: Vec<&str> = lines.iter().map(|(c, _)| c.as_str()).collect();
     let found: HashMap<String, sku::Model> = sku::Entity::find()
         .filter(sku::Column::Code.is_in(codes))
@@ -104,21 +109,30 @@ async fn priced_lines(txn: &DatabaseTransaction, lines: &[(String, i32)]) -> Res
         .enumerate()
         .map(|(i, (code, qty))| match found.get(code) {
             Some(s) if s.active => Ok((s.clone(), *qty)),
-            _ => Err(Error::not_found(&format!("lines.{i}.sku"), format!("no SKU with code '{code}'"))),
+            _ => Err(Error::not_found(
+                &format!("lines.{i}.sku"),
+                format!("no SKU with code '{code}'"),
+            )),
         })
         .collect()
 }
 
 /// Every location that could ship to `country`, with what it has available of `skus`.
 async fn candidates(txn: &DatabaseTransaction, skus: &[SkuId]) -> Result<Vec<Candidate>> {
-    let locations = location::Entity::find().filter(location::Column::Active.eq(true)).all(txn).await?;
+    let locations = location::Entity::find()
+        .filter(location::Column::Active.eq(true))
+        .all(txn)
+        .await?;
     let levels = inventory_level::Entity::find()
         .filter(inventory_level::Column::SkuId.is_in(skus.iter().map(|s| s.0)))
         .all(txn)
         .await?;
     let mut stock: HashMap<i64, BTreeMap<SkuId, i32>> = HashMap::new();
     for level in levels {
-        stock.entry(level.location_id).or_default().insert(SkuId(level.sku_id), level.on_hand - level.reserved);
+        stock
+            .entry(level.location_id)
+            .or_default()
+            .insert(SkuId(level.sku_id), level.on_hand - level.reserved);
     }
     Ok(locations
         .into_iter()
@@ -138,11 +152,20 @@ async fn candidates(txn: &DatabaseTransaction, skus: &[SkuId]) -> Result<Vec<Can
 fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {
     let (index, (sku, wanted), found) = short
         .iter()
-        .find_map(|(id, found)| priced.iter().enumerate().find(|(_, (s, _))| s.id == id.0).map(|(i, p)| (i, p, *found)))
+        .find_map(|(id, found)| {
+            priced
+                .iter()
+                .enumerate()
+                .find(|(_, (s, _))| s.id == id.0)
+                .map(|(i, p)| (i, p, *found))
+        })
         .unwrap_or((0, &priced[0], 0));
     Error::OutOfStock {
         field: format!("lines.{index}.quantity"),
-        message: format!("only {found} of {} '{}' available to ship there, {wanted} ordered", sku.name, sku.code),
+        message: format!(
+            "only {found} of {} '{}' available to ship there, {wanted} ordered",
+            sku.name, sku.code
+        ),
     }
 }
 
@@ -157,14 +180,20 @@ impl Store {
         let provider = self.payments.get(&input.provider).ok_or_else(|| {
             crate::domain::ValidationError::new(
                 "payment.provider",
-                format!("unknown payment provider '{}'; built in: test, manual", input.provider),
+                format!(
+                    "unknown payment provider '{}'; built in: test, manual",
+                    input.provider
+                ),
             )
         })?;
 
         // Price and route before touching the card, so a shortage never authorises.
         let (priced, amounts) = self.quote(&input).await?;
         let currency = priced[0].0.currency.clone();
-        let authorization = match provider.authorize(amounts.total, &currency, input.token.as_deref()).await {
+        let authorization = match provider
+            .authorize(amounts.total, &currency, input.token.as_deref())
+            .await
+        {
             Ok(a) => a,
             Err(PaymentError::Declined(why)) => return Err(Error::PaymentDeclined(why)),
             Err(other) => return Err(Error::Provider(other)),
@@ -172,9 +201,17 @@ impl Store {
         let outcome = retrying!(self.place_once(&input, actor, &fingerprint, &authorization));
         // Not placed, or placed concurrently under the same idempotency key by another
         // request: this authorisation holds money for nothing.
-        if !matches!(outcome, Ok(Placed { replayed: false, .. })) {
+        if !matches!(
+            outcome,
+            Ok(Placed {
+                replayed: false,
+                ..
+            })
+        ) {
             let reference = match &authorization {
-                Authorization::Authorized { reference } | Authorization::Pending { reference } => reference,
+                Authorization::Authorized { reference } | Authorization::Pending { reference } => {
+                    reference
+                }
             };
             if let Err(err) = provider.void(reference).await {
                 tracing::error!(error = %err, "could not void the authorisation of an order that was not placed");
@@ -183,8 +220,15 @@ impl Store {
         outcome
     }
 
-    async fn replay(&self, input: &PlaceOrder, actor: &Actor, fingerprint: &str) -> Result<Option<Placed>> {
-        let Some(key) = &input.idempotency_key else { return Ok(None) };
+    async fn replay(
+        &self,
+        input: &PlaceOrder,
+        actor: &Actor,
+        fingerprint: &str,
+    ) -> Result<Option<Placed>> {
+        let Some(key) = &input.idempotency_key else {
+            return Ok(None);
+        };
         let Some(stored) = idempotency_key::Entity::find()
             .filter(idempotency_key::Column::Principal.eq(actor.name.as_str()))
             .filter(idempotency_key::Column::Key.eq(key.as_str()))
@@ -201,15 +245,25 @@ impl Store {
             None => None,
         };
         order
-            .map(|order| Some(Placed { order, replayed: true }))
+            .map(|order| {
+                Some(Placed {
+                    order,
+                    replayed: true,
+                })
+            })
             .ok_or_else(|| Error::Corrupt("idempotency key without order".into()))
     }
 
     /// Prices and routes without writing: fails early with `NOT_FOUND`, `INVALID_INPUT`
     /// or `OUT_OF_STOCK`.
-    async fn quote(&self, input: &PlaceOrder) -> Result<(Vec<(sku::Model, i32)>, crate::domain::pricing::Totals)> {
+    async fn quote(
+        &self,
+        input: &PlaceOrder,
+    ) -> Result<(Vec<(sku::Model, i32)>, crate::domain::pricing::Totals)> {
         let txn = self.begin_read().await?;
-        let customer = customer::Entity::find_by_id(input.customer.0).one(&txn).await?;
+        let customer = customer::Entity::find_by_id(input.customer.0)
+            .one(&txn)
+            .await?;
         if customer.is_none() {
             return Err(Error::not_found("customerId", "no such customer"));
         }
@@ -220,7 +274,11 @@ impl Store {
         Ok((priced, amounts))
     }
 
-    fn amounts(&self, input: &PlaceOrder, priced: &[(sku::Model, i32)]) -> Result<crate::domain::pricing::Totals> {
+    fn amounts(
+        &self,
+        input: &PlaceOrder,
+        priced: &[(sku::Model, i32)],
+    ) -> Result<crate::domain::pricing::Totals> {
         let currency = &priced[0].0.currency;
         if let Some(i) = priced.iter().position(|(s, _)| &s.currency != currency) {
             return Err(crate::domain::ValidationError::new(
@@ -230,11 +288,22 @@ impl Store {
             .into());
         }
         let lines: Vec<(i64, i32)> = priced.iter().map(|(s, q)| (s.price_amount, *q)).collect();
-        totals(&lines, input.method, self.tax.for_country(input.address.country.as_str()))
-            .ok_or_else(|| crate::domain::ValidationError::new("lines", "the order total is too large").into())
+        totals(
+            &lines,
+            input.method,
+            self.tax.for_country(input.address.country.as_str()),
+        )
+        .ok_or_else(|| {
+            crate::domain::ValidationError::new("lines", "the order total is too large").into()
+        })
     }
 
-    async fn route(&self, txn: &DatabaseTransaction, input: &PlaceOrder, priced: &[(sku::Model, i32)]) -> Result<Plan> {
+    async fn route(
+        &self,
+        txn: &DatabaseTransaction,
+        input: &PlaceOrder,
+        priced: &[(sku::Model, i32)],
+    ) -> Result<Plan> {
         let wanted: BTreeMap<SkuId, i32> = priced.iter().map(|(s, q)| (SkuId(s.id), *q)).collect();
         let skus: Vec<SkuId> = wanted.keys().copied().collect();
         let destination = Destination {
@@ -263,11 +332,15 @@ impl Store {
         // Conditional UPDATE, never read-then-write: two checkouts must not both take the
         // last unit. Rows are locked in (location, SKU) order so concurrent orders cannot
         // deadlock each other.
-        let mut reservations: Vec<(LocationId, SkuId, i32)> =
-            plan.allocations.iter().flat_map(|a| a.lines.iter().map(move |(s, q)| (a.location, *s, *q))).collect();
+        let mut reservations: Vec<(LocationId, SkuId, i32)> = plan
+            .allocations
+            .iter()
+            .flat_map(|a| a.lines.iter().map(move |(s, q)| (a.location, *s, *q)))
+            .collect();
         reservations.sort();
         for (location, sku, qty) in &reservations {
-            let reserved = move_stock(&txn, location.0, sku.0, Movement::Reserve(*qty), now).await?;
+            let reserved =
+                move_stock(&txn, location.0, sku.0, Movement::Reserve(*qty), now).await?;
             if !reserved {
                 // Someone took the stock between routing and reserving: route again.
                 return Err(Error::Retry);
@@ -275,10 +348,15 @@ impl Store {
         }
 
         let (payment_status, reference) = match authorization {
-            Authorization::Authorized { reference } => (PaymentStatus::Authorized, reference.clone()),
+            Authorization::Authorized { reference } => {
+                (PaymentStatus::Authorized, reference.clone())
+            }
             Authorization::Pending { reference } => (PaymentStatus::Pending, reference.clone()),
         };
-        let status = derive_order_status(payment_status, &vec![FulfillmentStatus::Open; plan.allocations.len()]);
+        let status = derive_order_status(
+            payment_status,
+            &vec![FulfillmentStatus::Open; plan.allocations.len()],
+        );
         let a = &input.address;
         // Unique until the id is known (numbers are at most 32 characters).
         let placeholder = format!("~{}", &uuid::Uuid::new_v4().simple().to_string()[..30]);
@@ -326,15 +404,17 @@ impl Store {
             .await?;
 
         let lines =
-            order_line::Entity::insert_many(priced.iter().enumerate().map(|(i, (s, q))| order_line::ActiveModel {
-                order_id: Set(created.id),
-                line_number: Set(i as i32 + 1),
-                sku_id: Set(s.id),
-                quantity: Set(*q),
-                unit_price: Set(s.price_amount),
-                quantity_fulfilled: Set(0),
-                quantity_cancelled: Set(0),
-                ..Default::default()
+            order_line::Entity::insert_many(priced.iter().enumerate().map(|(i, (s, q))| {
+                order_line::ActiveModel {
+                    order_id: Set(created.id),
+                    line_number: Set(i as i32 + 1),
+                    sku_id: Set(s.id),
+                    quantity: Set(*q),
+                    unit_price: Set(s.price_amount),
+                    quantity_fulfilled: Set(0),
+                    quantity_cancelled: Set(0),
+                    ..Default::default()
+                }
             }))
             .exec_with_returning(&txn)
             .await?;
@@ -362,15 +442,15 @@ impl Store {
             })
             .exec_with_returning(&txn)
             .await?;
-            fulfillment_order_line::Entity::insert_many(allocation.lines.iter().map(|(sku, qty)| {
-                fulfillment_order_line::ActiveModel {
+            fulfillment_order_line::Entity::insert_many(allocation.lines.iter().map(
+                |(sku, qty)| fulfillment_order_line::ActiveModel {
                     fulfillment_order_id: Set(fo.id),
                     order_line_id: Set(line_of.get(&sku.0).copied().unwrap_or_default()),
                     sku_id: Set(sku.0),
                     quantity: Set(*qty),
                     ..Default::default()
-                }
-            }))
+                },
+            ))
             .exec_without_returning(&txn)
             .await?;
             fulfillment_ids.push((fo.id, allocation.location.0));
@@ -382,7 +462,11 @@ impl Store {
             provider_reference: Set(Some(reference)),
             status: Set(payment_status.as_ref().to_owned()),
             currency: Set(currency.clone()),
-            amount_authorized: Set(if payment_status == PaymentStatus::Authorized { amounts.total } else { 0 }),
+            amount_authorized: Set(if payment_status == PaymentStatus::Authorized {
+                amounts.total
+            } else {
+                0
+            }),
             amount_captured: Set(0),
             amount_refunded: Set(0),
             version: Set(1),
@@ -399,9 +483,11 @@ impl Store {
                 .payload(serde_json::json!({ "number": number, "total": amounts.total, "currency": currency })),
         ];
         if payment_status == PaymentStatus::Authorized {
-            events.push(NewEvent::new(OrderEventType::PaymentAuthorized).payload(serde_json::json!({
-                "provider": input.provider, "amount": amounts.total, "currency": currency
-            })));
+            events.push(NewEvent::new(OrderEventType::PaymentAuthorized).payload(
+                serde_json::json!({
+                    "provider": input.provider, "amount": amounts.total, "currency": currency
+                }),
+            ));
         }
         // One ALLOCATED per fulfilment order, so each location's queue hears of its part.
         for (fo, location) in &fulfillment_ids {
@@ -413,7 +499,16 @@ impl Store {
             );
         }
         let count = events.len() as i32;
-        append_events(&txn, created.id, input.customer.0, 0, events, &actor.name, now).await?;
+        append_events(
+            &txn,
+            created.id,
+            input.customer.0,
+            0,
+            events,
+            &actor.name,
+            now,
+        )
+        .await?;
         order::Entity::update_many()
             .col_expr(order::Column::LastSequence, Expr::value(count))
             .col_expr(order::Column::Version, Expr::value(count))
@@ -438,7 +533,9 @@ impl Store {
                 return match err.sql_err() {
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
                         drop(txn);
-                        self.replay(input, actor, fingerprint).await?.ok_or(Error::Retry)
+                        self.replay(input, actor, fingerprint)
+                            .await?
+                            .ok_or(Error::Retry)
                     }
                     _ => Err(err.into()),
                 };
@@ -447,9 +544,17 @@ impl Store {
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
-        let order = order::Model { number, last_sequence: count, version: count, ..created };
+        let order = order::Model {
+            number,
+            last_sequence: count,
+            version: count,
+            ..created
+        };
         tracing::info!(order = order.id, number = %order.number, total = order.total, "order placed");
-        Ok(Placed { order, replayed: false })
+        Ok(Placed {
+            order,
+            replayed: false,
+        })
     }
 
     /// Cancels what has not shipped: releases its reservations, voids the rest of the
@@ -479,7 +584,9 @@ impl Store {
         if let Some(expected) = input.expected_version
             && expected != order.version
         {
-            return Err(Error::VersionConflict { current: order.version });
+            return Err(Error::VersionConflict {
+                current: order.version,
+            });
         }
         let fulfillments = fulfillment_order::Entity::find()
             .filter(fulfillment_order::Column::OrderId.eq(order.id))
@@ -490,13 +597,22 @@ impl Store {
         let mut released = Vec::new();
         for fo in &fulfillments {
             let status: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
-            if !crate::domain::lifecycle::fulfillment_can_transition(status, FulfillmentStatus::Cancelled) {
+            if !crate::domain::lifecycle::fulfillment_can_transition(
+                status,
+                FulfillmentStatus::Cancelled,
+            ) {
                 continue;
             }
             released.extend(release_reservations(&txn, fo, now).await?);
             let updated = fulfillment_order::Entity::update_many()
-                .col_expr(fulfillment_order::Column::Status, Expr::value(FulfillmentStatus::Cancelled.as_ref()))
-                .col_expr(fulfillment_order::Column::Version, Expr::col(fulfillment_order::Column::Version).add(1))
+                .col_expr(
+                    fulfillment_order::Column::Status,
+                    Expr::value(FulfillmentStatus::Cancelled.as_ref()),
+                )
+                .col_expr(
+                    fulfillment_order::Column::Version,
+                    Expr::col(fulfillment_order::Column::Version).add(1),
+                )
                 .col_expr(fulfillment_order::Column::UpdatedAt, Expr::value(now))
                 .filter(fulfillment_order::Column::Id.eq(fo.id))
                 .filter(fulfillment_order::Column::Version.eq(fo.version))
@@ -521,8 +637,14 @@ impl Store {
             let status: PaymentStatus = decode("payments.status", &payment.status)?;
             let provider = self.payments.get(&payment.provider);
             let reference = payment.provider_reference.clone().unwrap_or_default();
-            let new_status = if payment.amount_captured == 0 { PaymentStatus::Voided } else { PaymentStatus::Captured };
-            if status != new_status && crate::domain::lifecycle::payment_can_transition(status, new_status) {
+            let new_status = if payment.amount_captured == 0 {
+                PaymentStatus::Voided
+            } else {
+                PaymentStatus::Captured
+            };
+            if status != new_status
+                && crate::domain::lifecycle::payment_can_transition(status, new_status)
+            {
                 if let Some(provider) = provider {
                     provider.void(&reference).await.map_err(Error::Provider)?;
                 }
@@ -538,24 +660,34 @@ impl Store {
                             payment.amount_authorized
                         }),
                     )
-                    .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1))
+                    .col_expr(
+                        payment::Column::Version,
+                        Expr::col(payment::Column::Version).add(1),
+                    )
                     .col_expr(payment::Column::UpdatedAt, Expr::value(now))
                     .filter(payment::Column::Id.eq(payment.id))
                     .exec(&txn)
                     .await?;
             }
         }
-        let whole =
-            cancelled == fulfillments.iter().filter(|f| f.status != FulfillmentStatus::Cancelled.as_ref()).count();
+        let whole = cancelled
+            == fulfillments
+                .iter()
+                .filter(|f| f.status != FulfillmentStatus::Cancelled.as_ref())
+                .count();
         let reason = input.reason.clone();
         let message = match (&reason, whole) {
             (Some(r), _) => r.clone(),
             (None, true) => "Order cancelled".to_owned(),
             (None, false) => format!("Cancelled {cancelled} unshipped part(s); shipped parts stay"),
         };
-        events.push(NewEvent::new(OrderEventType::Cancelled).message(message).payload(serde_json::json!({
-            "whole": whole, "fulfillmentOrdersCancelled": cancelled
-        })));
+        events.push(
+            NewEvent::new(OrderEventType::Cancelled)
+                .message(message)
+                .payload(serde_json::json!({
+                    "whole": whole, "fulfillmentOrdersCancelled": cancelled
+                })),
+        );
         let updated = record_change(&txn, &order, events, &actor.name, now, |row| {
             row.cancel_reason = Set(reason);
             if whole {
@@ -582,9 +714,19 @@ pub(crate) async fn release_reservations(
         .await?;
     let skus = lines.iter().map(|l| l.sku_id).collect();
     for line in lines {
-        let released = move_stock(txn, fo.location_id, line.sku_id, Movement::Release(line.quantity), now).await?;
+        let released = move_stock(
+            txn,
+            fo.location_id,
+            line.sku_id,
+            Movement::Release(line.quantity),
+            now,
+        )
+        .await?;
         if !released {
-            return Err(Error::Corrupt(format!("fulfilment order {} had no reservation to release", fo.id)));
+            return Err(Error::Corrupt(format!(
+                "fulfilment order {} had no reservation to release",
+                fo.id
+            )));
         }
         order_line::Entity::update_many()
             .col_expr(

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{customer, fulfillment_order, fulfillment_order_line, order, order_event, order_line, payment};
+use entity::{
+    customer, fulfillment_order, fulfillment_order_line, order, order_event, order_line, payment,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -119,7 +121,9 @@ impl Store {
             select = select.filter(order::Column::CustomerId.eq(id.0));
         }
         if !query.statuses.is_empty() {
-            select = select.filter(order::Column::Status.is_in(query.statuses.iter().map(|s| s.as_ref().to_owned())));
+            select = select.filter(
+                order::Column::Status.is_in(query.statuses.iter().map(|s| s.as_ref().to_owned())),
+            );
         }
         if let Some(channel) = &query.channel {
             select = select.filter(order::Column::Channel.eq(channel.as_str()));
@@ -130,15 +134,26 @@ impl Store {
         if let Some(before) = query.placed_before {
             select = select.filter(order::Column::PlacedAt.lt(before));
         }
-        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let pattern = contains_pattern(text);
             let matching_customers = Query::select()
                 .column(customer::Column::Id)
                 .from(customer::Entity)
                 .cond_where(
                     Condition::any()
-                        .add(lower_like(Expr::col((customer::Entity, customer::Column::Email)), &pattern))
-                        .add(lower_like(Expr::col((customer::Entity, customer::Column::Name)), &pattern)),
+                        .add(lower_like(
+                            Expr::col((customer::Entity, customer::Column::Email)),
+                            &pattern,
+                        ))
+                        .add(lower_like(
+                            Expr::col((customer::Entity, customer::Column::Name)),
+                            &pattern,
+                        )),
                 )
                 .to_owned();
             select = select.filter(
@@ -159,20 +174,36 @@ impl Store {
         ids: &[OrderId],
         visibility: Visibility,
     ) -> Result<HashMap<OrderId, order::Model>> {
-        let rows =
-            order::Entity::find().filter(order::Column::Id.is_in(ids.iter().map(|i| i.0))).all(self.db()).await?;
-        Ok(rows.into_iter().filter(|o| visibility.allows(o.customer_id)).map(|o| (OrderId(o.id), o)).collect())
+        let rows = order::Entity::find()
+            .filter(order::Column::Id.is_in(ids.iter().map(|i| i.0)))
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|o| visibility.allows(o.customer_id))
+            .map(|o| (OrderId(o.id), o))
+            .collect())
     }
 
     /// The order with `number` (with or without the leading `#`), if visible.
-    pub async fn order_by_number(&self, number: &str, visibility: Visibility) -> Result<Option<order::Model>> {
+    pub async fn order_by_number(
+        &self,
+        number: &str,
+        visibility: Visibility,
+    ) -> Result<Option<order::Model>> {
         let number = format!("#{}", number.trim().trim_start_matches('#'));
-        let found = order::Entity::find().filter(order::Column::Number.eq(number)).one(self.db()).await?;
+        let found = order::Entity::find()
+            .filter(order::Column::Number.eq(number))
+            .one(self.db())
+            .await?;
         Ok(found.filter(|o| visibility.allows(o.customer_id)))
     }
 
     /// Lines of each order, in line order.
-    pub async fn lines_by_orders(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<order_line::Model>>> {
+    pub async fn lines_by_orders(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<HashMap<OrderId, Vec<order_line::Model>>> {
         let rows = order_line::Entity::find()
             .filter(order_line::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
             .order_by_asc(order_line::Column::OrderId)
@@ -183,7 +214,10 @@ impl Store {
     }
 
     /// Order lines by id.
-    pub async fn order_lines_by_ids(&self, ids: &[OrderLineId]) -> Result<HashMap<OrderLineId, order_line::Model>> {
+    pub async fn order_lines_by_ids(
+        &self,
+        ids: &[OrderLineId],
+    ) -> Result<HashMap<OrderLineId, order_line::Model>> {
         let rows = order_line::Entity::find()
             .filter(order_line::Column::Id.is_in(ids.iter().map(|i| i.0)))
             .all(self.db())
@@ -210,8 +244,8 @@ impl Store {
         ids: &[FulfillmentOrderId],
         visibility: Visibility,
     ) -> Result<HashMap<FulfillmentOrderId, fulfillment_order::Model>> {
-        let mut select =
-            fulfillment_order::Entity::find().filter(fulfillment_order::Column::Id.is_in(ids.iter().map(|i| i.0)));
+        let mut select = fulfillment_order::Entity::find()
+            .filter(fulfillment_order::Column::Id.is_in(ids.iter().map(|i| i.0)));
         if let Visibility::OwnedBy(customer) = visibility {
             select = select.filter(
                 fulfillment_order::Column::OrderId.in_subquery(
@@ -224,7 +258,10 @@ impl Store {
             );
         }
         let rows = select.all(self.db()).await?;
-        Ok(rows.into_iter().map(|r| (FulfillmentOrderId(r.id), r)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (FulfillmentOrderId(r.id), r))
+            .collect())
     }
 
     /// Lines of each fulfilment order.
@@ -233,7 +270,9 @@ impl Store {
         ids: &[FulfillmentOrderId],
     ) -> Result<HashMap<FulfillmentOrderId, Vec<fulfillment_order_line::Model>>> {
         let rows = fulfillment_order_line::Entity::find()
-            .filter(fulfillment_order_line::Column::FulfillmentOrderId.is_in(ids.iter().map(|i| i.0)))
+            .filter(
+                fulfillment_order_line::Column::FulfillmentOrderId.is_in(ids.iter().map(|i| i.0)),
+            )
             .order_by_asc(fulfillment_order_line::Column::Id)
             .all(self.db())
             .await?;
@@ -241,7 +280,10 @@ impl Store {
     }
 
     /// Payments of each order, oldest first.
-    pub async fn payments_by_orders(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Vec<payment::Model>>> {
+    pub async fn payments_by_orders(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<HashMap<OrderId, Vec<payment::Model>>> {
         let rows = payment::Entity::find()
             .filter(payment::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
             .order_by_asc(payment::Column::Id)
@@ -251,7 +293,12 @@ impl Store {
     }
 
     /// Events of one order with `sequence > after`, oldest first, at most `limit`.
-    pub async fn order_events(&self, order: OrderId, after: i32, limit: u64) -> Result<Vec<order_event::Model>> {
+    pub async fn order_events(
+        &self,
+        order: OrderId,
+        after: i32,
+        limit: u64,
+    ) -> Result<Vec<order_event::Model>> {
         Ok(order_event::Entity::find()
             .filter(order_event::Column::OrderId.eq(order.0))
             .filter(order_event::Column::Sequence.gt(after))
@@ -263,7 +310,12 @@ impl Store {
 
     /// Events of one customer's orders, or of one location's fulfilment orders, with an
     /// id above `after_id`, oldest first.
-    pub async fn scoped_events(&self, scope: EventScope, after_id: i64, limit: u64) -> Result<Vec<order_event::Model>> {
+    pub async fn scoped_events(
+        &self,
+        scope: EventScope,
+        after_id: i64,
+        limit: u64,
+    ) -> Result<Vec<order_event::Model>> {
         let filter = match scope {
             EventScope::Customer(id) => order_event::Column::CustomerId.eq(id.0),
             EventScope::Location(id) => order_event::Column::LocationId.eq(id.0),
@@ -302,8 +354,10 @@ impl Store {
             select = select.filter(fulfillment_order::Column::LocationId.eq(location.0));
         }
         if !statuses.is_empty() {
-            select =
-                select.filter(fulfillment_order::Column::Status.is_in(statuses.iter().map(|s| s.as_ref().to_owned())));
+            select = select.filter(
+                fulfillment_order::Column::Status
+                    .is_in(statuses.iter().map(|s| s.as_ref().to_owned())),
+            );
         }
         let keyset = Keyset {
             key: Expr::col((fulfillment_order::Entity, fulfillment_order::Column::Id)),

@@ -31,13 +31,17 @@ impl Store {
         };
         let publish_all = async |rows: &[order_event::Model]| -> Result<()> {
             for row in rows {
-                bus.publish(row).await.map_err(|e| Error::Bus(e.to_string()))?;
+                bus.publish(row)
+                    .await
+                    .map_err(|e| Error::Bus(e.to_string()))?;
             }
             Ok(())
         };
         let mark = || {
-            order_event::Entity::update_many()
-                .col_expr(order_event::Column::PublishedAt, Expr::value(self.clock().now()))
+            order_event::Entity::update_many().col_expr(
+                order_event::Column::PublishedAt,
+                Expr::value(self.clock().now()),
+            )
         };
         if self.write_gate.is_some() {
             let rows = unpublished().all(self.db()).await?;
@@ -46,17 +50,26 @@ impl Store {
             }
             publish_all(&rows).await?;
             let (_writer, txn) = self.begin_write().await?;
-            mark().filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id))).exec(&txn).await?;
+            mark()
+                .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
+                .exec(&txn)
+                .await?;
             txn.commit().await?;
             return Ok(rows.len());
         }
         let (_writer, txn) = self.begin_write().await?;
-        let rows = unpublished().lock_with_behavior(LockType::Update, LockBehavior::SkipLocked).all(&txn).await?;
+        let rows = unpublished()
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
         if rows.is_empty() {
             return Ok(0);
         }
         publish_all(&rows).await?;
-        mark().filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id))).exec(&txn).await?;
+        mark()
+            .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         Ok(rows.len())
     }
@@ -71,16 +84,18 @@ impl Store {
         // Time zones put "tomorrow" within a day either side of UTC's.
         let (from, to) = (today, today.checked_add_days(Days::new(3)).unwrap_or(today));
         let candidates = fulfillment_order::Entity::find()
-            .filter(
-                fulfillment_order::Column::Status
-                    .is_in([FulfillmentStatus::Shipped.as_ref(), FulfillmentStatus::InTransit.as_ref()]),
-            )
+            .filter(fulfillment_order::Column::Status.is_in([
+                FulfillmentStatus::Shipped.as_ref(),
+                FulfillmentStatus::InTransit.as_ref(),
+            ]))
             .filter(fulfillment_order::Column::EstimatedEarliest.between(from, to))
             .filter(
-                Condition::any().add(fulfillment_order::Column::ArrivingTomorrowNotifiedOn.is_null()).add(
-                    Expr::col(fulfillment_order::Column::ArrivingTomorrowNotifiedOn)
-                        .ne(Expr::col(fulfillment_order::Column::EstimatedEarliest)),
-                ),
+                Condition::any()
+                    .add(fulfillment_order::Column::ArrivingTomorrowNotifiedOn.is_null())
+                    .add(
+                        Expr::col(fulfillment_order::Column::ArrivingTomorrowNotifiedOn)
+                            .ne(Expr::col(fulfillment_order::Column::EstimatedEarliest)),
+                    ),
             )
             .all(self.db())
             .await?;
@@ -110,13 +125,20 @@ impl Store {
             .collect();
         let zones: HashMap<i64, chrono_tz::Tz> = owners
             .iter()
-            .map(|(order, owner)| (*order, customer_zones.get(owner).copied().unwrap_or(chrono_tz::UTC)))
+            .map(|(order, owner)| {
+                (
+                    *order,
+                    customer_zones.get(owner).copied().unwrap_or(chrono_tz::UTC),
+                )
+            })
             .collect();
         let mut announced = 0;
         for fo in candidates {
             let zone = zones.get(&fo.order_id).copied().unwrap_or(chrono_tz::UTC);
             let local_today = now.with_timezone(&zone).date_naive();
-            let Some(day) = fo.estimated_earliest else { continue };
+            let Some(day) = fo.estimated_earliest else {
+                continue;
+            };
             if local_today.checked_add_days(Days::new(1)) != Some(day) {
                 continue;
             }
@@ -130,9 +152,14 @@ impl Store {
     async fn announce_one(&self, fo: &fulfillment_order::Model, day: NaiveDate) -> Result<bool> {
         let now = self.clock().now();
         let (_writer, txn) = self.begin_write().await?;
-        let Some(order) = lock_order(&txn, OrderId(fo.order_id)).await? else { return Ok(false) };
+        let Some(order) = lock_order(&txn, OrderId(fo.order_id)).await? else {
+            return Ok(false);
+        };
         let claimed = fulfillment_order::Entity::update_many()
-            .col_expr(fulfillment_order::Column::ArrivingTomorrowNotifiedOn, Expr::value(day))
+            .col_expr(
+                fulfillment_order::Column::ArrivingTomorrowNotifiedOn,
+                Expr::value(day),
+            )
             .filter(fulfillment_order::Column::Id.eq(fo.id))
             .filter(fulfillment_order::Column::EstimatedEarliest.eq(day))
             .filter(

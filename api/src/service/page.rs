@@ -5,7 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ValidationError;
@@ -79,25 +81,44 @@ impl PageRequest {
             if (0..=MAX_PAGE_SIZE).contains(&n) {
                 Ok(n as u64)
             } else {
-                Err(ValidationError::new(field, format!("must be between 0 and {MAX_PAGE_SIZE}")))
+                Err(ValidationError::new(
+                    field,
+                    format!("must be between 0 and {MAX_PAGE_SIZE}"),
+                ))
             }
         };
         if first.is_some() && last.is_some() {
-            return Err(ValidationError::new("last", "pass either first or last, not both"));
+            return Err(ValidationError::new(
+                "last",
+                "pass either first or last, not both",
+            ));
         }
         let after = after.map(|c| Cursor::decode("after", c)).transpose()?;
         let before = before.map(|c| Cursor::decode("before", c)).transpose()?;
         let (size, backward) = match (first, last) {
             (_, Some(n)) => (check("last", n)?, true),
             (Some(n), None) => (check("first", n)?, false),
-            (None, None) => (DEFAULT_PAGE_SIZE as u64, before.is_some() && after.is_none()),
+            (None, None) => (
+                DEFAULT_PAGE_SIZE as u64,
+                before.is_some() && after.is_none(),
+            ),
         };
-        Ok(Self { size, after, before, backward })
+        Ok(Self {
+            size,
+            after,
+            before,
+            backward,
+        })
     }
 
     /// The first `n` items.
     pub fn first(n: u64) -> Self {
-        Self { size: Ord::min(n, MAX_PAGE_SIZE as u64), after: None, before: None, backward: false }
+        Self {
+            size: Ord::min(n, MAX_PAGE_SIZE as u64),
+            after: None,
+            before: None,
+            backward: false,
+        }
     }
 }
 
@@ -130,7 +151,9 @@ fn beyond(key: &SimpleExpr, id: &SimpleExpr, cursor: &Cursor, greater: bool) -> 
     } else {
         (key.clone().lt(k.clone()), id.clone().lt(cursor.i))
     };
-    Condition::any().add(key_cmp).add(Condition::all().add(key.clone().eq(k)).add(id_cmp))
+    Condition::any()
+        .add(key_cmp)
+        .add(Condition::all().add(key.clone().eq(k)).add(id_cmp))
 }
 
 /// Runs `select` as one page of `request`, sorted by `keyset`: one SQL statement.
@@ -144,12 +167,20 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
-    let Keyset { key, id, descending, time_key, cursor_of } = keyset;
+    let Keyset {
+        key,
+        id,
+        descending,
+        time_key,
+        cursor_of,
+    } = keyset;
     for (field, cursor) in [("after", &request.after), ("before", &request.before)] {
         if let Some(cursor) = cursor
             && matches!(cursor.k, CursorKey::Time(_)) != *time_key
         {
-            return Err(ValidationError::new(field, "is not a cursor returned by this list").into());
+            return Err(
+                ValidationError::new(field, "is not a cursor returned by this list").into(),
+            );
         }
     }
     let mut select = select;
@@ -162,7 +193,11 @@ where
     }
     let forward_order = if *descending { Order::Desc } else { Order::Asc };
     let reverse_order = if *descending { Order::Asc } else { Order::Desc };
-    let order = if request.backward { reverse_order } else { forward_order };
+    let order = if request.backward {
+        reverse_order
+    } else {
+        forward_order
+    };
     let rows = select
         .order_by(Expr::expr(key.clone()), order.clone())
         .order_by(Expr::expr(id.clone()), order)
@@ -174,9 +209,16 @@ where
     if request.backward {
         rows.reverse();
     }
-    let (has_next_page, has_previous_page) =
-        if request.backward { (request.before.is_some(), more) } else { (more, request.after.is_some()) };
-    Ok(Page { items: rows.into_iter().map(|m| (cursor_of(&m), m)).collect(), has_next_page, has_previous_page })
+    let (has_next_page, has_previous_page) = if request.backward {
+        (request.before.is_some(), more)
+    } else {
+        (more, request.after.is_some())
+    };
+    Ok(Page {
+        items: rows.into_iter().map(|m| (cursor_of(&m), m)).collect(),
+        has_next_page,
+        has_previous_page,
+    })
 }
 
 #[cfg(test)]

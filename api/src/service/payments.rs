@@ -31,13 +31,28 @@ pub enum PaymentError {
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + 'static {
     /// Holds `amount` on the customer's payment method given by `token`.
-    async fn authorize(&self, amount: i64, currency: &str, token: Option<&str>) -> Result<Authorization, PaymentError>;
+    async fn authorize(
+        &self,
+        amount: i64,
+        currency: &str,
+        token: Option<&str>,
+    ) -> Result<Authorization, PaymentError>;
     /// Takes `amount` of a held authorisation.
-    async fn capture(&self, reference: &str, amount: i64, currency: &str) -> Result<(), PaymentError>;
+    async fn capture(
+        &self,
+        reference: &str,
+        amount: i64,
+        currency: &str,
+    ) -> Result<(), PaymentError>;
     /// Releases what is still held.
     async fn void(&self, reference: &str) -> Result<(), PaymentError>;
     /// Gives back `amount` of what was captured.
-    async fn refund(&self, reference: &str, amount: i64, currency: &str) -> Result<(), PaymentError>;
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        currency: &str,
+    ) -> Result<(), PaymentError>;
 }
 
 /// The `test` provider: deterministic outcomes by token, no network.
@@ -52,16 +67,25 @@ impl PaymentProvider for TestProvider {
         token: Option<&str>,
     ) -> Result<Authorization, PaymentError> {
         match token {
-            Some("tok_visa") | Some("tok_mastercard") => {
-                Ok(Authorization::Authorized { reference: format!("test_{}", uuid::Uuid::new_v4().simple()) })
-            }
+            Some("tok_visa") | Some("tok_mastercard") => Ok(Authorization::Authorized {
+                reference: format!("test_{}", uuid::Uuid::new_v4().simple()),
+            }),
             Some("tok_declined") => Err(PaymentError::Declined("the card was declined".to_owned())),
-            Some(_) => Err(PaymentError::Declined("unknown test token: use tok_visa or tok_declined".to_owned())),
-            None => Err(PaymentError::Declined("a payment token is required".to_owned())),
+            Some(_) => Err(PaymentError::Declined(
+                "unknown test token: use tok_visa or tok_declined".to_owned(),
+            )),
+            None => Err(PaymentError::Declined(
+                "a payment token is required".to_owned(),
+            )),
         }
     }
 
-    async fn capture(&self, _reference: &str, _amount: i64, _currency: &str) -> Result<(), PaymentError> {
+    async fn capture(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+    ) -> Result<(), PaymentError> {
         Ok(())
     }
 
@@ -69,7 +93,12 @@ impl PaymentProvider for TestProvider {
         Ok(())
     }
 
-    async fn refund(&self, _reference: &str, _amount: i64, _currency: &str) -> Result<(), PaymentError> {
+    async fn refund(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+    ) -> Result<(), PaymentError> {
         Ok(())
     }
 }
@@ -85,10 +114,17 @@ impl PaymentProvider for ManualProvider {
         _currency: &str,
         _token: Option<&str>,
     ) -> Result<Authorization, PaymentError> {
-        Ok(Authorization::Pending { reference: format!("manual_{}", uuid::Uuid::new_v4().simple()) })
+        Ok(Authorization::Pending {
+            reference: format!("manual_{}", uuid::Uuid::new_v4().simple()),
+        })
     }
 
-    async fn capture(&self, _reference: &str, _amount: i64, _currency: &str) -> Result<(), PaymentError> {
+    async fn capture(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+    ) -> Result<(), PaymentError> {
         Ok(())
     }
 
@@ -96,7 +132,12 @@ impl PaymentProvider for ManualProvider {
         Ok(())
     }
 
-    async fn refund(&self, _reference: &str, _amount: i64, _currency: &str) -> Result<(), PaymentError> {
+    async fn refund(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+    ) -> Result<(), PaymentError> {
         Ok(())
     }
 }
@@ -109,7 +150,9 @@ pub struct Payments {
 
 impl Default for Payments {
     fn default() -> Self {
-        let mut payments = Self { providers: HashMap::new() };
+        let mut payments = Self {
+            providers: HashMap::new(),
+        };
         payments.register("test", Arc::new(TestProvider));
         payments.register("manual", Arc::new(ManualProvider));
         payments

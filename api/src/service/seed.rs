@@ -5,15 +5,19 @@
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use entity::{
-    channel, customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order, order_event,
-    order_line, payment, sku,
+    channel, customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order,
+    order_event, order_line, payment, sku,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
 use super::{Result, Store};
 use crate::domain::delivery::estimate_window;
 use crate::domain::pricing::totals;
-use crate::domain::status::{FulfillmentStatus, OrderEventType, OrderStatus, PaymentStatus, ShippingMethod};
+use crate::domain::status::{
+    FulfillmentStatus, OrderEventType, OrderStatus, PaymentStatus, ShippingMethod,
+};
 
 /// What `seed_demo` wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,8 +43,17 @@ type LocationRow = (
     i32,
 );
 /// (name, email, time zone, line1, city, region, postal code, lat, lon)
-type CustomerRow =
-    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, f64, f64);
+type CustomerRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+);
 
 const LOCATIONS: &[LocationRow] = &[
     (
@@ -206,23 +219,32 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn seed_demo(&self) -> Result<Option<SeedSummary>> {
         let (_writer, txn) = self.begin_write().await?;
-        if location::Entity::find().filter(location::Column::Code.eq("SF-STORE")).count(&txn).await? > 0 {
+        if location::Entity::find()
+            .filter(location::Column::Code.eq("SF-STORE"))
+            .count(&txn)
+            .await?
+            > 0
+        {
             return Ok(None);
         }
         let now = self.clock().now();
         let today = now.date_naive();
 
-        channel::Entity::insert_many(["web", "pos", "marketplace"].map(|code| channel::ActiveModel {
-            code: Set(code.to_owned()),
-            name: Set(code.to_uppercase()),
-            created_at: Set(now),
-            ..Default::default()
+        channel::Entity::insert_many(["web", "pos", "marketplace"].map(|code| {
+            channel::ActiveModel {
+                code: Set(code.to_owned()),
+                name: Set(code.to_uppercase()),
+                created_at: Set(now),
+                ..Default::default()
+            }
         }))
         .exec_without_returning(&txn)
         .await?;
 
         let mut location_ids = std::collections::HashMap::new();
-        for &(code, name, kind, line1, city, region, postal, lat, lon, ships_to, priority) in LOCATIONS {
+        for &(code, name, kind, line1, city, region, postal, lat, lon, ships_to, priority) in
+            LOCATIONS
+        {
             let row = location::Entity::insert(location::ActiveModel {
                 code: Set(code.to_owned()),
                 name: Set(name.to_owned()),
@@ -288,14 +310,23 @@ impl Store {
         let orders = demo_orders(now, today);
         // Units still reserved (allocated, not shipped) per level; STOCK is what is left
         // on hand after the demo history shipped.
-        let mut reserved: std::collections::HashMap<(&str, &str), i32> = std::collections::HashMap::new();
+        let mut reserved: std::collections::HashMap<(&str, &str), i32> =
+            std::collections::HashMap::new();
         for (i, demo) in orders.iter().enumerate() {
             let number = format!("#{}", 1001 + i);
-            let ctx = SeedContext { txn: &txn, skus: &skus, location_ids: &location_ids, customer_ids: &customer_ids };
+            let ctx = SeedContext {
+                txn: &txn,
+                skus: &skus,
+                location_ids: &location_ids,
+                customer_ids: &customer_ids,
+            };
             insert_order(&ctx, &number, demo, now).await?;
             for &(code, qty) in demo.lines {
                 let key = (demo.location, code);
-                if matches!(demo.stage, Stage::PendingPayment | Stage::Open | Stage::Picking | Stage::Packed) {
+                if matches!(
+                    demo.stage,
+                    Stage::PendingPayment | Stage::Open | Stage::Picking | Stage::Packed
+                ) {
                     *reserved.entry(key).or_default() += qty;
                 }
             }
@@ -345,9 +376,15 @@ fn demo_orders(now: DateTime<Utc>, today: NaiveDate) -> Vec<DemoOrder> {
             customer: i % CUSTOMERS.len(),
             location: if i % 3 == 0 { "EWR-WH" } else { "RNO-WH" },
             lines: HISTORY[i % HISTORY.len()],
-            method: if i % 4 == 0 { ShippingMethod::Express } else { ShippingMethod::Standard },
+            method: if i % 4 == 0 {
+                ShippingMethod::Express
+            } else {
+                ShippingMethod::Standard
+            },
             placed: days_ago(placed_days_ago),
-            stage: Stage::Delivered { on: date_ago((placed_days_ago - 6).max(1) as u64) },
+            stage: Stage::Delivered {
+                on: date_ago((placed_days_ago - 6).max(1) as u64),
+            },
         });
     }
     // The orders a portal demo is about.
@@ -425,33 +462,85 @@ struct SeedContext<'a> {
     customer_ids: &'a [i64],
 }
 
-async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now: DateTime<Utc>) -> Result<()> {
+async fn insert_order(
+    ctx: &SeedContext<'_>,
+    number: &str,
+    demo: &DemoOrder,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let (_, _, _, line1, city, region, postal, lat, lon) = CUSTOMERS[demo.customer];
     let customer_id = ctx.customer_ids[demo.customer];
-    let priced: Vec<(i64, i32)> = demo.lines.iter().map(|(code, qty)| (ctx.skus[code].price_amount, *qty)).collect();
+    let priced: Vec<(i64, i32)> = demo
+        .lines
+        .iter()
+        .map(|(code, qty)| (ctx.skus[code].price_amount, *qty))
+        .collect();
     let t = totals(&priced, demo.method, 0).unwrap_or(crate::domain::pricing::Totals {
         subtotal: 0,
         shipping: 0,
         tax: 0,
         total: 0,
     });
-    let ship_date = demo.placed.date_naive().checked_add_days(Days::new(1)).unwrap_or(demo.placed.date_naive());
+    let ship_date = demo
+        .placed
+        .date_naive()
+        .checked_add_days(Days::new(1))
+        .unwrap_or(demo.placed.date_naive());
     let (fo_status, order_status, payment_status) = match demo.stage {
-        Stage::PendingPayment => (FulfillmentStatus::Open, OrderStatus::PendingPayment, PaymentStatus::Pending),
-        Stage::Open => (FulfillmentStatus::Open, OrderStatus::Confirmed, PaymentStatus::Authorized),
-        Stage::Picking => (FulfillmentStatus::Picking, OrderStatus::InProgress, PaymentStatus::Authorized),
-        Stage::Packed => (FulfillmentStatus::Packed, OrderStatus::InProgress, PaymentStatus::Authorized),
-        Stage::Delayed => (FulfillmentStatus::DeliveryException, OrderStatus::Shipped, PaymentStatus::Captured),
-        Stage::InTransit { .. } => (FulfillmentStatus::InTransit, OrderStatus::Shipped, PaymentStatus::Captured),
-        Stage::Delivered { .. } => (FulfillmentStatus::Delivered, OrderStatus::Delivered, PaymentStatus::Captured),
-        Stage::Cancelled => (FulfillmentStatus::Cancelled, OrderStatus::Cancelled, PaymentStatus::Voided),
+        Stage::PendingPayment => (
+            FulfillmentStatus::Open,
+            OrderStatus::PendingPayment,
+            PaymentStatus::Pending,
+        ),
+        Stage::Open => (
+            FulfillmentStatus::Open,
+            OrderStatus::Confirmed,
+            PaymentStatus::Authorized,
+        ),
+        Stage::Picking => (
+            FulfillmentStatus::Picking,
+            OrderStatus::InProgress,
+            PaymentStatus::Authorized,
+        ),
+        Stage::Packed => (
+            FulfillmentStatus::Packed,
+            OrderStatus::InProgress,
+            PaymentStatus::Authorized,
+        ),
+        Stage::Delayed => (
+            FulfillmentStatus::DeliveryException,
+            OrderStatus::Shipped,
+            PaymentStatus::Captured,
+        ),
+        Stage::InTransit { .. } => (
+            FulfillmentStatus::InTransit,
+            OrderStatus::Shipped,
+            PaymentStatus::Captured,
+        ),
+        Stage::Delivered { .. } => (
+            FulfillmentStatus::Delivered,
+            OrderStatus::Delivered,
+            PaymentStatus::Captured,
+        ),
+        Stage::Cancelled => (
+            FulfillmentStatus::Cancelled,
+            OrderStatus::Cancelled,
+            PaymentStatus::Voided,
+        ),
     };
-    let mut events: Vec<(OrderEventType, DateTime<Utc>, Option<String>)> =
-        vec![(OrderEventType::Placed, demo.placed, Some(format!("Order {number} placed")))];
+    let mut events: Vec<(OrderEventType, DateTime<Utc>, Option<String>)> = vec![(
+        OrderEventType::Placed,
+        demo.placed,
+        Some(format!("Order {number} placed")),
+    )];
     if !matches!(demo.stage, Stage::PendingPayment) {
         events.push((OrderEventType::PaymentAuthorized, demo.placed, None));
     }
-    events.push((OrderEventType::Allocated, demo.placed, Some("single location".to_owned())));
+    events.push((
+        OrderEventType::Allocated,
+        demo.placed,
+        Some("single location".to_owned()),
+    ));
     let shipped_at = demo.placed + Duration::days(1);
     let (window, delivered_at) = match demo.stage {
         Stage::InTransit { arriving } => {
@@ -464,20 +553,51 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         }
         Stage::Delivered { on } => {
             let w = estimate_window(ship_date, demo.method);
-            (Some((w.earliest, w.latest)), Some(on.and_hms_opt(15, 30, 0).map(|t| t.and_utc()).unwrap_or(now)))
+            (
+                Some((w.earliest, w.latest)),
+                Some(
+                    on.and_hms_opt(15, 30, 0)
+                        .map(|t| t.and_utc())
+                        .unwrap_or(now),
+                ),
+            )
         }
         _ => (None, None),
     };
     match demo.stage {
-        Stage::Picking => events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(2), None)),
+        Stage::Picking => events.push((
+            OrderEventType::PickingStarted,
+            demo.placed + Duration::hours(2),
+            None,
+        )),
         Stage::Packed => {
-            events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(2), None));
-            events.push((OrderEventType::Packed, demo.placed + Duration::hours(4), None));
+            events.push((
+                OrderEventType::PickingStarted,
+                demo.placed + Duration::hours(2),
+                None,
+            ));
+            events.push((
+                OrderEventType::Packed,
+                demo.placed + Duration::hours(4),
+                None,
+            ));
         }
         Stage::Delayed => {
-            events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(3), None));
-            events.push((OrderEventType::Packed, demo.placed + Duration::hours(6), None));
-            events.push((OrderEventType::Shipped, shipped_at, Some("UPS 1Z999AA10123456785".to_owned())));
+            events.push((
+                OrderEventType::PickingStarted,
+                demo.placed + Duration::hours(3),
+                None,
+            ));
+            events.push((
+                OrderEventType::Packed,
+                demo.placed + Duration::hours(6),
+                None,
+            ));
+            events.push((
+                OrderEventType::Shipped,
+                shipped_at,
+                Some("UPS 1Z999AA10123456785".to_owned()),
+            ));
             events.push((OrderEventType::PaymentCaptured, shipped_at, None));
             events.push((
                 OrderEventType::DeliveryException,
@@ -486,17 +606,37 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
             ));
         }
         Stage::InTransit { .. } | Stage::Delivered { .. } => {
-            events.push((OrderEventType::PickingStarted, demo.placed + Duration::hours(3), None));
-            events.push((OrderEventType::Packed, demo.placed + Duration::hours(6), None));
-            events.push((OrderEventType::Shipped, shipped_at, Some("UPS 1Z999AA10123456784".to_owned())));
+            events.push((
+                OrderEventType::PickingStarted,
+                demo.placed + Duration::hours(3),
+                None,
+            ));
+            events.push((
+                OrderEventType::Packed,
+                demo.placed + Duration::hours(6),
+                None,
+            ));
+            events.push((
+                OrderEventType::Shipped,
+                shipped_at,
+                Some("UPS 1Z999AA10123456784".to_owned()),
+            ));
             events.push((OrderEventType::PaymentCaptured, shipped_at, None));
-            events.push((OrderEventType::InTransit, shipped_at + Duration::hours(8), None));
+            events.push((
+                OrderEventType::InTransit,
+                shipped_at + Duration::hours(8),
+                None,
+            ));
             if let Some(at) = delivered_at {
                 events.push((OrderEventType::Delivered, at.min(now), None));
             }
             if let Stage::InTransit { arriving } = demo.stage {
                 let message = format!("Arriving tomorrow, {}", arriving.format("%A %b %-d"));
-                events.push((OrderEventType::ArrivingTomorrow, now - Duration::minutes(30), Some(message)));
+                events.push((
+                    OrderEventType::ArrivingTomorrow,
+                    now - Duration::minutes(30),
+                    Some(message),
+                ));
             }
         }
         Stage::Cancelled => events.push((
@@ -534,10 +674,13 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         routing_strategy: Set("SINGLE".to_owned()),
         routing_reason: Set(format!("single location: {}", demo.location)),
         note: Set(None),
-        cancel_reason: Set(matches!(demo.stage, Stage::Cancelled).then(|| "Customer changed their mind".to_owned())),
+        cancel_reason: Set(matches!(demo.stage, Stage::Cancelled)
+            .then(|| "Customer changed their mind".to_owned())),
         placed_at: Set(demo.placed),
         updated_at: Set(updated_at),
-        cancelled_at: Set(matches!(demo.stage, Stage::Cancelled).then_some(demo.placed + Duration::hours(3))),
+        cancelled_at: Set(
+            matches!(demo.stage, Stage::Cancelled).then_some(demo.placed + Duration::hours(3))
+        ),
         last_sequence: Set(events.len() as i32),
         version: Set(events.len() as i32),
         ..Default::default()
@@ -552,7 +695,12 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         shipping_method: Set(demo.method.as_ref().to_owned()),
         carrier: Set(has_shipped.then(|| "UPS".to_owned())),
         tracking_number: Set(has_shipped.then(|| format!("1Z999AA1{:010}", order.id))),
-        tracking_url: Set(has_shipped.then(|| format!("https://www.ups.com/track?tracknum=1Z999AA1{:010}", order.id))),
+        tracking_url: Set(has_shipped.then(|| {
+            format!(
+                "https://www.ups.com/track?tracknum=1Z999AA1{:010}",
+                order.id
+            )
+        })),
         shipped_at: Set(has_shipped.then_some(shipped_at)),
         delivered_at: Set(delivered_at),
         estimated_earliest: Set(window.map(|w| w.0)),
@@ -579,7 +727,11 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
             quantity: Set(qty),
             unit_price: Set(sku.price_amount),
             quantity_fulfilled: Set(if has_shipped { qty } else { 0 }),
-            quantity_cancelled: Set(if matches!(demo.stage, Stage::Cancelled) { qty } else { 0 }),
+            quantity_cancelled: Set(if matches!(demo.stage, Stage::Cancelled) {
+                qty
+            } else {
+                0
+            }),
             ..Default::default()
         })
         .exec_with_returning(ctx.txn)
@@ -598,11 +750,20 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
     let captured = if has_shipped { t.total } else { 0 };
     payment::Entity::insert(payment::ActiveModel {
         order_id: Set(order.id),
-        provider: Set(if matches!(demo.stage, Stage::PendingPayment) { "manual" } else { "test" }.to_owned()),
+        provider: Set(if matches!(demo.stage, Stage::PendingPayment) {
+            "manual"
+        } else {
+            "test"
+        }
+        .to_owned()),
         provider_reference: Set(Some(format!("demo_{}", order.id))),
         status: Set(payment_status.as_ref().to_owned()),
         currency: Set("USD".to_owned()),
-        amount_authorized: Set(if matches!(demo.stage, Stage::PendingPayment) { 0 } else { t.total }),
+        amount_authorized: Set(if matches!(demo.stage, Stage::PendingPayment) {
+            0
+        } else {
+            t.total
+        }),
         amount_captured: Set(captured),
         amount_refunded: Set(0),
         version: Set(1),
@@ -623,23 +784,27 @@ async fn insert_order(ctx: &SeedContext<'_>, number: &str, demo: &DemoOrder, now
         OrderEventType::ArrivingTomorrow,
         OrderEventType::Allocated,
     ];
-    order_event::Entity::insert_many(events.into_iter().enumerate().map(|(i, (kind, at, message))| {
-        order_event::ActiveModel {
-            order_id: Set(order.id),
-            sequence: Set(i as i32 + 1),
-            event_type: Set(kind.as_ref().to_owned()),
-            fulfillment_order_id: Set(fo_events.contains(&kind).then_some(fo.id)),
-            customer_id: Set(customer_id),
-            message: Set(message),
-            payload: Set("{}".to_owned()),
-            actor: Set("seed".to_owned()),
-            occurred_at: Set(at),
-            // Demo history is not news: mark it published so no relay replays it.
-            published_at: Set(Some(now)),
-            location_id: Set(fo_events.contains(&kind).then_some(ctx.location_ids[demo.location])),
-            ..Default::default()
-        }
-    }))
+    order_event::Entity::insert_many(events.into_iter().enumerate().map(
+        |(i, (kind, at, message))| {
+            order_event::ActiveModel {
+                order_id: Set(order.id),
+                sequence: Set(i as i32 + 1),
+                event_type: Set(kind.as_ref().to_owned()),
+                fulfillment_order_id: Set(fo_events.contains(&kind).then_some(fo.id)),
+                customer_id: Set(customer_id),
+                message: Set(message),
+                payload: Set("{}".to_owned()),
+                actor: Set("seed".to_owned()),
+                occurred_at: Set(at),
+                // Demo history is not news: mark it published so no relay replays it.
+                published_at: Set(Some(now)),
+                location_id: Set(fo_events
+                    .contains(&kind)
+                    .then_some(ctx.location_ids[demo.location])),
+                ..Default::default()
+            }
+        },
+    ))
     .exec_without_returning(ctx.txn)
     .await?;
     Ok(())

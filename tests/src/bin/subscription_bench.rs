@@ -27,7 +27,10 @@ const BIND: &str = "127.0.0.1:18183";
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-1";
 
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Server {
@@ -42,8 +45,8 @@ impl Drop for Server {
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).context("Failed to read the server's /proc status")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("Failed to read the server's /proc status")?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -100,8 +103,12 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = setting("CONCURRENCY", 4).max(1);
     let bin = std::env::var("ORDERLY_BIN").unwrap_or_else(|_| "target/release/orderly".to_owned());
     let dir = tempfile::tempdir().context("Failed to create a temp dir")?;
-    let database = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()));
+    let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        )
+    });
     let env = |cmd: &mut Command| {
         cmd.env("DATABASE_URL", &database)
             .env("ORDERLY_JWT_SECRET", SECRET)
@@ -113,30 +120,56 @@ async fn main() -> anyhow::Result<()> {
     let mut seed = Command::new(&bin);
     seed.args(["seed", "--demo"]);
     env(&mut seed);
-    let status = seed.stdout(Stdio::null()).status().context("Failed to run orderly seed --demo")?;
+    let status = seed
+        .stdout(Stdio::null())
+        .status()
+        .context("Failed to run orderly seed --demo")?;
     anyhow::ensure!(status.success(), "orderly seed --demo failed");
     let mut token = Command::new(&bin);
     token.args(["token", "--role", "staff", "--ttl", "2h"]);
     env(&mut token);
-    let token = String::from_utf8(token.output().context("Failed to mint a token")?.stdout)?.trim().to_owned();
+    let token = String::from_utf8(token.output().context("Failed to mint a token")?.stdout)?
+        .trim()
+        .to_owned();
     let mut serve = Command::new(&bin);
-    serve.arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit());
+    serve
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
     env(&mut serve);
-    let server = Server { child: serve.spawn().context("Failed to start the server")? };
+    let server = Server {
+        child: serve.spawn().context("Failed to start the server")?,
+    };
     let pid = server.child.id();
-    let client = Client { http: reqwest::Client::new(), token: token.clone() };
+    let client = Client {
+        http: reqwest::Client::new(),
+        token: token.clone(),
+    };
     for _ in 0..100 {
-        if client.http.get(format!("http://{BIND}/health")).send().await.is_ok() {
+        if client
+            .http
+            .get(format!("http://{BIND}/health"))
+            .send()
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // K orders, shipped, so that each change is a repeatable carrier scan.
-    let data = client.gql("{ locations { id code } customers(first: 1) { edges { node { id } } } }", json!({})).await?;
-    let reno =
-        data["locations"].as_array().and_then(|l| l.iter().find(|l| l["code"] == "RNO-WH")).context("no RNO-WH")?["id"]
-            .clone();
+    let data = client
+        .gql(
+            "{ locations { id code } customers(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await?;
+    let reno = data["locations"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["code"] == "RNO-WH"))
+        .context("no RNO-WH")?["id"]
+        .clone();
     let customer = data["customers"]["edges"][0]["node"]["id"].clone();
     client
         .gql("mutation($l: ID!) { setInventory(input: { skuCode: \"MC4-PAIR\", locationId: $l, onHand: 1000000 }) { userErrors { message } } }", json!({ "l": reno }))
@@ -159,7 +192,12 @@ async fn main() -> anyhow::Result<()> {
         client
             .gql("mutation($id: ID!) { shipFulfillmentOrder(input: { fulfillmentOrderId: $id, carrier: \"UPS\", trackingNumber: \"1Z\" }) { userErrors { message } } }", json!({ "id": fo }))
             .await?;
-        order_ids.push(placed["placeOrder"]["order"]["id"].as_str().context("no order id")?.to_owned());
+        order_ids.push(
+            placed["placeOrder"]["order"]["id"]
+                .as_str()
+                .context("no order id")?
+                .to_owned(),
+        );
         fulfillment_ids.push(fo);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -203,12 +241,18 @@ async fn main() -> anyhow::Result<()> {
             let errors = errors.clone();
             readers.push(tokio::spawn(async move {
                 while let Some(message) = socket.next().await {
-                    let Ok(Message::Text(text)) = message else { continue };
-                    let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+                    let Ok(Message::Text(text)) = message else {
+                        continue;
+                    };
+                    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
                     match value["type"].as_str() {
                         Some("next") => {
                             let at = Instant::now();
-                            if let Some(seq) = value["payload"]["data"]["orderUpdated"]["sequence"].as_i64() {
+                            if let Some(seq) =
+                                value["payload"]["data"]["orderUpdated"]["sequence"].as_i64()
+                            {
                                 received.lock().await.push((order, seq, at));
                             } else {
                                 count_error(&errors, &value);
@@ -261,7 +305,9 @@ async fn main() -> anyhow::Result<()> {
         let per_order = subscribers / orders;
         let extra = subscribers % orders;
         let sent = sent.lock().await;
-        sent.keys().map(|(order, _)| per_order + usize::from(*order < extra)).sum()
+        sent.keys()
+            .map(|(order, _)| per_order + usize::from(*order < extra))
+            .sum()
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while received.lock().await.len() < expected && Instant::now() < deadline {
@@ -273,14 +319,18 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies: Vec<f64> = received
         .iter()
         .filter_map(|(order, seq, at)| {
-            sent.get(&(*order, *seq)).map(|s| at.saturating_duration_since(*s).as_secs_f64() * 1000.0)
+            sent.get(&(*order, *seq))
+                .map(|s| at.saturating_duration_since(*s).as_secs_f64() * 1000.0)
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
     let rss_after = rss_kib(pid)?;
 
     println!("database: {}", database.split(':').next().unwrap_or("?"));
-    println!("subscribers: {subscribers} over {orders} orders, connected in {:.1} s", connect_time.as_secs_f64());
+    println!(
+        "subscribers: {subscribers} over {orders} orders, connected in {:.1} s",
+        connect_time.as_secs_f64()
+    );
     println!(
         "server RSS: {rss_before} KiB before, {rss_idle} KiB with {subscribers} idle subscriptions => {:.1} KiB per subscription",
         (rss_idle.saturating_sub(rss_before)) as f64 / subscribers.max(1) as f64

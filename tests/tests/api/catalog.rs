@@ -33,12 +33,20 @@ fn errors(body: &Value, mutation: &str) -> Vec<(Value, String)> {
         .as_array()
         .unwrap_or_else(|| panic!("no userErrors in {body}"))
         .iter()
-        .map(|e| (e["field"].clone(), e["code"].as_str().unwrap_or_default().to_owned()))
+        .map(|e| {
+            (
+                e["field"].clone(),
+                e["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect()
 }
 
 async fn location_count(app: &TestApp) -> usize {
-    app.staff("{ locations { id } }", json!({})).await["data"]["locations"].as_array().unwrap().len()
+    app.staff("{ locations { id } }", json!({})).await["data"]["locations"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 fn reno() -> Value {
@@ -59,7 +67,10 @@ async fn create_location_stores_a_location_and_refuses_bad_input(app: TestApp) {
     assert_eq!(errors(&body, "createLocation"), vec![]);
 
     let duplicate = app.staff(CREATE_LOCATION, json!({ "input": reno() })).await;
-    assert_eq!(errors(&duplicate, "createLocation"), vec![(json!(["input", "code"]), "TAKEN".to_owned())]);
+    assert_eq!(
+        errors(&duplicate, "createLocation"),
+        vec![(json!(["input", "code"]), "TAKEN".to_owned())]
+    );
     assert!(duplicate["data"]["createLocation"]["location"].is_null());
 
     let mut bad = reno();
@@ -69,7 +80,10 @@ async fn create_location_stores_a_location_and_refuses_bad_input(app: TestApp) {
     bad["shipsTo"] = json!(["usa"]);
     bad["priority"] = json!(5000);
     let body = app.staff(CREATE_LOCATION, json!({ "input": bad })).await;
-    let fields: Vec<Value> = errors(&body, "createLocation").into_iter().map(|(f, _)| f).collect();
+    let fields: Vec<Value> = errors(&body, "createLocation")
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
     for expected in [
         json!(["input", "code"]),
         json!(["input", "address", "latitude"]),
@@ -78,8 +92,16 @@ async fn create_location_stores_a_location_and_refuses_bad_input(app: TestApp) {
     ] {
         assert!(fields.contains(&expected), "missing {expected} in {body}");
     }
-    assert!(errors(&body, "createLocation").iter().all(|(_, code)| code == "INVALID_INPUT"));
-    assert_eq!(location_count(&app).await, 1, "refused input must change nothing");
+    assert!(
+        errors(&body, "createLocation")
+            .iter()
+            .all(|(_, code)| code == "INVALID_INPUT")
+    );
+    assert_eq!(
+        location_count(&app).await,
+        1,
+        "refused input must change nothing"
+    );
 }
 
 async fn upsert_sku_creates_then_updates_by_code_and_checks_money(app: TestApp) {
@@ -87,7 +109,11 @@ async fn upsert_sku_creates_then_updates_by_code_and_checks_money(app: TestApp) 
                         "price": { "amount": "8999.00", "currencyCode": "USD" }, "weightGrams": 310000 });
     let body = app.staff(UPSERT_SKU, json!({ "input": input })).await;
     let sku = &body["data"]["upsertSku"]["sku"];
-    assert_eq!(sku["price"], json!({ "amount": "8999.00", "currencyCode": "USD" }), "{body}");
+    assert_eq!(
+        sku["price"],
+        json!({ "amount": "8999.00", "currencyCode": "USD" }),
+        "{body}"
+    );
     let id = sku["id"].clone();
 
     let body = app
@@ -115,7 +141,10 @@ async fn upsert_sku_creates_then_updates_by_code_and_checks_money(app: TestApp) 
         );
     }
     let missing = app.staff("{ sku(code: \"BAD\") { id } }", json!({})).await;
-    assert!(missing["data"]["sku"].is_null(), "refused SKUs are not created");
+    assert!(
+        missing["data"]["sku"].is_null(),
+        "refused SKUs are not created"
+    );
 }
 
 async fn stock_is_set_and_adjusted_with_clear_errors(app: TestApp) {
@@ -124,7 +153,10 @@ async fn stock_is_set_and_adjusted_with_clear_errors(app: TestApp) {
         .await;
 
     let body = app
-        .staff(SET_INVENTORY, json!({ "input": { "skuCode": "EV-48A", "locationId": location, "onHand": 40 } }))
+        .staff(
+            SET_INVENTORY,
+            json!({ "input": { "skuCode": "EV-48A", "locationId": location, "onHand": 40 } }),
+        )
         .await;
     let level = &body["data"]["setInventory"]["inventoryLevel"];
     assert_eq!(level["onHand"], 40, "{body}");
@@ -134,7 +166,10 @@ async fn stock_is_set_and_adjusted_with_clear_errors(app: TestApp) {
     let body = app
         .staff(ADJUST_INVENTORY, json!({ "input": { "skuCode": "EV-48A", "locationId": location, "delta": -15, "reason": "damaged in transit" } }))
         .await;
-    assert_eq!(body["data"]["adjustInventory"]["inventoryLevel"]["onHand"], 25, "{body}");
+    assert_eq!(
+        body["data"]["adjustInventory"]["inventoryLevel"]["onHand"], 25,
+        "{body}"
+    );
 
     let cases = [
         (
@@ -196,21 +231,40 @@ async fn stock_is_set_and_adjusted_with_clear_errors(app: TestApp) {
     ];
     for (query, mutation, input, field, code) in cases {
         let body = app.staff(query, json!({ "input": input.clone() })).await;
-        assert_eq!(errors(&body, mutation), vec![(field, code.to_owned())], "{input}: {body}");
+        assert_eq!(
+            errors(&body, mutation),
+            vec![(field, code.to_owned())],
+            "{input}: {body}"
+        );
         assert!(body["data"][mutation]["inventoryLevel"].is_null());
     }
-    let sku = app.staff("{ sku(code: \"EV-48A\") { available inventoryLevels { onHand } } }", json!({})).await;
-    assert_eq!(sku["data"]["sku"]["available"], 25, "refused changes left stock alone: {sku}");
+    let sku = app
+        .staff(
+            "{ sku(code: \"EV-48A\") { available inventoryLevels { onHand } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        sku["data"]["sku"]["available"], 25,
+        "refused changes left stock alone: {sku}"
+    );
 }
 
 async fn on_hand_cannot_drop_below_reserved_stock(app: TestApp) {
     // The demo data has orders waiting to ship from Newark: their units are reserved.
     let locations = app.staff("{ locations { id code } }", json!({})).await;
-    let newark =
-        locations["data"]["locations"].as_array().unwrap().iter().find(|l| l["code"] == "EWR-WH").unwrap()["id"]
-            .clone();
+    let newark = locations["data"]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "EWR-WH")
+        .unwrap()["id"]
+        .clone();
     let body = app
-        .staff("{ sku(code: \"EV-48A\") { inventoryLevels { location { code } onHand reserved } } }", json!({}))
+        .staff(
+            "{ sku(code: \"EV-48A\") { inventoryLevels { location { code } onHand reserved } } }",
+            json!({}),
+        )
         .await;
     let level = body["data"]["sku"]["inventoryLevels"]
         .as_array()
@@ -225,18 +279,31 @@ async fn on_hand_cannot_drop_below_reserved_stock(app: TestApp) {
     let body = app
         .staff(SET_INVENTORY, json!({ "input": { "skuCode": "EV-48A", "locationId": newark, "onHand": reserved - 1 } }))
         .await;
-    assert_eq!(errors(&body, "setInventory"), vec![(json!(["input", "onHand"]), "INVALID_INPUT".to_owned())], "{body}");
+    assert_eq!(
+        errors(&body, "setInventory"),
+        vec![(json!(["input", "onHand"]), "INVALID_INPUT".to_owned())],
+        "{body}"
+    );
     let body = app
-        .staff(SET_INVENTORY, json!({ "input": { "skuCode": "EV-48A", "locationId": newark, "onHand": reserved } }))
+        .staff(
+            SET_INVENTORY,
+            json!({ "input": { "skuCode": "EV-48A", "locationId": newark, "onHand": reserved } }),
+        )
         .await;
-    assert_eq!(body["data"]["setInventory"]["inventoryLevel"]["available"], 0, "{body}");
+    assert_eq!(
+        body["data"]["setInventory"]["inventoryLevel"]["available"], 0,
+        "{body}"
+    );
 }
 
 async fn catalogue_changes_need_staff_or_the_inventory_scope(app: TestApp) {
     let input = json!({ "input": { "code": "X1", "name": "X", "price": { "amount": "1.00", "currencyCode": "USD" } } });
     let reader = app.partner_token(&[Scope::OrdersRead]);
     let body = app.as_token(&reader, UPSERT_SKU, input.clone()).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
     let writer = app.partner_token(&[Scope::InventoryWrite]);
     let body = app.as_token(&writer, UPSERT_SKU, input).await;
     assert_eq!(body["data"]["upsertSku"]["sku"]["code"], "X1", "{body}");

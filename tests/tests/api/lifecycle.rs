@@ -46,7 +46,11 @@ async fn stock(app: &TestApp, location: &str, sku: &str, on_hand: i32) {
             json!({ "input": { "skuCode": sku, "locationId": location, "onHand": on_hand } }),
         )
         .await;
-    assert_eq!(body["data"]["setInventory"]["userErrors"], json!([]), "{body}");
+    assert_eq!(
+        body["data"]["setInventory"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
 }
 
 async fn location(app: &TestApp, code: &str, lat: f64, lon: f64) -> String {
@@ -57,13 +61,20 @@ async fn location(app: &TestApp, code: &str, lat: f64, lon: f64) -> String {
                     "address": { "line1": "1 Dock Rd", "city": code, "postalCode": "00000", "country": "US", "latitude": lat, "longitude": lon } } }),
         )
         .await;
-    body["data"]["createLocation"]["location"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+    body["data"]["createLocation"]["location"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned()
 }
 
 async fn world(app: &TestApp) -> World {
     let reno = location(app, "RNO", 39.51, -119.78).await;
     let newark = location(app, "EWR", 40.72, -74.14).await;
-    for (code, price) in [("SOLAR-6KW", "8999.00"), ("BATT-13KWH", "6499.00"), ("EV-48A", "599.00")] {
+    for (code, price) in [
+        ("SOLAR-6KW", "8999.00"),
+        ("BATT-13KWH", "6499.00"),
+        ("EV-48A", "599.00"),
+    ] {
         app.staff(
             "mutation($input: UpsertSkuInput!) { upsertSku(input: $input) { userErrors { message } } }",
             json!({ "input": { "code": code, "name": code, "price": { "amount": price, "currencyCode": "USD" } } }),
@@ -80,7 +91,12 @@ async fn world(app: &TestApp) -> World {
             json!({}),
         )
         .await;
-    World { customer: body["data"]["createCustomer"]["customer"]["id"].as_str().unwrap().to_owned() }
+    World {
+        customer: body["data"]["createCustomer"]["customer"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    }
 }
 
 fn order_input(customer: &str, lines: Value) -> Value {
@@ -148,7 +164,11 @@ async fn fulfillment_step(app: &TestApp, mutation: &str, input: Value) -> Value 
 
 async fn placing_reserves_stock_routes_to_the_nearest_location_and_records_events(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(&app, order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 2 }]))).await;
+    let placed = place(
+        &app,
+        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 2 }])),
+    )
+    .await;
     assert_eq!(placed["userErrors"], json!([]), "{placed}");
     let order = &placed["order"];
     assert_eq!(order["status"], "CONFIRMED");
@@ -157,31 +177,65 @@ async fn placing_reserves_stock_routes_to_the_nearest_location_and_records_event
     assert_eq!(order["shippingTotal"]["amount"], "25.00");
     assert_eq!(order["total"]["amount"], "18023.00");
     assert_eq!(order["routing"]["strategy"], "SINGLE");
-    assert_eq!(order["routing"]["locations"], json!([{ "code": "RNO" }]), "Reno is nearer San Francisco than Newark");
-    assert!(order["routing"]["reason"].as_str().unwrap().contains("km"), "{}", order["routing"]["reason"]);
-    assert_eq!(order["payments"][0]["amountAuthorized"]["amount"], "18023.00");
+    assert_eq!(
+        order["routing"]["locations"],
+        json!([{ "code": "RNO" }]),
+        "Reno is nearer San Francisco than Newark"
+    );
+    assert!(
+        order["routing"]["reason"].as_str().unwrap().contains("km"),
+        "{}",
+        order["routing"]["reason"]
+    );
+    assert_eq!(
+        order["payments"][0]["amountAuthorized"]["amount"],
+        "18023.00"
+    );
     let events: Vec<_> = order["events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["sequence"].as_i64().unwrap(), e["type"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["sequence"].as_i64().unwrap(),
+                e["type"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    assert_eq!(events, vec![(1, "PLACED".into()), (2, "PAYMENT_AUTHORIZED".into()), (3, "ALLOCATED".into())]);
+    assert_eq!(
+        events,
+        vec![
+            (1, "PLACED".into()),
+            (2, "PAYMENT_AUTHORIZED".into()),
+            (3, "ALLOCATED".into())
+        ]
+    );
     assert_eq!(order["version"], 3);
     assert!(order["number"].as_str().unwrap().starts_with('#'));
-    assert_eq!(levels(&app, "SOLAR-6KW").await, vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 2)]);
+    assert_eq!(
+        levels(&app, "SOLAR-6KW").await,
+        vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 2)]
+    );
 }
 
 async fn an_order_no_single_location_can_ship_is_split_across_the_fewest(app: TestApp) {
     let w = world(&app).await;
     let placed = place(
         &app,
-        order_input(&w.customer, json!([{ "sku": "BATT-13KWH", "quantity": 1 }, { "sku": "EV-48A", "quantity": 2 }])),
+        order_input(
+            &w.customer,
+            json!([{ "sku": "BATT-13KWH", "quantity": 1 }, { "sku": "EV-48A", "quantity": 2 }]),
+        ),
     )
     .await;
     let order = &placed["order"];
     assert_eq!(order["routing"]["strategy"], "SPLIT", "{placed}");
-    assert!(order["routing"]["reason"].as_str().unwrap().starts_with("split: 2 locations"));
+    assert!(
+        order["routing"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("split: 2 locations")
+    );
     let mut shipped_from: Vec<_> = order["fulfillmentOrders"]
         .as_array()
         .unwrap()
@@ -209,7 +263,10 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
             "INVALID_INPUT",
         ),
         (
-            order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1000000 }])),
+            order_input(
+                &w.customer,
+                json!([{ "sku": "SOLAR-6KW", "quantity": 1000000 }]),
+            ),
             json!(["input", "lines", "0", "quantity"]),
             "INVALID_INPUT",
         ),
@@ -218,11 +275,19 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
             json!(["input", "lines", "0", "quantity"]),
             "OUT_OF_STOCK",
         ),
-        (order_input(&w.customer, json!([])), json!(["input", "lines"]), "INVALID_INPUT"),
+        (
+            order_input(&w.customer, json!([])),
+            json!(["input", "lines"]),
+            "INVALID_INPUT",
+        ),
     ];
     for (input, field, code) in cases {
         let payload = place(&app, input.clone()).await;
-        assert_eq!(codes(&payload), vec![(field, code.to_owned())], "{input}: {payload}");
+        assert_eq!(
+            codes(&payload),
+            vec![(field, code.to_owned())],
+            "{input}: {payload}"
+        );
         assert!(payload["order"].is_null());
     }
     let mut foreign = order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]));
@@ -231,19 +296,36 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
     let payload = place(&app, foreign).await;
     assert_eq!(
         codes(&payload),
-        vec![(json!(["input", "shippingAddress", "country"]), "INVALID_INPUT".to_owned())],
+        vec![(
+            json!(["input", "shippingAddress", "country"]),
+            "INVALID_INPUT".to_owned()
+        )],
         "address errors are found before the provider is asked: {payload}"
     );
-    let mut unknown_provider = order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]));
+    let mut unknown_provider =
+        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]));
     unknown_provider["payment"]["provider"] = json!("bitcoin");
     assert_eq!(
         codes(&place(&app, unknown_provider).await),
-        vec![(json!(["input", "payment", "provider"]), "INVALID_INPUT".to_owned())]
+        vec![(
+            json!(["input", "payment", "provider"]),
+            "INVALID_INPUT".to_owned()
+        )]
     );
 
-    let all = app.staff("{ orders(first: 10) { edges { node { id } } } }", json!({})).await;
-    assert_eq!(all["data"]["orders"]["edges"], json!([]), "nothing was placed");
-    assert_eq!(levels(&app, "SOLAR-6KW").await, vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 0)], "nothing reserved");
+    let all = app
+        .staff("{ orders(first: 10) { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(
+        all["data"]["orders"]["edges"],
+        json!([]),
+        "nothing was placed"
+    );
+    assert_eq!(
+        levels(&app, "SOLAR-6KW").await,
+        vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 0)],
+        "nothing reserved"
+    );
 }
 
 async fn customers_order_for_themselves_only(app: TestApp) {
@@ -252,7 +334,10 @@ async fn customers_order_for_themselves_only(app: TestApp) {
     let mut input = order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]));
     input.as_object_mut().unwrap().remove("customerId");
     let body = app.as_token(&token, PLACE, json!({ "input": input })).await;
-    assert_eq!(body["data"]["placeOrder"]["order"]["status"], "CONFIRMED", "{body}");
+    assert_eq!(
+        body["data"]["placeOrder"]["order"]["status"], "CONFIRMED",
+        "{body}"
+    );
 
     let other = app
         .staff(
@@ -260,17 +345,33 @@ async fn customers_order_for_themselves_only(app: TestApp) {
             json!({}),
         )
         .await;
-    let maria = other["data"]["createCustomer"]["customer"]["id"].as_str().unwrap();
+    let maria = other["data"]["createCustomer"]["customer"]["id"]
+        .as_str()
+        .unwrap();
     let body = app
-        .as_token(&token, PLACE, json!({ "input": order_input(maria, json!([{ "sku": "EV-48A", "quantity": 1 }])) }))
+        .as_token(
+            &token,
+            PLACE,
+            json!({ "input": order_input(maria, json!([{ "sku": "EV-48A", "quantity": 1 }])) }),
+        )
         .await;
-    assert_eq!(codes(&body["data"]["placeOrder"]), vec![(json!(["input", "customerId"]), "INVALID_INPUT".to_owned())]);
+    assert_eq!(
+        codes(&body["data"]["placeOrder"]),
+        vec![(json!(["input", "customerId"]), "INVALID_INPUT".to_owned())]
+    );
 
     let reader = app.partner_token(&[Scope::OrdersRead]);
     let body = app
-        .as_token(&reader, PLACE, json!({ "input": order_input(maria, json!([{ "sku": "EV-48A", "quantity": 1 }])) }))
+        .as_token(
+            &reader,
+            PLACE,
+            json!({ "input": order_input(maria, json!([{ "sku": "EV-48A", "quantity": 1 }])) }),
+        )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
 }
 
 async fn the_same_idempotency_key_returns_the_same_order(app: TestApp) {
@@ -280,46 +381,102 @@ async fn the_same_idempotency_key_returns_the_same_order(app: TestApp) {
     let first = place(&app, input.clone()).await;
     let second = place(&app, input.clone()).await;
     assert_eq!(first["order"]["id"], second["order"]["id"], "{second}");
-    assert_eq!(levels(&app, "SOLAR-6KW").await, vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 1)], "reserved once");
+    assert_eq!(
+        levels(&app, "SOLAR-6KW").await,
+        vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 1)],
+        "reserved once"
+    );
     input["lines"] = json!([{ "sku": "SOLAR-6KW", "quantity": 2 }]);
     let conflict = place(&app, input).await;
-    assert_eq!(codes(&conflict), vec![(json!(["input", "idempotencyKey"]), "IDEMPOTENCY_CONFLICT".to_owned())]);
+    assert_eq!(
+        codes(&conflict),
+        vec![(
+            json!(["input", "idempotencyKey"]),
+            "IDEMPOTENCY_CONFLICT".to_owned()
+        )]
+    );
 }
 
 async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(&app, order_input(&w.customer, json!([{ "sku": "BATT-13KWH", "quantity": 2 }]))).await;
+    let placed = place(
+        &app,
+        order_input(&w.customer, json!([{ "sku": "BATT-13KWH", "quantity": 2 }])),
+    )
+    .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
-    let fo = placed["order"]["fulfillmentOrders"][0]["id"].as_str().unwrap().to_owned();
+    let fo = placed["order"]["fulfillmentOrders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let id = json!({ "fulfillmentOrderId": fo });
 
-    assert_eq!(fulfillment_step(&app, "startPicking", id.clone()).await["fulfillmentOrder"]["status"], "PICKING");
-    assert_eq!(app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"]["status"], "IN_PROGRESS");
-    assert_eq!(fulfillment_step(&app, "markPacked", id.clone()).await["fulfillmentOrder"]["status"], "PACKED");
+    assert_eq!(
+        fulfillment_step(&app, "startPicking", id.clone()).await["fulfillmentOrder"]["status"],
+        "PICKING"
+    );
+    assert_eq!(
+        app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"]["status"],
+        "IN_PROGRESS"
+    );
+    assert_eq!(
+        fulfillment_step(&app, "markPacked", id.clone()).await["fulfillmentOrder"]["status"],
+        "PACKED"
+    );
     let shipped = fulfillment_step(&app, "shipFulfillmentOrder", json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z999AA10123456784", "trackingUrl": "https://www.ups.com/track?tracknum=1Z999AA10123456784" })).await;
-    assert_eq!(shipped["fulfillmentOrder"]["status"], "SHIPPED", "{shipped}");
+    assert_eq!(
+        shipped["fulfillmentOrder"]["status"], "SHIPPED",
+        "{shipped}"
+    );
 
     let order = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
     assert_eq!(order["status"], "SHIPPED");
     assert_eq!(order["paymentStatus"], "CAPTURED");
-    assert_eq!(order["payments"][0]["amountCaptured"], order["payments"][0]["amountAuthorized"]);
+    assert_eq!(
+        order["payments"][0]["amountCaptured"],
+        order["payments"][0]["amountAuthorized"]
+    );
     assert_eq!(order["lines"][0]["quantityFulfilled"], 2);
     let fo_row = &order["fulfillmentOrders"][0];
     assert_eq!(fo_row["carrier"], "UPS");
     assert!(fo_row["shippedAt"].is_string());
-    assert!(fo_row["estimatedDelivery"]["label"].as_str().unwrap().starts_with("Arriving"), "{fo_row}");
-    assert_eq!(levels(&app, "BATT-13KWH").await, vec![("RNO".into(), 1, 0)], "shipped units left on hand and reserved");
+    assert!(
+        fo_row["estimatedDelivery"]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("Arriving"),
+        "{fo_row}"
+    );
+    assert_eq!(
+        levels(&app, "BATT-13KWH").await,
+        vec![("RNO".into(), 1, 0)],
+        "shipped units left on hand and reserved"
+    );
 
     for status in ["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"] {
-        let step =
-            fulfillment_step(&app, "recordDeliveryEvent", json!({ "fulfillmentOrderId": fo, "status": status })).await;
+        let step = fulfillment_step(
+            &app,
+            "recordDeliveryEvent",
+            json!({ "fulfillmentOrderId": fo, "status": status }),
+        )
+        .await;
         assert_eq!(step["fulfillmentOrder"]["status"], status, "{step}");
     }
     let order = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
     assert_eq!(order["status"], "DELIVERED");
     assert!(order["fulfillmentOrders"][0]["deliveredAt"].is_string());
-    assert!(order["fulfillmentOrders"][0]["estimatedDelivery"]["label"].as_str().unwrap().starts_with("Delivered "));
-    let types: Vec<&str> = order["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(
+        order["fulfillmentOrders"][0]["estimatedDelivery"]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("Delivered ")
+    );
+    let types: Vec<&str> = order["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
         vec![
@@ -335,17 +492,31 @@ async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
             "DELIVERED"
         ]
     );
-    let sequences: Vec<i64> =
-        order["events"].as_array().unwrap().iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    let sequences: Vec<i64> = order["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
     assert_eq!(sequences, (1..=10).collect::<Vec<_>>());
-    assert_eq!(order["version"], 10, "every accepted change bumps the version");
+    assert_eq!(
+        order["version"], 10,
+        "every accepted change bumps the version"
+    );
 }
 
 async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(&app, order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]))).await;
+    let placed = place(
+        &app,
+        order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }])),
+    )
+    .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
-    let fo = placed["order"]["fulfillmentOrders"][0]["id"].as_str().unwrap().to_owned();
+    let fo = placed["order"]["fulfillmentOrders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = app.staff(ORDER, json!({ "id": order_id })).await;
 
     let ship = fulfillment_step(
@@ -354,15 +525,33 @@ async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
         json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z1" }),
     )
     .await;
-    assert_eq!(codes(&ship), vec![(json!(["input", "fulfillmentOrderId"]), "INVALID_TRANSITION".to_owned())], "{ship}");
+    assert_eq!(
+        codes(&ship),
+        vec![(
+            json!(["input", "fulfillmentOrderId"]),
+            "INVALID_TRANSITION".to_owned()
+        )],
+        "{ship}"
+    );
     let pack = fulfillment_step(&app, "markPacked", json!({ "fulfillmentOrderId": fo })).await;
     assert_eq!(codes(&pack)[0].1, "INVALID_TRANSITION");
-    let deliver =
-        fulfillment_step(&app, "recordDeliveryEvent", json!({ "fulfillmentOrderId": fo, "status": "DELIVERED" })).await;
+    let deliver = fulfillment_step(
+        &app,
+        "recordDeliveryEvent",
+        json!({ "fulfillmentOrderId": fo, "status": "DELIVERED" }),
+    )
+    .await;
     assert_eq!(codes(&deliver)[0].1, "INVALID_TRANSITION");
-    let wrong =
-        fulfillment_step(&app, "recordDeliveryEvent", json!({ "fulfillmentOrderId": fo, "status": "PACKED" })).await;
-    assert_eq!(codes(&wrong), vec![(json!(["input", "status"]), "INVALID_INPUT".to_owned())]);
+    let wrong = fulfillment_step(
+        &app,
+        "recordDeliveryEvent",
+        json!({ "fulfillmentOrderId": fo, "status": "PACKED" }),
+    )
+    .await;
+    assert_eq!(
+        codes(&wrong),
+        vec![(json!(["input", "status"]), "INVALID_INPUT".to_owned())]
+    );
     let bad_url = fulfillment_step(&app, "shipFulfillmentOrder", json!({ "fulfillmentOrderId": fo, "carrier": " ", "trackingNumber": "1Z1", "trackingUrl": "javascript:alert(1)" })).await;
     assert_eq!(codes(&bad_url).len(), 2, "{bad_url}");
     let missing = fulfillment_step(
@@ -371,7 +560,13 @@ async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
         json!({ "fulfillmentOrderId": orderly_tests::foreign_id(orderly::gid::Kind::FulfillmentOrder, 999) }),
     )
     .await;
-    assert_eq!(codes(&missing), vec![(json!(["input", "fulfillmentOrderId"]), "NOT_FOUND".to_owned())]);
+    assert_eq!(
+        codes(&missing),
+        vec![(
+            json!(["input", "fulfillmentOrderId"]),
+            "NOT_FOUND".to_owned()
+        )]
+    );
 
     let after = app.staff(ORDER, json!({ "id": order_id })).await;
     assert_eq!(before, after, "refused steps changed nothing");
@@ -379,14 +574,26 @@ async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
 
 async fn cancelling_releases_stock_voids_payment_and_honours_expected_version(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(&app, order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 3 }]))).await;
+    let placed = place(
+        &app,
+        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 3 }])),
+    )
+    .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     const CANCEL: &str = "mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { order { status paymentStatus version cancelReason } userErrors { field code message } } }";
 
-    let stale = app.staff(CANCEL, json!({ "input": { "orderId": order_id, "expectedVersion": 1 } })).await;
+    let stale = app
+        .staff(
+            CANCEL,
+            json!({ "input": { "orderId": order_id, "expectedVersion": 1 } }),
+        )
+        .await;
     assert_eq!(
         codes(&stale["data"]["cancelOrder"]),
-        vec![(json!(["input", "expectedVersion"]), "VERSION_CONFLICT".to_owned())]
+        vec![(
+            json!(["input", "expectedVersion"]),
+            "VERSION_CONFLICT".to_owned()
+        )]
     );
 
     let body = app
@@ -407,17 +614,28 @@ async fn cancelling_releases_stock_voids_payment_and_honours_expected_version(ap
     );
     let details = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
     assert_eq!(details["lines"][0]["quantityCancelled"], 3);
-    assert_eq!(details["events"].as_array().unwrap().last().unwrap()["type"], "CANCELLED");
+    assert_eq!(
+        details["events"].as_array().unwrap().last().unwrap()["type"],
+        "CANCELLED"
+    );
 
-    let again = app.staff(CANCEL, json!({ "input": { "orderId": order_id } })).await;
-    assert_eq!(codes(&again["data"]["cancelOrder"])[0].1, "INVALID_TRANSITION");
+    let again = app
+        .staff(CANCEL, json!({ "input": { "orderId": order_id } }))
+        .await;
+    assert_eq!(
+        codes(&again["data"]["cancelOrder"])[0].1,
+        "INVALID_TRANSITION"
+    );
 }
 
 async fn cancelling_after_part_has_shipped_keeps_the_shipped_part(app: TestApp) {
     let w = world(&app).await;
     let placed = place(
         &app,
-        order_input(&w.customer, json!([{ "sku": "BATT-13KWH", "quantity": 1 }, { "sku": "EV-48A", "quantity": 1 }])),
+        order_input(
+            &w.customer,
+            json!([{ "sku": "BATT-13KWH", "quantity": 1 }, { "sku": "EV-48A", "quantity": 1 }]),
+        ),
     )
     .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
@@ -442,8 +660,14 @@ async fn cancelling_after_part_has_shipped_keeps_the_shipped_part(app: TestApp) 
     assert_eq!(partial["paymentStatus"], "PARTIALLY_CAPTURED");
 
     let body = app.staff("mutation($id: ID!) { cancelOrder(input: { orderId: $id }) { order { status paymentStatus } userErrors { code } } }", json!({ "id": order_id })).await;
-    assert_eq!(body["data"]["cancelOrder"]["order"]["status"], "SHIPPED", "{body}");
-    assert_eq!(body["data"]["cancelOrder"]["order"]["paymentStatus"], "CAPTURED");
+    assert_eq!(
+        body["data"]["cancelOrder"]["order"]["status"], "SHIPPED",
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["cancelOrder"]["order"]["paymentStatus"],
+        "CAPTURED"
+    );
     let done = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
     assert_eq!(
         done["payments"][0]["amountAuthorized"], done["payments"][0]["amountCaptured"],
@@ -454,7 +678,11 @@ async fn cancelling_after_part_has_shipped_keeps_the_shipped_part(app: TestApp) 
 
 async fn carriers_report_delays_and_new_estimates(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(&app, order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]))).await;
+    let placed = place(
+        &app,
+        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }])),
+    )
+    .await;
     let fo = placed["order"]["fulfillmentOrders"][0]["id"].clone();
     let order_id = placed["order"]["id"].clone();
     for step in ["startPicking", "markPacked"] {
@@ -473,8 +701,14 @@ async fn carriers_report_delays_and_new_estimates(app: TestApp) {
     )
     .await;
     let order = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
-    assert_eq!(order["fulfillmentOrders"][0]["estimatedDelivery"]["label"], "Delayed");
-    assert_eq!(order["events"].as_array().unwrap().last().unwrap()["message"], "Weather delay");
+    assert_eq!(
+        order["fulfillmentOrders"][0]["estimatedDelivery"]["label"],
+        "Delayed"
+    );
+    assert_eq!(
+        order["events"].as_array().unwrap().last().unwrap()["message"],
+        "Weather delay"
+    );
 
     let tomorrow = app.clock_now() + chrono::Duration::hours(30);
     fulfillment_step(
@@ -486,7 +720,10 @@ async fn carriers_report_delays_and_new_estimates(app: TestApp) {
     let order = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
     let estimate = &order["fulfillmentOrders"][0]["estimatedDelivery"];
     assert_eq!(estimate["earliest"], estimate["latest"]);
-    assert!(estimate["label"].as_str().unwrap().starts_with("Arriving"), "{estimate}");
+    assert!(
+        estimate["label"].as_str().unwrap().starts_with("Arriving"),
+        "{estimate}"
+    );
 }
 
 async fn manual_payments_wait_and_block_shipping(app: TestApp) {
@@ -511,14 +748,24 @@ async fn manual_payments_wait_and_block_shipping(app: TestApp) {
 
 async fn partners_need_the_fulfillment_scope(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(&app, order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]))).await;
+    let placed = place(
+        &app,
+        order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }])),
+    )
+    .await;
     let fo = placed["order"]["fulfillmentOrders"][0]["id"].clone();
     let reader = app.partner_token(&[Scope::OrdersRead]);
     let body = app.as_token(&reader, STEP, json!({ "id": fo })).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
     let tpl = app.partner_token(&[Scope::FulfillmentWrite]);
     let body = app.as_token(&tpl, STEP, json!({ "id": fo })).await;
-    assert_eq!(body["data"]["pick"]["fulfillmentOrder"]["status"], "PICKING", "{body}");
+    assert_eq!(
+        body["data"]["pick"]["fulfillmentOrder"]["status"], "PICKING",
+        "{body}"
+    );
 }
 
 async fn concurrent_buyers_never_oversell_the_last_units(app: TestApp) {
@@ -529,7 +776,9 @@ async fn concurrent_buyers_never_oversell_the_last_units(app: TestApp) {
     for _ in 0..24 {
         let app = app.clone();
         let input = order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]));
-        handles.push(tokio::spawn(async move { app.staff(PLACE, json!({ "input": input })).await }));
+        handles.push(tokio::spawn(async move {
+            app.staff(PLACE, json!({ "input": input })).await
+        }));
     }
     let mut placed = 0;
     let mut out_of_stock = 0;
@@ -538,14 +787,23 @@ async fn concurrent_buyers_never_oversell_the_last_units(app: TestApp) {
         let payload = &body["data"]["placeOrder"];
         if payload["order"].is_object() {
             placed += 1;
-        } else if codes(payload) == vec![(json!(["input", "lines", "0", "quantity"]), "OUT_OF_STOCK".to_owned())] {
+        } else if codes(payload)
+            == vec![(
+                json!(["input", "lines", "0", "quantity"]),
+                "OUT_OF_STOCK".to_owned(),
+            )]
+        {
             out_of_stock += 1;
         } else {
             panic!("unexpected outcome: {body}");
         }
     }
     assert_eq!((placed, out_of_stock), (5, 19));
-    assert_eq!(levels(&app, "EV-48A").await, vec![("EWR".into(), 5, 5)], "exactly the stock was reserved");
+    assert_eq!(
+        levels(&app, "EV-48A").await,
+        vec![("EWR".into(), 5, 5)],
+        "exactly the stock was reserved"
+    );
 }
 
 backend_tests! {

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 const ORDER_UPDATED: &str = "subscription($id: ID!, $after: Int) {
   orderUpdated(orderId: $id, afterSequence: $after) { sequence type message order { number status } }
 }";
-const CUSTOMER_UPDATES: &str = "subscription { customerOrderUpdates { sequence type order { number } } }";
+const CUSTOMER_UPDATES: &str =
+    "subscription { customerOrderUpdates { sequence type order { number } } }";
 const DELIVERY_UPDATES: &str = "subscription { deliveryUpdates { status label estimatedDelivery { earliest label } event { type } order { number } fulfillmentOrder { carrier } } }";
 
 async fn setup(app: &TestApp) -> (String, String) {
@@ -28,7 +29,13 @@ async fn setup(app: &TestApp) -> (String, String) {
     let body = app
         .staff("mutation { createCustomer(input: { email: \"aiko@example.com\", name: \"Aiko Tanaka\", timeZone: \"America/New_York\" }) { customer { id } } }", json!({}))
         .await;
-    (body["data"]["createCustomer"]["customer"]["id"].as_str().unwrap().to_owned(), location)
+    (
+        body["data"]["createCustomer"]["customer"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        location,
+    )
 }
 
 /// Places an order for `customer`; returns (order id, fulfilment order id).
@@ -45,8 +52,14 @@ async fn place(app: &TestApp, customer: &str) -> (String, String) {
         .await;
     let order = &body["data"]["placeOrder"]["order"];
     (
-        order["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned(),
-        order["fulfillmentOrders"][0]["id"].as_str().unwrap().to_owned(),
+        order["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned(),
+        order["fulfillmentOrders"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     )
 }
 
@@ -61,29 +74,59 @@ async fn ship(app: &TestApp, fo: &str) {
     let body = app
         .staff("mutation($id: ID!) { shipFulfillmentOrder(input: { fulfillmentOrderId: $id, carrier: \"UPS\", trackingNumber: \"1Z9\" }) { userErrors { message } } }", json!({ "id": fo }))
         .await;
-    assert_eq!(body["data"]["shipFulfillmentOrder"]["userErrors"], json!([]), "{body}");
+    assert_eq!(
+        body["data"]["shipFulfillmentOrder"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
 }
 
 fn event(payload: &Value) -> (i64, String) {
     let e = &payload["data"]["orderUpdated"];
-    (e["sequence"].as_i64().unwrap_or_else(|| panic!("{payload}")), e["type"].as_str().unwrap().to_owned())
+    (
+        e["sequence"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{payload}")),
+        e["type"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn a_subscription_replays_history_then_follows_live(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
     let mut sub = app
-        .subscribe("graphql-transport-ws", &app.staff_token(), ORDER_UPDATED, json!({ "id": order, "after": 0 }))
+        .subscribe(
+            "graphql-transport-ws",
+            &app.staff_token(),
+            ORDER_UPDATED,
+            json!({ "id": order, "after": 0 }),
+        )
         .await;
-    let replayed: Vec<_> = [sub.next().await, sub.next().await, sub.next().await].iter().map(event).collect();
-    assert_eq!(replayed, vec![(1, "PLACED".into()), (2, "PAYMENT_AUTHORIZED".into()), (3, "ALLOCATED".into())]);
+    let replayed: Vec<_> = [sub.next().await, sub.next().await, sub.next().await]
+        .iter()
+        .map(event)
+        .collect();
+    assert_eq!(
+        replayed,
+        vec![
+            (1, "PLACED".into()),
+            (2, "PAYMENT_AUTHORIZED".into()),
+            (3, "ALLOCATED".into())
+        ]
+    );
     step(&app, "startPicking", &fo).await;
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
     step(&app, "markPacked", &fo).await;
     let packed = sub.next().await;
     assert_eq!(event(&packed), (5, "PACKED".into()));
-    assert_eq!(packed["data"]["orderUpdated"]["order"]["status"], "IN_PROGRESS");
-    assert!(sub.try_next(Duration::from_millis(300)).await.is_none(), "nothing twice");
+    assert_eq!(
+        packed["data"]["orderUpdated"]["order"]["status"],
+        "IN_PROGRESS"
+    );
+    assert!(
+        sub.try_next(Duration::from_millis(300)).await.is_none(),
+        "nothing twice"
+    );
 }
 
 async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
@@ -91,7 +134,12 @@ async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
     let (order, fo) = place(&app, &customer).await;
     step(&app, "startPicking", &fo).await;
     let mut sub = app
-        .subscribe("graphql-transport-ws", &app.staff_token(), ORDER_UPDATED, json!({ "id": order, "after": 2 }))
+        .subscribe(
+            "graphql-transport-ws",
+            &app.staff_token(),
+            ORDER_UPDATED,
+            json!({ "id": order, "after": 2 }),
+        )
         .await;
     assert_eq!(event(&sub.next().await), (3, "ALLOCATED".into()));
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
@@ -99,13 +147,22 @@ async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
     assert_eq!(event(&sub.next().await), (5, "PACKED".into()));
 
     // Without afterSequence: only what happens from now on.
-    let mut fresh =
-        app.subscribe("graphql-transport-ws", &app.staff_token(), ORDER_UPDATED, json!({ "id": order })).await;
+    let mut fresh = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.staff_token(),
+            ORDER_UPDATED,
+            json!({ "id": order }),
+        )
+        .await;
     assert!(fresh.try_next(Duration::from_millis(300)).await.is_none());
     let body = app
         .staff("mutation($id: ID!) { shipFulfillmentOrder(input: { fulfillmentOrderId: $id, carrier: \"UPS\", trackingNumber: \"1Z9\" }) { userErrors { message } } }", json!({ "id": fo }))
         .await;
-    assert_eq!(body["data"]["shipFulfillmentOrder"]["userErrors"], json!([]));
+    assert_eq!(
+        body["data"]["shipFulfillmentOrder"]["userErrors"],
+        json!([])
+    );
     assert_eq!(event(&fresh.next().await), (6, "SHIPPED".into()));
 }
 
@@ -117,7 +174,10 @@ async fn customers_only_hear_about_their_own_orders(app: TestApp) {
             json!({}),
         )
         .await;
-    let maria = other["data"]["createCustomer"]["customer"]["id"].as_str().unwrap().to_owned();
+    let maria = other["data"]["createCustomer"]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (aikos_order, _) = place(&app, &aiko).await;
 
     let mut spy = app
@@ -134,35 +194,73 @@ async fn customers_only_hear_about_their_own_orders(app: TestApp) {
         "someone else's order looks missing: {refused}"
     );
 
-    let mut mine =
-        app.subscribe("graphql-transport-ws", &app.customer_token(&maria), CUSTOMER_UPDATES, json!({})).await;
+    let mut mine = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.customer_token(&maria),
+            CUSTOMER_UPDATES,
+            json!({}),
+        )
+        .await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
     place(&app, &aiko).await;
     let (marias_order, _) = place(&app, &maria).await;
     let first = mine.next().await;
-    assert_eq!(first["data"]["customerOrderUpdates"]["type"], "PLACED", "{first}");
+    assert_eq!(
+        first["data"]["customerOrderUpdates"]["type"], "PLACED",
+        "{first}"
+    );
     let number = first["data"]["customerOrderUpdates"]["order"]["number"].clone();
-    let marias = app.staff("query($id: ID!) { order(id: $id) { number } }", json!({ "id": marias_order })).await;
-    assert_eq!(number, marias["data"]["order"]["number"], "only Maria's own order");
-    assert_eq!(mine.next().await["data"]["customerOrderUpdates"]["sequence"], 2);
-    assert_eq!(mine.next().await["data"]["customerOrderUpdates"]["sequence"], 3);
-    assert!(mine.try_next(Duration::from_millis(300)).await.is_none(), "nothing of Aiko's");
+    let marias = app
+        .staff(
+            "query($id: ID!) { order(id: $id) { number } }",
+            json!({ "id": marias_order }),
+        )
+        .await;
+    assert_eq!(
+        number, marias["data"]["order"]["number"],
+        "only Maria's own order"
+    );
+    assert_eq!(
+        mine.next().await["data"]["customerOrderUpdates"]["sequence"],
+        2
+    );
+    assert_eq!(
+        mine.next().await["data"]["customerOrderUpdates"]["sequence"],
+        3
+    );
+    assert!(
+        mine.try_next(Duration::from_millis(300)).await.is_none(),
+        "nothing of Aiko's"
+    );
 }
 
 async fn the_legacy_graphql_ws_protocol_streams_too(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
-    let mut sub =
-        app.subscribe("graphql-ws", &app.staff_token(), ORDER_UPDATED, json!({ "id": order, "after": 3 })).await;
+    let mut sub = app
+        .subscribe(
+            "graphql-ws",
+            &app.staff_token(),
+            ORDER_UPDATED,
+            json!({ "id": order, "after": 3 }),
+        )
+        .await;
     step(&app, "startPicking", &fo).await;
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
 }
 
 async fn delivery_updates_carry_the_promise(app: TestApp) {
     let (customer, _) = setup(&app).await;
-    let mut sub =
-        app.subscribe("graphql-transport-ws", &app.customer_token(&customer), DELIVERY_UPDATES, json!({})).await;
+    let mut sub = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.customer_token(&customer),
+            DELIVERY_UPDATES,
+            json!({}),
+        )
+        .await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, fo) = place(&app, &customer).await;
@@ -172,7 +270,10 @@ async fn delivery_updates_carry_the_promise(app: TestApp) {
     assert_eq!(update["event"]["type"], "SHIPPED", "{update}");
     assert_eq!(update["status"], "SHIPPED");
     assert_eq!(update["fulfillmentOrder"]["carrier"], "UPS");
-    assert!(update["label"].as_str().unwrap().starts_with("Arriving"), "{update}");
+    assert!(
+        update["label"].as_str().unwrap().starts_with("Arriving"),
+        "{update}"
+    );
     assert!(update["estimatedDelivery"]["earliest"].is_string());
 }
 
@@ -187,15 +288,29 @@ async fn arriving_tomorrow_is_announced_once(app: TestApp) {
         )
         .await;
     let earliest =
-        estimate["data"]["order"]["fulfillmentOrders"][0]["estimatedDelivery"]["earliest"].as_str().unwrap().to_owned();
+        estimate["data"]["order"]["fulfillmentOrders"][0]["estimatedDelivery"]["earliest"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let earliest = chrono::NaiveDate::parse_from_str(&earliest, "%Y-%m-%d").unwrap();
-    let mut sub =
-        app.subscribe("graphql-transport-ws", &app.customer_token(&customer), DELIVERY_UPDATES, json!({})).await;
+    let mut sub = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.customer_token(&customer),
+            DELIVERY_UPDATES,
+            json!({}),
+        )
+        .await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Noon in New York on the day before the estimate.
-    let eve = earliest.pred_opt().unwrap().and_hms_opt(17, 0, 0).unwrap().and_utc();
+    let eve = earliest
+        .pred_opt()
+        .unwrap()
+        .and_hms_opt(17, 0, 0)
+        .unwrap()
+        .and_utc();
     app.clock.set(eve);
     let update = sub.next().await;
     let update = &update["data"]["deliveryUpdates"];
@@ -219,7 +334,12 @@ async fn arriving_tomorrow_is_announced_once(app: TestApp) {
         drop(twin);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let events = app.staff("query($id: ID!) { order(id: $id) { events { type } } }", json!({ "id": order })).await;
+    let events = app
+        .staff(
+            "query($id: ID!) { order(id: $id) { events { type } } }",
+            json!({ "id": order }),
+        )
+        .await;
     let announced = events["data"]["order"]["events"]
         .as_array()
         .unwrap()
@@ -233,16 +353,32 @@ async fn arriving_tomorrow_is_announced_once(app: TestApp) {
 async fn storefront_stock_badges_follow_availability(app: TestApp) {
     let (customer, location) = setup(&app).await;
     let query = "subscription { inventoryChanged(skuCodes: [\"EV-48A\"]) { code available } }";
-    let mut sub = app.subscribe("graphql-transport-ws", &app.customer_token(&customer), query, json!({})).await;
-    assert_eq!(sub.next().await["data"]["inventoryChanged"], json!({ "code": "EV-48A", "available": 50 }));
+    let mut sub = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.customer_token(&customer),
+            query,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        sub.next().await["data"]["inventoryChanged"],
+        json!({ "code": "EV-48A", "available": 50 })
+    );
     place(&app, &customer).await;
-    assert_eq!(sub.next().await["data"]["inventoryChanged"]["available"], 49);
+    assert_eq!(
+        sub.next().await["data"]["inventoryChanged"]["available"],
+        49
+    );
     app.staff(
         "mutation($l: ID!) { adjustInventory(input: { skuCode: \"EV-48A\", locationId: $l, delta: 10, reason: \"received PO 7\" }) { userErrors { message } } }",
         json!({ "l": location }),
     )
     .await;
-    assert_eq!(sub.next().await["data"]["inventoryChanged"]["available"], 59);
+    assert_eq!(
+        sub.next().await["data"]["inventoryChanged"]["available"],
+        59
+    );
     let unknown = app
         .subscribe(
             "graphql-transport-ws",
@@ -253,20 +389,37 @@ async fn storefront_stock_badges_follow_availability(app: TestApp) {
         .await
         .next()
         .await;
-    assert_eq!(unknown["errors"][0]["extensions"]["code"], "NOT_FOUND", "{unknown}");
+    assert_eq!(
+        unknown["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{unknown}"
+    );
 }
 
 async fn a_warehouse_screen_follows_its_queue(app: TestApp) {
     let (customer, location) = setup(&app).await;
-    let query =
-        "subscription($l: ID!) { fulfillmentQueue(locationId: $l) { status location { code } order { number } } }";
+    let query = "subscription($l: ID!) { fulfillmentQueue(locationId: $l) { status location { code } order { number } } }";
     let refused = app
-        .subscribe("graphql-transport-ws", &app.customer_token(&customer), query, json!({ "l": location }))
+        .subscribe(
+            "graphql-transport-ws",
+            &app.customer_token(&customer),
+            query,
+            json!({ "l": location }),
+        )
         .await
         .next()
         .await;
-    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
-    let mut screen = app.subscribe("graphql-transport-ws", &app.staff_token(), query, json!({ "l": location })).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let mut screen = app
+        .subscribe(
+            "graphql-transport-ws",
+            &app.staff_token(),
+            query,
+            json!({ "l": location }),
+        )
+        .await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, fo) = place(&app, &customer).await;
@@ -274,7 +427,10 @@ async fn a_warehouse_screen_follows_its_queue(app: TestApp) {
     assert_eq!(new["data"]["fulfillmentQueue"]["status"], "OPEN", "{new}");
     assert_eq!(new["data"]["fulfillmentQueue"]["location"]["code"], "RNO");
     step(&app, "startPicking", &fo).await;
-    assert_eq!(screen.next().await["data"]["fulfillmentQueue"]["status"], "PICKING");
+    assert_eq!(
+        screen.next().await["data"]["fulfillmentQueue"]["status"],
+        "PICKING"
+    );
 }
 
 backend_tests! {
@@ -293,10 +449,19 @@ backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_on_one_instance_reaches_subscribers_on_another_once() {
     let (Some(redis), Some(postgres)) = (test_redis_url(), Backend::postgres()) else {
-        eprintln!("TEST_REDIS_URL and TEST_DATABASE_URL are not both set: two-instance test not run");
+        eprintln!(
+            "TEST_REDIS_URL and TEST_DATABASE_URL are not both set: two-instance test not run"
+        );
         return;
     };
-    let a = spawn_app_with(postgres.clone(), Options { redis_url: Some(redis.clone()), ..Options::default() }).await;
+    let a = spawn_app_with(
+        postgres.clone(),
+        Options {
+            redis_url: Some(redis.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
     let b = spawn_app_with(
         postgres,
         Options {
@@ -309,15 +474,24 @@ async fn a_change_on_one_instance_reaches_subscribers_on_another_once() {
     .await;
     let (customer, _) = setup(&a).await;
     let (order, fo) = place(&a, &customer).await;
-    let mut on_b =
-        b.subscribe("graphql-transport-ws", &b.staff_token(), ORDER_UPDATED, json!({ "id": order, "after": 3 })).await;
+    let mut on_b = b
+        .subscribe(
+            "graphql-transport-ws",
+            &b.staff_token(),
+            ORDER_UPDATED,
+            json!({ "id": order, "after": 3 }),
+        )
+        .await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
     step(&a, "startPicking", &fo).await;
     step(&a, "markPacked", &fo).await;
     assert_eq!(event(&on_b.next().await), (4, "PICKING_STARTED".into()));
     assert_eq!(event(&on_b.next().await), (5, "PACKED".into()));
-    assert!(on_b.try_next(Duration::from_millis(500)).await.is_none(), "each event once");
+    assert!(
+        on_b.try_next(Duration::from_millis(500)).await.is_none(),
+        "each event once"
+    );
 }
 
 /// A private Redis server for tests that stop and restart it.
@@ -328,10 +502,24 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     fn start(port: Option<u16>) -> Self {
-        let port =
-            port.unwrap_or_else(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
         let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server must be installed where TEST_REDIS_URL is set");
@@ -341,7 +529,10 @@ impl PrivateRedis {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { port, child: Some(child) }
+        Self {
+            port,
+            child: Some(child),
+        }
     }
 
     fn stop(&mut self) {
@@ -368,11 +559,23 @@ async fn a_redis_outage_loses_nothing() {
     }
     let mut redis = PrivateRedis::start(None);
     let url = format!("redis://127.0.0.1:{}", redis.port);
-    let app = spawn_app_with(Backend::Sqlite, Options { redis_url: Some(url), ..Options::default() }).await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        Options {
+            redis_url: Some(url),
+            ..Options::default()
+        },
+    )
+    .await;
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
     let mut sub = app
-        .subscribe("graphql-transport-ws", &app.staff_token(), ORDER_UPDATED, json!({ "id": order, "after": 3 }))
+        .subscribe(
+            "graphql-transport-ws",
+            &app.staff_token(),
+            ORDER_UPDATED,
+            json!({ "id": order, "after": 3 }),
+        )
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -382,9 +585,18 @@ async fn a_redis_outage_loses_nothing() {
     assert_eq!(app.get("/ready").await.status(), 503);
 
     let _back = PrivateRedis::start(Some(redis.port));
-    let received: Vec<_> = [sub.next().await, sub.next().await].iter().map(event).collect();
-    assert_eq!(received, vec![(4, "PICKING_STARTED".into()), (5, "PACKED".into())]);
-    assert!(sub.try_next(Duration::from_millis(500)).await.is_none(), "nothing twice");
+    let received: Vec<_> = [sub.next().await, sub.next().await]
+        .iter()
+        .map(event)
+        .collect();
+    assert_eq!(
+        received,
+        vec![(4, "PICKING_STARTED".into()), (5, "PACKED".into())]
+    );
+    assert!(
+        sub.try_next(Duration::from_millis(500)).await.is_none(),
+        "nothing twice"
+    );
     for _ in 0..50 {
         if app.get("/ready").await.status() == 200 {
             return;

@@ -24,7 +24,9 @@ async fn orders_page_forward_and_backward_without_gaps(app: TestApp) {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let body = app.staff(ORDERS_PAGE, json!({ "first": 25, "after": after })).await;
+        let body = app
+            .staff(ORDERS_PAGE, json!({ "first": 25, "after": after }))
+            .await;
         seen.extend(numbers(&body));
         let info = &body["data"]["orders"]["pageInfo"];
         if !info["hasNextPage"].as_bool().unwrap() {
@@ -40,34 +42,79 @@ async fn orders_page_forward_and_backward_without_gaps(app: TestApp) {
     assert_eq!(seen[0], "#1062", "newest first by default");
 
     let first = app.staff(ORDERS_PAGE, json!({ "first": 10 })).await;
-    let end = first["data"]["orders"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
-    let second = app.staff(ORDERS_PAGE, json!({ "first": 10, "after": end })).await;
-    let start = second["data"]["orders"]["pageInfo"]["startCursor"].as_str().unwrap().to_owned();
-    let back = app.staff(ORDERS_PAGE, json!({ "last": 10, "before": start })).await;
-    assert_eq!(numbers(&back), numbers(&first), "paging back returns the previous page");
-    assert!(second["data"]["orders"]["pageInfo"]["hasPreviousPage"].as_bool().unwrap());
+    let end = first["data"]["orders"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = app
+        .staff(ORDERS_PAGE, json!({ "first": 10, "after": end }))
+        .await;
+    let start = second["data"]["orders"]["pageInfo"]["startCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = app
+        .staff(ORDERS_PAGE, json!({ "last": 10, "before": start }))
+        .await;
+    assert_eq!(
+        numbers(&back),
+        numbers(&first),
+        "paging back returns the previous page"
+    );
+    assert!(
+        second["data"]["orders"]["pageInfo"]["hasPreviousPage"]
+            .as_bool()
+            .unwrap()
+    );
 
-    let reversed = app.staff(ORDERS_PAGE, json!({ "first": 3, "reverse": true })).await;
+    let reversed = app
+        .staff(ORDERS_PAGE, json!({ "first": 3, "reverse": true }))
+        .await;
     assert_eq!(numbers(&reversed), vec!["#1001", "#1002", "#1003"]);
-    let by_total = app.staff(ORDERS_PAGE, json!({ "first": 64, "sortKey": "TOTAL" })).await;
+    let by_total = app
+        .staff(ORDERS_PAGE, json!({ "first": 64, "sortKey": "TOTAL" }))
+        .await;
     let totals: Vec<f64> = by_total["data"]["orders"]["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["node"]["total"]["amount"].as_str().unwrap().parse().unwrap())
+        .map(|e| {
+            e["node"]["total"]["amount"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
-    assert!(totals.windows(2).all(|w| w[0] <= w[1]), "ascending totals: {totals:?}");
+    assert!(
+        totals.windows(2).all(|w| w[0] <= w[1]),
+        "ascending totals: {totals:?}"
+    );
 }
 
 async fn orders_filter_by_status_customer_channel_dates_and_text(app: TestApp) {
     let steven = app.customer_id_by_email("steven.boyle@example.com").await;
-    let body = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "status": ["SHIPPED", "CONFIRMED"] } })).await;
-    let statuses: Vec<_> =
-        body["data"]["orders"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["status"].clone()).collect();
+    let body = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "status": ["SHIPPED", "CONFIRMED"] } }),
+        )
+        .await;
+    let statuses: Vec<_> = body["data"]["orders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["status"].clone())
+        .collect();
     assert_eq!(statuses.len(), 3, "{body}");
     assert!(statuses.iter().all(|s| s == "SHIPPED" || s == "CONFIRMED"));
 
-    let body = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "customerId": steven } })).await;
+    let body = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "customerId": steven } }),
+        )
+        .await;
     let emails: Vec<_> = body["data"]["orders"]["edges"]
         .as_array()
         .unwrap()
@@ -76,35 +123,73 @@ async fn orders_filter_by_status_customer_channel_dates_and_text(app: TestApp) {
         .collect();
     assert!(!emails.is_empty() && emails.iter().all(|e| e == "steven.boyle@example.com"));
 
-    let body = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "query": "1058" } })).await;
+    let body = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "query": "1058" } }),
+        )
+        .await;
     assert_eq!(numbers(&body), vec!["#1058"]);
-    let body = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "query": "GARCIA" } })).await;
+    let body = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "query": "GARCIA" } }),
+        )
+        .await;
     assert!(!numbers(&body).is_empty(), "{body}");
-    let body = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "query": "%" } })).await;
-    assert_eq!(numbers(&body), Vec::<String>::new(), "LIKE wildcards are matched literally");
+    let body = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "query": "%" } }),
+        )
+        .await;
+    assert_eq!(
+        numbers(&body),
+        Vec::<String>::new(),
+        "LIKE wildcards are matched literally"
+    );
 
     let now = chrono::Utc::now();
     let body = app
         .staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "placedAfter": (now - chrono::Duration::days(3)).to_rfc3339(), "channel": "web" } }))
         .await;
-    assert_eq!(numbers(&body), vec!["#1062", "#1060", "#1059", "#1058"], "orders placed in the last three days");
-    let body = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "channel": "pos" } })).await;
+    assert_eq!(
+        numbers(&body),
+        vec!["#1062", "#1060", "#1059", "#1058"],
+        "orders placed in the last three days"
+    );
+    let body = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "channel": "pos" } }),
+        )
+        .await;
     assert!(numbers(&body).is_empty());
 }
 
 async fn a_customer_sees_only_their_own_orders(app: TestApp) {
     let steven = app.customer_id_by_email("steven.boyle@example.com").await;
     let token = app.customer_token(&steven);
-    let mine = app.as_token(&token, ORDERS_PAGE, json!({ "first": 100 })).await;
+    let mine = app
+        .as_token(&token, ORDERS_PAGE, json!({ "first": 100 }))
+        .await;
     let emails: Vec<_> = mine["data"]["orders"]["edges"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["node"]["customer"]["email"].clone())
         .collect();
-    assert!(emails.iter().all(|e| e == "steven.boyle@example.com"), "{mine}");
+    assert!(
+        emails.iter().all(|e| e == "steven.boyle@example.com"),
+        "{mine}"
+    );
 
-    let all = app.staff(ORDERS_PAGE, json!({ "first": 100, "filter": { "query": "maria" } })).await;
+    let all = app
+        .staff(
+            ORDERS_PAGE,
+            json!({ "first": 100, "filter": { "query": "maria" } }),
+        )
+        .await;
     let marias = all["data"]["orders"]["edges"][0]["node"].clone();
     let id = marias["id"].clone();
     let number = marias["number"].clone();
@@ -115,8 +200,12 @@ async fn a_customer_sees_only_their_own_orders(app: TestApp) {
         "someone else's order looks missing: {body}"
     );
 
-    let staff =
-        app.staff("query($id: ID!) { node(id: $id) { id ... on Order { number } } }", json!({ "id": id })).await;
+    let staff = app
+        .staff(
+            "query($id: ID!) { node(id: $id) { id ... on Order { number } } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert_eq!(staff["data"]["node"]["number"], number);
 }
 
@@ -126,15 +215,22 @@ async fn the_portal_shows_stevens_delivered_array_and_a_battery_arriving_tomorro
     let body = app
         .as_token(&token, "{ me { orders(first: 2) { edges { node { number status lines { sku { code name } } fulfillmentOrders { status carrier trackingNumber estimatedDelivery { earliest latest label } } } } } } }", json!({}))
         .await;
-    let edges = body["data"]["me"]["orders"]["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let edges = body["data"]["me"]["orders"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
     let battery = &edges[0]["node"];
     assert_eq!(battery["lines"][0]["sku"]["code"], "BATT-13KWH", "{body}");
-    assert_eq!(battery["fulfillmentOrders"][0]["estimatedDelivery"]["label"], "Arriving tomorrow", "{body}");
+    assert_eq!(
+        battery["fulfillmentOrders"][0]["estimatedDelivery"]["label"], "Arriving tomorrow",
+        "{body}"
+    );
     assert_eq!(battery["fulfillmentOrders"][0]["carrier"], "UPS");
     let array = &edges[1]["node"];
     assert_eq!(array["lines"][0]["sku"]["code"], "SOLAR-6KW");
     assert_eq!(array["status"], "DELIVERED");
-    let label = array["fulfillmentOrders"][0]["estimatedDelivery"]["label"].as_str().unwrap();
+    let label = array["fulfillmentOrders"][0]["estimatedDelivery"]["label"]
+        .as_str()
+        .unwrap();
     assert!(label.starts_with("Delivered "), "{label}");
 
     // Move the clock three days on: tomorrow's promise has become overdue.
@@ -147,7 +243,8 @@ async fn the_portal_shows_stevens_delivered_array_and_a_battery_arriving_tomorro
         )
         .await;
     assert_eq!(
-        later["data"]["me"]["orders"]["edges"][0]["node"]["fulfillmentOrders"][0]["estimatedDelivery"]["label"],
+        later["data"]["me"]["orders"]["edges"][0]["node"]["fulfillmentOrders"][0]["estimatedDelivery"]
+            ["label"],
         "Delayed"
     );
 }
@@ -163,22 +260,40 @@ async fn order_details_expose_events_routing_and_payments(app: TestApp) {
     assert_eq!(order["routing"]["strategy"], "SINGLE");
     assert_eq!(order["routing"]["locations"], json!([{ "code": "RNO-WH" }]));
     assert_eq!(order["payments"][0]["status"], "CAPTURED");
-    let sequences: Vec<i64> =
-        order["events"].as_array().unwrap().iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
-    assert_eq!(sequences, (1..=sequences.len() as i64).collect::<Vec<_>>(), "gap-free sequence");
+    let sequences: Vec<i64> = order["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        sequences,
+        (1..=sequences.len() as i64).collect::<Vec<_>>(),
+        "gap-free sequence"
+    );
     assert_eq!(order["events"][0]["type"], "PLACED");
-    assert_eq!(order["resumed"].as_array().unwrap().len(), sequences.len() - 5);
+    assert_eq!(
+        order["resumed"].as_array().unwrap().len(),
+        sequences.len() - 5
+    );
     assert_eq!(order["version"].as_i64().unwrap(), sequences.len() as i64);
 }
 
 async fn fulfillment_orders_list_is_a_pick_list_by_location_and_status(app: TestApp) {
     let locations = app.staff("{ locations { id code } }", json!({})).await;
-    let reno = locations["data"]["locations"].as_array().unwrap().iter().find(|l| l["code"] == "RNO-WH").unwrap()["id"]
+    let reno = locations["data"]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "RNO-WH")
+        .unwrap()["id"]
         .clone();
     let body = app
         .staff("query($loc: ID) { fulfillmentOrders(locationId: $loc, status: [OPEN, PICKING], first: 50) { edges { node { status location { code } lines { quantity sku { code } } order { number } } } } }", json!({ "loc": reno }))
         .await;
-    let edges = body["data"]["fulfillmentOrders"]["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let edges = body["data"]["fulfillmentOrders"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
     assert_eq!(edges.len(), 1, "{body}");
     assert_eq!(edges[0]["node"]["status"], "PICKING");
     assert_eq!(edges[0]["node"]["location"]["code"], "RNO-WH");
@@ -196,10 +311,17 @@ async fn nested_order_pages_cost_the_same_statements_whatever_their_size(app: Te
     for first in [5, 50, 5, 50] {
         let before = app.db_statements().await;
         let body = app.staff(NESTED_PAGE, json!({ "first": first })).await;
-        assert_eq!(body["data"]["orders"]["edges"].as_array().map(Vec::len), Some(first), "{body}");
+        assert_eq!(
+            body["data"]["orders"]["edges"].as_array().map(Vec::len),
+            Some(first),
+            "{body}"
+        );
         counts.push(app.db_statements().await - before);
     }
-    assert_eq!(counts[0], counts[1], "statements for 5 vs 50 orders: {counts:?}");
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 5 vs 50 orders: {counts:?}"
+    );
     assert_eq!(counts[2], counts[3], "{counts:?}");
     // orders page, customers, lines, SKUs: one statement each.
     assert!(counts[1] <= 4, "a small constant, got {counts:?}");

@@ -5,7 +5,10 @@ use orderly::service::Store;
 
 #[test]
 fn schema_graphql_matches_the_built_schema() {
-    let built = sdl(&build_schema(Store::disconnected(), std::sync::Arc::default()));
+    let built = sdl(&build_schema(
+        Store::disconnected(),
+        std::sync::Arc::default(),
+    ));
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
@@ -16,7 +19,10 @@ fn schema_graphql_matches_the_built_schema() {
 
 #[test]
 fn every_type_and_field_is_documented() {
-    let built = sdl(&build_schema(Store::disconnected(), std::sync::Arc::default()));
+    let built = sdl(&build_schema(
+        Store::disconnected(),
+        std::sync::Arc::default(),
+    ));
     // Partners read descriptions through introspection: no object type or field may lack one.
     let mut undocumented = Vec::new();
     let mut in_description = false;
@@ -36,14 +42,33 @@ fn every_type_and_field_is_documented() {
             documented = true;
             continue;
         }
-        let is_type =
-            ["type ", "input ", "enum ", "interface ", "scalar ", "schema "].iter().any(|k| trimmed.starts_with(k));
+        let is_type = [
+            "type ",
+            "input ",
+            "enum ",
+            "interface ",
+            "scalar ",
+            "schema ",
+        ]
+        .iter()
+        .any(|k| trimmed.starts_with(k));
         if is_type {
-            current_type = trimmed.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            current_type = trimmed
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
         }
         let is_member = line.starts_with('\t') && !trimmed.is_empty();
-        let builtin = ["PageInfo", "Query", "Mutation", "Subscription", "DateTime", "{"]
-            .contains(&current_type.as_str())
+        let builtin = [
+            "PageInfo",
+            "Query",
+            "Mutation",
+            "Subscription",
+            "DateTime",
+            "{",
+        ]
+        .contains(&current_type.as_str())
             || current_type.ends_with("Connection")
             || current_type.ends_with("Edge");
         if (is_type || is_member) && !documented && !builtin {
@@ -51,5 +76,9 @@ fn every_type_and_field_is_documented() {
         }
         documented = false;
     }
-    assert!(undocumented.is_empty(), "undocumented:\n{}", undocumented.join("\n"));
+    assert!(
+        undocumented.is_empty(),
+        "undocumented:\n{}",
+        undocumented.join("\n")
+    );
 }

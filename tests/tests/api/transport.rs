@@ -25,14 +25,32 @@ async fn health_ready_and_metrics_answer(app: TestApp) {
     assert_eq!(named.status(), 200);
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("orderly_http_requests_total"), "{metrics}");
-    assert!(metrics.contains(r#"orderly_graphql_requests_total{operation="Locations",outcome="ok"} 1"#), "{metrics}");
-    assert!(metrics.contains("orderly_graphql_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains(r#"orderly_graphql_requests_total{operation="Locations",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("orderly_graphql_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
 }
 
 async fn get_serves_graphiql_and_queries_but_refuses_mutations(app: TestApp) {
-    let page = app.client.get(format!("{}/graphql", app.address)).header("accept", "text/html").send().await.unwrap();
+    let page = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
 
     let token = app.staff_token();
     let query = app
@@ -59,8 +77,17 @@ async fn get_serves_graphiql_and_queries_but_refuses_mutations(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(mutation.status(), 405);
-    let customers = app.staff("{ customers(first: 5) { edges { node { email } } } }", json!({})).await;
-    assert_eq!(customers["data"]["customers"]["edges"], json!([]), "the GET mutation must not have run");
+    let customers = app
+        .staff(
+            "{ customers(first: 5) { edges { node { email } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        customers["data"]["customers"]["edges"],
+        json!([]),
+        "the GET mutation must not have run"
+    );
 }
 
 async fn post_needs_json_and_a_valid_token(app: TestApp) {
@@ -74,11 +101,19 @@ async fn post_needs_json_and_a_valid_token(app: TestApp) {
         .unwrap();
     assert_eq!(form.status(), 415);
 
-    let (status, body) = app.post(Some(&app.forged_token()), "{ locations { code } }", json!({})).await;
+    let (status, body) = app
+        .post(
+            Some(&app.forged_token()),
+            "{ locations { code } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 
-    let (status, body) = app.post(Some("not-a-jwt"), "{ locations { code } }", json!({})).await;
+    let (status, body) = app
+        .post(Some("not-a-jwt"), "{ locations { code } }", json!({}))
+        .await;
     assert_eq!(status, 401, "{body}");
 
     let (status, body) = app
@@ -89,11 +124,16 @@ async fn post_needs_json_and_a_valid_token(app: TestApp) {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
     assert!(body["data"].is_null());
 
     // Introspection stays open so partners can discover the schema.
-    let (status, body) = app.post(None, "{ __schema { queryType { name } } }", json!({})).await;
+    let (status, body) = app
+        .post(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
 }
@@ -112,13 +152,29 @@ async fn malformed_requests_get_coded_errors_not_internals(app: TestApp) {
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
 
     let body = app.staff("{ nope }", json!({})).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{body}"
+    );
 
-    let body = app.staff("{ orders(first: 101) { edges { cursor } } }", json!({})).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    let body = app
+        .staff("{ orders(first: 101) { edges { cursor } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INVALID_INPUT",
+        "{body}"
+    );
 
-    let body = app.staff(r#"{ orders(first: 1, after: "garbage") { edges { cursor } } }"#, json!({})).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    let body = app
+        .staff(
+            r#"{ orders(first: 1, after: "garbage") { edges { cursor } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INVALID_INPUT",
+        "{body}"
+    );
     let text = body.to_string().to_lowercase();
     for leak in ["sql", "sqlx", "panic", "syntax error", "relation"] {
         assert!(!text.contains(leak), "response leaks {leak}: {body}");
@@ -130,17 +186,25 @@ async fn open_socket(
     protocol: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let mut request = app.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket upgrade");
     assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
     socket
 }
 
 async fn next_text(
-    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 ) -> Option<Value> {
     loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await.ok()??;
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .ok()??;
         match message.ok()? {
             Message::Text(text) => return serde_json::from_str(&text).ok(),
             Message::Close(_) => return None,
@@ -154,15 +218,20 @@ async fn websocket_negotiates_both_protocols_and_authenticates_in_connection_ini
     for protocol in ["graphql-transport-ws", "graphql-ws"] {
         let mut socket = open_socket(&app, protocol).await;
         let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-        socket.send(Message::Text(init.to_string().into())).await.unwrap();
+        socket
+            .send(Message::Text(init.to_string().into()))
+            .await
+            .unwrap();
         let ack = next_text(&mut socket).await.expect("an ack");
         assert_eq!(ack["type"], "connection_ack", "{protocol}: {ack}");
     }
 
     let mut socket = open_socket(&app, "graphql-transport-ws").await;
-    let init =
-        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.forged_token()) } });
-    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.forged_token()) } });
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
     let reply = next_text(&mut socket).await;
     assert!(
         reply.as_ref().is_none_or(|r| r["type"] != "connection_ack"),
@@ -177,14 +246,21 @@ async fn readiness_reports_an_unreachable_bus_but_mutations_still_commit(app: Te
     assert_eq!(report["database"], "ok");
     assert_eq!(report["bus"], "unavailable");
     assert_eq!(report["busKind"], "redis");
-    assert_eq!(app.get("/health").await.status(), 200, "alive, just not ready");
+    assert_eq!(
+        app.get("/health").await.status(),
+        200,
+        "alive, just not ready"
+    );
     let body = app
         .staff(
             r#"mutation { createCustomer(input: {email: "x@example.com", name: "X"}) { customer { email } } }"#,
             json!({}),
         )
         .await;
-    assert_eq!(body["data"]["createCustomer"]["customer"]["email"], "x@example.com", "{body}");
+    assert_eq!(
+        body["data"]["createCustomer"]["customer"]["email"], "x@example.com",
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,13 +271,19 @@ async fn readiness_checks_a_live_redis_bus() {
     };
     let app = orderly_tests::spawn_app_with(
         orderly_tests::Backend::Sqlite,
-        Options { redis_url: Some(redis_url), ..Options::default() },
+        Options {
+            redis_url: Some(redis_url),
+            ..Options::default()
+        },
     )
     .await;
     let ready = app.get("/ready").await;
     let status = ready.status();
     let report: Value = ready.json().await.unwrap();
-    assert_eq!(status, 200, "TEST_REDIS_URL is set, so Redis must answer: {report}");
+    assert_eq!(
+        status, 200,
+        "TEST_REDIS_URL is set, so Redis must answer: {report}"
+    );
     assert_eq!(report["busKind"], "redis");
 }
 

@@ -167,7 +167,11 @@ macro_rules! errors_only {
         }
     )*};
 }
-errors_only!(LocationPayload { location }, SkuPayload { sku }, InventoryPayload { inventory_level });
+errors_only!(
+    LocationPayload { location },
+    SkuPayload { sku },
+    InventoryPayload { inventory_level }
+);
 
 fn location_id(field: &str, id: &ID) -> Result<LocationId, ValidationError> {
     gid::decode_as(Kind::Location, id)
@@ -182,7 +186,11 @@ pub struct CatalogMutation;
 impl CatalogMutation {
     /// Creates a warehouse or store.
     #[graphql(guard = "Access::StaffOr(Scope::InventoryWrite)")]
-    async fn create_location(&self, ctx: &Context<'_>, input: CreateLocationInput) -> Result<LocationPayload> {
+    async fn create_location(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLocationInput,
+    ) -> Result<LocationPayload> {
         let mut checks = Checks::default();
         let code = checks.take(None, Code::parse("code", &input.code));
         let name = checks.take(None, parse_name("name", &input.name));
@@ -195,7 +203,10 @@ impl CatalogMutation {
                 input
                     .ships_to
                     .iter()
-                    .map(|c| CountryCode::parse(c).map_err(|e| ValidationError::new("shipsTo", e.message)))
+                    .map(|c| {
+                        CountryCode::parse(c)
+                            .map_err(|e| ValidationError::new("shipsTo", e.message))
+                    })
                     .collect()
             },
         );
@@ -204,7 +215,10 @@ impl CatalogMutation {
             if (-1000..=1000).contains(&input.priority) {
                 Ok(input.priority)
             } else {
-                Err(ValidationError::new("priority", "must be between -1000 and 1000"))
+                Err(ValidationError::new(
+                    "priority",
+                    "must be between -1000 and 1000",
+                ))
             },
         );
         let (Some(code), Some(name), Some(address), Some(ships_to), Some(priority)) =
@@ -212,9 +226,20 @@ impl CatalogMutation {
         else {
             return Ok(LocationPayload::errors(checks.into_errors()));
         };
-        let new = NewLocation { code, name, kind: input.kind.into(), address, ships_to, priority };
-        let (location, user_errors) = payload(ctx.data::<Store>()?.create_location(new).await, Location)?;
-        Ok(LocationPayload { location, user_errors })
+        let new = NewLocation {
+            code,
+            name,
+            kind: input.kind.into(),
+            address,
+            ships_to,
+            priority,
+        };
+        let (location, user_errors) =
+            payload(ctx.data::<Store>()?.create_location(new).await, Location)?;
+        Ok(LocationPayload {
+            location,
+            user_errors,
+        })
     }
 
     /// Creates a SKU, or updates name, price and weight of the SKU with that code.
@@ -227,23 +252,34 @@ impl CatalogMutation {
         let weight = checks.take(
             None,
             match input.weight_grams {
-                Some(w) if !(0..=10_000_000).contains(&w) => {
-                    Err(ValidationError::new("weightGrams", "must be between 0 and 10000000"))
-                }
+                Some(w) if !(0..=10_000_000).contains(&w) => Err(ValidationError::new(
+                    "weightGrams",
+                    "must be between 0 and 10000000",
+                )),
                 other => Ok(other),
             },
         );
-        let (Some(code), Some(name), Some(price), Some(weight_grams)) = (code, name, price, weight) else {
+        let (Some(code), Some(name), Some(price), Some(weight_grams)) = (code, name, price, weight)
+        else {
             return Ok(SkuPayload::errors(checks.into_errors()));
         };
-        let upsert = SkuUpsert { code, name, price, weight_grams };
+        let upsert = SkuUpsert {
+            code,
+            name,
+            price,
+            weight_grams,
+        };
         let (sku, user_errors) = payload(ctx.data::<Store>()?.upsert_sku(upsert).await, Sku)?;
         Ok(SkuPayload { sku, user_errors })
     }
 
     /// Sets on-hand stock of a SKU at a location (a stock take); recorded in the ledger.
     #[graphql(guard = "Access::StaffOr(Scope::InventoryWrite)")]
-    async fn set_inventory(&self, ctx: &Context<'_>, input: SetInventoryInput) -> Result<InventoryPayload> {
+    async fn set_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: SetInventoryInput,
+    ) -> Result<InventoryPayload> {
         let mut checks = Checks::default();
         let location = checks.take(None, location_id("locationId", &input.location_id));
         let on_hand = checks.take(None, parse_on_hand("onHand", input.on_hand));
@@ -253,16 +289,29 @@ impl CatalogMutation {
         let actor = principal(ctx).actor();
         let outcome = ctx
             .data::<Store>()?
-            .change_stock(&input.sku_code, location, StockChange::Set(on_hand), "stock take", &actor)
+            .change_stock(
+                &input.sku_code,
+                location,
+                StockChange::Set(on_hand),
+                "stock take",
+                &actor,
+            )
             .await;
         let (inventory_level, user_errors) = payload(outcome, InventoryLevel)?;
-        Ok(InventoryPayload { inventory_level, user_errors })
+        Ok(InventoryPayload {
+            inventory_level,
+            user_errors,
+        })
     }
 
     /// Adds or removes on-hand stock with a reason; recorded in the ledger. Stock can
     /// never drop below what open orders have reserved.
     #[graphql(guard = "Access::StaffOr(Scope::InventoryWrite)")]
-    async fn adjust_inventory(&self, ctx: &Context<'_>, input: AdjustInventoryInput) -> Result<InventoryPayload> {
+    async fn adjust_inventory(
+        &self,
+        ctx: &Context<'_>,
+        input: AdjustInventoryInput,
+    ) -> Result<InventoryPayload> {
         let mut checks = Checks::default();
         let location = checks.take(None, location_id("locationId", &input.location_id));
         let delta = checks.take(None, parse_delta("delta", input.delta));
@@ -273,9 +322,18 @@ impl CatalogMutation {
         let actor = principal(ctx).actor();
         let outcome = ctx
             .data::<Store>()?
-            .change_stock(&input.sku_code, location, StockChange::Adjust(delta), &reason, &actor)
+            .change_stock(
+                &input.sku_code,
+                location,
+                StockChange::Adjust(delta),
+                &reason,
+                &actor,
+            )
             .await;
         let (inventory_level, user_errors) = payload(outcome, InventoryLevel)?;
-        Ok(InventoryPayload { inventory_level, user_errors })
+        Ok(InventoryPayload {
+            inventory_level,
+            user_errors,
+        })
     }
 }

@@ -36,8 +36,16 @@ pub struct CustomerPayload {
 
 fn parse_phone(phone: Option<String>) -> Result<Option<String>, ValidationError> {
     match phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) {
-        Some(p) if p.len() > 40 || !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) => {
-            Err(ValidationError::new("phone", "may contain only digits, spaces and + - ( ) ., at most 40"))
+        Some(p)
+            if p.len() > 40
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)) =>
+        {
+            Err(ValidationError::new(
+                "phone",
+                "may contain only digits, spaces and + - ( ) ., at most 40",
+            ))
         }
         other => Ok(other),
     }
@@ -50,17 +58,40 @@ pub struct CustomerMutation;
 impl CustomerMutation {
     /// Creates a customer.
     #[graphql(guard = "Access::StaffOr(Scope::CustomersWrite)")]
-    async fn create_customer(&self, ctx: &Context<'_>, input: CreateCustomerInput) -> Result<CustomerPayload> {
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomerInput,
+    ) -> Result<CustomerPayload> {
         let mut checks = Checks::default();
         let email = checks.take(None, Email::parse(&input.email));
         let name = checks.take(None, parse_name("name", &input.name));
         let phone = checks.take(None, parse_phone(input.phone));
-        let time_zone = checks.take(None, parse_time_zone(input.time_zone.as_deref().unwrap_or("UTC")));
-        let (Some(email), Some(name), Some(phone), Some(time_zone)) = (email, name, phone, time_zone) else {
-            return Ok(CustomerPayload { customer: None, user_errors: checks.into_errors() });
+        let time_zone = checks.take(
+            None,
+            parse_time_zone(input.time_zone.as_deref().unwrap_or("UTC")),
+        );
+        let (Some(email), Some(name), Some(phone), Some(time_zone)) =
+            (email, name, phone, time_zone)
+        else {
+            return Ok(CustomerPayload {
+                customer: None,
+                user_errors: checks.into_errors(),
+            });
         };
-        let outcome = ctx.data::<Store>()?.create_customer(NewCustomer { email, name, phone, time_zone }).await;
+        let outcome = ctx
+            .data::<Store>()?
+            .create_customer(NewCustomer {
+                email,
+                name,
+                phone,
+                time_zone,
+            })
+            .await;
         let (customer, user_errors) = payload(outcome, Customer)?;
-        Ok(CustomerPayload { customer, user_errors })
+        Ok(CustomerPayload {
+            customer,
+            user_errors,
+        })
     }
 }

@@ -65,7 +65,10 @@ pub struct FulfillmentOrderPayload {
 
 impl FulfillmentOrderPayload {
     fn errors(user_errors: Vec<UserError>) -> Self {
-        Self { fulfillment_order: None, user_errors }
+        Self {
+            fulfillment_order: None,
+            user_errors,
+        }
     }
 }
 
@@ -78,7 +81,10 @@ fn fulfillment_id(id: &ID) -> Result<FulfillmentOrderId, ValidationError> {
 fn text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, format!("must be 1 to {max} printable characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be 1 to {max} printable characters"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -90,15 +96,23 @@ fn tracking_url(value: Option<String>) -> Result<Option<String>, ValidationError
                 || !(url.starts_with("https://") || url.starts_with("http://"))
                 || url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
         {
-            Err(ValidationError::new("trackingUrl", "must be an http(s) URL of at most 512 characters"))
+            Err(ValidationError::new(
+                "trackingUrl",
+                "must be an http(s) URL of at most 512 characters",
+            ))
         }
         other => Ok(other),
     }
 }
 
-fn done(outcome: crate::service::Result<entity::fulfillment_order::Model>) -> Result<FulfillmentOrderPayload> {
+fn done(
+    outcome: crate::service::Result<entity::fulfillment_order::Model>,
+) -> Result<FulfillmentOrderPayload> {
     let (fulfillment_order, user_errors) = payload(outcome, FulfillmentOrder)?;
-    Ok(FulfillmentOrderPayload { fulfillment_order, user_errors })
+    Ok(FulfillmentOrderPayload {
+        fulfillment_order,
+        user_errors,
+    })
 }
 
 #[derive(Default)]
@@ -108,23 +122,35 @@ pub struct FulfillmentMutation;
 impl FulfillmentMutation {
     /// OPEN → PICKING: the location starts picking.
     #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
-    async fn start_picking(&self, ctx: &Context<'_>, input: FulfillmentOrderInput) -> Result<FulfillmentOrderPayload> {
+    async fn start_picking(
+        &self,
+        ctx: &Context<'_>,
+        input: FulfillmentOrderInput,
+    ) -> Result<FulfillmentOrderPayload> {
         let id = match fulfillment_id(&input.fulfillment_order_id) {
             Ok(id) => id,
             Err(e) => return Ok(FulfillmentOrderPayload::errors(vec![e.into()])),
         };
-        let actor = Actor { name: principal(ctx).actor() };
+        let actor = Actor {
+            name: principal(ctx).actor(),
+        };
         done(ctx.data::<Store>()?.start_picking(id, &actor).await)
     }
 
     /// PICKING → PACKED.
     #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
-    async fn mark_packed(&self, ctx: &Context<'_>, input: FulfillmentOrderInput) -> Result<FulfillmentOrderPayload> {
+    async fn mark_packed(
+        &self,
+        ctx: &Context<'_>,
+        input: FulfillmentOrderInput,
+    ) -> Result<FulfillmentOrderPayload> {
         let id = match fulfillment_id(&input.fulfillment_order_id) {
             Ok(id) => id,
             Err(e) => return Ok(FulfillmentOrderPayload::errors(vec![e.into()])),
         };
-        let actor = Actor { name: principal(ctx).actor() };
+        let actor = Actor {
+            name: principal(ctx).actor(),
+        };
         done(ctx.data::<Store>()?.mark_packed(id, &actor).await)
     }
 
@@ -139,15 +165,22 @@ impl FulfillmentMutation {
         let mut checks = Checks::default();
         let id = checks.take(None, fulfillment_id(&input.fulfillment_order_id));
         let carrier = checks.take(None, text("carrier", &input.carrier, 64));
-        let tracking_number = checks.take(None, text("trackingNumber", &input.tracking_number, 128));
+        let tracking_number =
+            checks.take(None, text("trackingNumber", &input.tracking_number, 128));
         let tracking_url = checks.take(None, tracking_url(input.tracking_url));
         let (Some(id), Some(carrier), Some(tracking_number), Some(tracking_url)) =
             (id, carrier, tracking_number, tracking_url)
         else {
             return Ok(FulfillmentOrderPayload::errors(checks.into_errors()));
         };
-        let actor = Actor { name: principal(ctx).actor() };
-        let shipment = Shipment { carrier, tracking_number, tracking_url };
+        let actor = Actor {
+            name: principal(ctx).actor(),
+        };
+        let shipment = Shipment {
+            carrier,
+            tracking_number,
+            tracking_url,
+        };
         done(ctx.data::<Store>()?.ship(id, shipment, &actor).await)
     }
 
@@ -188,13 +221,19 @@ impl FulfillmentMutation {
         let (Some(id), Some(status), Some(message)) = (id, status, message) else {
             return Ok(FulfillmentOrderPayload::errors(checks.into_errors()));
         };
-        let actor = Actor { name: principal(ctx).actor() };
+        let actor = Actor {
+            name: principal(ctx).actor(),
+        };
         let update = DeliveryUpdate {
             status,
             occurred_at: input.occurred_at,
             estimated_delivery_at: input.estimated_delivery_at,
             message,
         };
-        done(ctx.data::<Store>()?.record_delivery_event(id, update, &actor).await)
+        done(
+            ctx.data::<Store>()?
+                .record_delivery_event(id, update, &actor)
+                .await,
+        )
     }
 }

@@ -26,7 +26,11 @@ pub(crate) struct Checks {
 
 impl Checks {
     /// Keeps the value, or records the error (nested under `parent` when given).
-    pub fn take<T>(&mut self, parent: Option<&str>, result: Result<T, ValidationError>) -> Option<T> {
+    pub fn take<T>(
+        &mut self,
+        parent: Option<&str>,
+        result: Result<T, ValidationError>,
+    ) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(err) => {

@@ -106,17 +106,24 @@ fn customer_for(who: &Principal, given: Option<&ID>) -> Result<CustomerId, Valid
     match (who.customer_id(), given) {
         (Some(me), None) => Ok(me),
         (Some(me), Some(id)) if id == me => Ok(me),
-        (Some(_), Some(_)) => {
-            Err(ValidationError::new("customerId", "customers order for themselves: omit customerId"))
-        }
+        (Some(_), Some(_)) => Err(ValidationError::new(
+            "customerId",
+            "customers order for themselves: omit customerId",
+        )),
         (None, Some(id)) => Ok(id),
-        (None, None) => Err(ValidationError::new("customerId", "say which customer the order is for")),
+        (None, None) => Err(ValidationError::new(
+            "customerId",
+            "say which customer the order is for",
+        )),
     }
 }
 
 fn parse_lines(lines: &[OrderLineInput]) -> Result<Vec<(String, i32)>, ValidationError> {
     if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(ValidationError::new("lines", format!("an order has 1 to {MAX_LINES} lines")));
+        return Err(ValidationError::new(
+            "lines",
+            format!("an order has 1 to {MAX_LINES} lines"),
+        ));
     }
     let mut merged: Vec<(String, i32)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -147,11 +154,16 @@ fn parse_lines(lines: &[OrderLineInput]) -> Result<Vec<(String, i32)>, Validatio
     Ok(merged)
 }
 
-fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ValidationError> {
+fn bounded(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
     match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > max => {
-            Err(ValidationError::new(field, format!("must be at most {max} characters")))
-        }
+        Some(v) if v.chars().count() > max => Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        )),
         other => Ok(other),
     }
 }
@@ -164,7 +176,11 @@ impl OrderingMutation {
     /// Places an order: prices it, routes it to locations, reserves stock and authorises
     /// payment — all or nothing. Customers order for themselves.
     #[graphql(guard = "Access::CustomerOr(Scope::OrdersWrite)")]
-    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
+    async fn place_order(
+        &self,
+        ctx: &Context<'_>,
+        input: PlaceOrderInput,
+    ) -> Result<PlaceOrderPayload> {
         let who = principal(ctx);
         let mut checks = Checks::default();
         let customer = checks.take(None, customer_for(who, input.customer_id.as_ref()));
@@ -173,11 +189,18 @@ impl OrderingMutation {
         let address = checks.take(Some("shippingAddress"), input.shipping_address.parse());
         let provider = checks.take(
             None,
-            bounded("payment.provider", Some(input.payment.provider.clone()), 64)
-                .and_then(|p| p.ok_or_else(|| ValidationError::new("payment.provider", "must not be blank"))),
+            bounded("payment.provider", Some(input.payment.provider.clone()), 64).and_then(|p| {
+                p.ok_or_else(|| ValidationError::new("payment.provider", "must not be blank"))
+            }),
         );
-        let token = checks.take(None, bounded("payment.token", input.payment.token.clone(), 256));
-        let key = checks.take(None, bounded("idempotencyKey", input.idempotency_key.clone(), 200));
+        let token = checks.take(
+            None,
+            bounded("payment.token", input.payment.token.clone(), 256),
+        );
+        let key = checks.take(
+            None,
+            bounded("idempotencyKey", input.idempotency_key.clone(), 200),
+        );
         let note = checks.take(None, bounded("note", input.note.clone(), 2000));
         let (
             Some(customer),
@@ -188,9 +211,14 @@ impl OrderingMutation {
             Some(token),
             Some(key),
             Some(note),
-        ) = (customer, channel, lines, address, provider, token, key, note)
+        ) = (
+            customer, channel, lines, address, provider, token, key, note,
+        )
         else {
-            return Ok(PlaceOrderPayload { order: None, user_errors: checks.into_errors() });
+            return Ok(PlaceOrderPayload {
+                order: None,
+                user_errors: checks.into_errors(),
+            });
         };
         let order = PlaceOrder {
             customer,
@@ -204,14 +232,21 @@ impl OrderingMutation {
             note,
         };
         let actor = Actor { name: who.actor() };
-        let (order, user_errors) = payload(ctx.data::<Store>()?.place_order(order, &actor).await, |p| Order(p.order))?;
+        let (order, user_errors) =
+            payload(ctx.data::<Store>()?.place_order(order, &actor).await, |p| {
+                Order(p.order)
+            })?;
         Ok(PlaceOrderPayload { order, user_errors })
     }
 
     /// Cancels everything that has not shipped: releases its stock and voids the rest of
     /// the payment. Shipped parts stay. Customers may cancel their own orders.
     #[graphql(guard = "Access::CustomerOr(Scope::OrdersWrite)")]
-    async fn cancel_order(&self, ctx: &Context<'_>, input: CancelOrderInput) -> Result<OrderPayload> {
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelOrderInput,
+    ) -> Result<OrderPayload> {
         let who = principal(ctx);
         let mut checks = Checks::default();
         let order = checks.take(
@@ -222,12 +257,25 @@ impl OrderingMutation {
         );
         let reason = checks.take(None, bounded("reason", input.reason, 500));
         let (Some(order), Some(reason)) = (order, reason) else {
-            return Ok(OrderPayload { order: None, user_errors: checks.into_errors() });
+            return Ok(OrderPayload {
+                order: None,
+                user_errors: checks.into_errors(),
+            });
         };
-        let scope = order_visibility(who).unwrap_or(crate::service::orders::Visibility::OwnedBy(CustomerId(0)));
+        let scope = order_visibility(who)
+            .unwrap_or(crate::service::orders::Visibility::OwnedBy(CustomerId(0)));
         let actor = Actor { name: who.actor() };
-        let request = CancelOrder { order, reason, expected_version: input.expected_version };
-        let (order, user_errors) = payload(ctx.data::<Store>()?.cancel_order(request, &actor, scope).await, Order)?;
+        let request = CancelOrder {
+            order,
+            reason,
+            expected_version: input.expected_version,
+        };
+        let (order, user_errors) = payload(
+            ctx.data::<Store>()?
+                .cancel_order(request, &actor, scope)
+                .await,
+            Order,
+        )?;
         Ok(OrderPayload { order, user_errors })
     }
 }

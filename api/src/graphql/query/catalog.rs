@@ -18,12 +18,24 @@ impl CatalogQuery {
         if code.len() > 64 {
             return Ok(None);
         }
-        Ok(ctx.data::<Store>()?.sku_by_code(code.trim()).await.map_err(query_error)?.map(Sku))
+        Ok(ctx
+            .data::<Store>()?
+            .sku_by_code(code.trim())
+            .await
+            .map_err(query_error)?
+            .map(Sku))
     }
 
     /// Every active location, highest priority first.
     #[graphql(guard = "Access::Authenticated")]
     async fn locations(&self, ctx: &Context<'_>) -> Result<Vec<Location>> {
-        Ok(ctx.data::<Store>()?.locations().await.map_err(query_error)?.into_iter().map(Location).collect())
+        Ok(ctx
+            .data::<Store>()?
+            .locations()
+            .await
+            .map_err(query_error)?
+            .into_iter()
+            .map(Location)
+            .collect())
     }
 }

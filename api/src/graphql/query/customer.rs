@@ -42,9 +42,14 @@ impl CustomerQuery {
         before: Option<String>,
         query: Option<String>,
     ) -> Result<Connection<String, Customer>> {
-        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref()).map_err(invalid_argument)?;
+        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref())
+            .map_err(invalid_argument)?;
         let query = query.map(|q| q.chars().take(200).collect::<String>());
-        let page = ctx.data::<Store>()?.customers_page(query.as_deref(), &request).await.map_err(query_error)?;
+        let page = ctx
+            .data::<Store>()?
+            .customers_page(query.as_deref(), &request)
+            .await
+            .map_err(query_error)?;
         Ok(connection(page, Customer))
     }
 

@@ -32,16 +32,23 @@ impl FulfillmentQuery {
         after: Option<String>,
     ) -> Result<Connection<String, FulfillmentOrder>> {
         let location = match location_id {
-            Some(id) => Some(LocationId(
-                gid::decode_as(Kind::Location, &id)
-                    .ok_or_else(|| invalid_argument(ValidationError::new("locationId", "is not a location ID")))?,
-            )),
+            Some(id) => Some(LocationId(gid::decode_as(Kind::Location, &id).ok_or_else(
+                || invalid_argument(ValidationError::new("locationId", "is not a location ID")),
+            )?)),
             None => None,
         };
-        let statuses: Vec<_> = status.unwrap_or_default().into_iter().map(Into::into).collect();
-        let request = PageRequest::parse(first, after.as_deref(), None, None).map_err(invalid_argument)?;
-        let page =
-            ctx.data::<Store>()?.fulfillment_orders_page(location, &statuses, &request).await.map_err(query_error)?;
+        let statuses: Vec<_> = status
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let request =
+            PageRequest::parse(first, after.as_deref(), None, None).map_err(invalid_argument)?;
+        let page = ctx
+            .data::<Store>()?
+            .fulfillment_orders_page(location, &statuses, &request)
+            .await
+            .map_err(query_error)?;
         Ok(connection(page, FulfillmentOrder))
     }
 }

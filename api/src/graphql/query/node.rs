@@ -25,7 +25,10 @@ impl NodeQuery {
     #[graphql(guard = "Access::Authenticated")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(top_level("INVALID_INPUT", format!("ids: at most {MAX_NODES} per call")));
+            return Err(top_level(
+                "INVALID_INPUT",
+                format!("ids: at most {MAX_NODES} per call"),
+            ));
         }
         futures_util::future::try_join_all(ids.iter().map(|id| resolve(ctx, id))).await
     }

@@ -37,17 +37,24 @@ pub struct OrderFilter {
 impl OrderFilter {
     fn parse(self) -> Result<Filter, ValidationError> {
         let customer = match self.customer_id {
-            Some(id) => Some(CustomerId(
-                gid::decode_as(Kind::Customer, &id)
-                    .ok_or_else(|| ValidationError::new("filter.customerId", "is not a customer ID"))?,
-            )),
+            Some(id) => Some(CustomerId(gid::decode_as(Kind::Customer, &id).ok_or_else(
+                || ValidationError::new("filter.customerId", "is not a customer ID"),
+            )?)),
             None => None,
         };
         if self.query.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            return Err(ValidationError::new("filter.query", "must be at most 200 characters"));
+            return Err(ValidationError::new(
+                "filter.query",
+                "must be at most 200 characters",
+            ));
         }
         Ok(Filter {
-            statuses: self.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             customer,
             channel: self.channel,
             placed_after: self.placed_after,
@@ -61,7 +68,8 @@ impl OrderFilter {
 pub struct OrderQuery;
 
 fn visibility(ctx: &Context<'_>) -> Result<Visibility> {
-    order_visibility(principal(ctx)).ok_or_else(|| top_level("FORBIDDEN", "reading orders needs the orders:read scope"))
+    order_visibility(principal(ctx))
+        .ok_or_else(|| top_level("FORBIDDEN", "reading orders needs the orders:read scope"))
 }
 
 #[Object]
@@ -74,7 +82,9 @@ impl OrderQuery {
             return Ok(None);
         };
         let found: Option<entity::order::Model> = load(ctx, OrderId(key)).await?;
-        Ok(found.filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id))).map(Order))
+        Ok(found
+            .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)))
+            .map(Order))
     }
 
     /// An order by its number (`#1001` or `1001`); null when not found or not yours.
@@ -84,7 +94,11 @@ impl OrderQuery {
         if number.len() > 32 {
             return Ok(None);
         }
-        let found = ctx.data::<Store>()?.order_by_number(&number, visibility).await.map_err(query_error)?;
+        let found = ctx
+            .data::<Store>()?
+            .order_by_number(&number, visibility)
+            .await
+            .map_err(query_error)?;
         Ok(found.map(Order))
     }
 
@@ -103,8 +117,12 @@ impl OrderQuery {
         #[graphql(default)] reverse: bool,
     ) -> Result<Connection<String, Order>> {
         let visibility = visibility(ctx)?;
-        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref()).map_err(invalid_argument)?;
-        let filter = filter.unwrap_or_default().parse().map_err(invalid_argument)?;
+        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref())
+            .map_err(invalid_argument)?;
+        let filter = filter
+            .unwrap_or_default()
+            .parse()
+            .map_err(invalid_argument)?;
         let page = ctx
             .data::<Store>()?
             .orders_page(&filter, sort_key.into(), reverse, visibility, &request)

@@ -91,11 +91,16 @@ impl Sku {
     }
     /// Stock at each location that has held this SKU.
     async fn inventory_levels(&self, ctx: &Context<'_>) -> Result<Vec<InventoryLevel>> {
-        Ok(load_list(ctx, LevelsOf(SkuId(self.0.id))).await?.into_iter().map(InventoryLevel).collect())
+        Ok(load_list(ctx, LevelsOf(SkuId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(InventoryLevel)
+            .collect())
     }
     /// Units available to sell, summed over all locations.
     async fn available(&self, ctx: &Context<'_>) -> Result<i32> {
-        let levels: Vec<inventory_level::Model> = load_list(ctx, LevelsOf(SkuId(self.0.id))).await?;
+        let levels: Vec<inventory_level::Model> =
+            load_list(ctx, LevelsOf(SkuId(self.0.id))).await?;
         Ok(levels.iter().map(|l| l.on_hand - l.reserved).sum())
     }
 }
@@ -112,7 +117,9 @@ impl InventoryLevel {
     }
     /// The location.
     async fn location(&self, ctx: &Context<'_>) -> Result<Location> {
-        Ok(Location(load_required(ctx, LocationId(self.0.location_id)).await?))
+        Ok(Location(
+            load_required(ctx, LocationId(self.0.location_id)).await?,
+        ))
     }
     /// The SKU.
     async fn sku(&self, ctx: &Context<'_>) -> Result<Sku> {

@@ -55,13 +55,26 @@ impl Customer {
     ) -> Result<Connection<String, Order>> {
         let owner = CustomerId(self.0.id);
         if !can_read_order(principal(ctx), owner) {
-            return Err(top_level("FORBIDDEN", "you may not read this customer's orders"));
+            return Err(top_level(
+                "FORBIDDEN",
+                "you may not read this customer's orders",
+            ));
         }
-        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref()).map_err(invalid_argument)?;
-        let query = OrderQuery { customer: Some(owner), ..OrderQuery::default() };
+        let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref())
+            .map_err(invalid_argument)?;
+        let query = OrderQuery {
+            customer: Some(owner),
+            ..OrderQuery::default()
+        };
         let page = ctx
             .data::<Store>()?
-            .orders_page(&query, OrderSort::PlacedAt, false, Visibility::OwnedBy(owner), &request)
+            .orders_page(
+                &query,
+                OrderSort::PlacedAt,
+                false,
+                Visibility::OwnedBy(owner),
+                &request,
+            )
             .await
             .map_err(query_error)?;
         Ok(connection(page, Order))

@@ -42,7 +42,9 @@ impl FulfillmentOrder {
 
     /// The estimate with its label, when there is one.
     pub async fn estimate(&self, ctx: &Context<'_>) -> Result<Option<DeliveryEstimate>> {
-        let Some(window) = self.window() else { return Ok(None) };
+        let Some(window) = self.window() else {
+            return Ok(None);
+        };
         Ok(Some(DeliveryEstimate {
             earliest: Date(window.earliest),
             latest: Date(window.latest),
@@ -57,9 +59,15 @@ impl FulfillmentOrder {
         let tz: chrono_tz::Tz = customer.time_zone.parse().unwrap_or(chrono_tz::UTC);
         let now = ctx.data::<Store>()?.clock().now();
         let local_day = |at: DateTime<Utc>| -> NaiveDate { at.with_timezone(&tz).date_naive() };
-        let status: domain::FulfillmentStatus = service::decode("fulfillment_orders.status", &self.0.status)
-            .map_err(|e| crate::graphql::error::internal(&e))?;
-        Ok(delivery::label(status, self.window(), self.0.delivered_at.map(local_day), local_day(now)))
+        let status: domain::FulfillmentStatus =
+            service::decode("fulfillment_orders.status", &self.0.status)
+                .map_err(|e| crate::graphql::error::internal(&e))?;
+        Ok(delivery::label(
+            status,
+            self.window(),
+            self.0.delivered_at.map(local_day),
+            local_day(now),
+        ))
     }
 }
 
@@ -76,7 +84,9 @@ impl FulfillmentOrder {
     }
     /// The location that ships it.
     async fn location(&self, ctx: &Context<'_>) -> Result<Location> {
-        Ok(Location(load_required(ctx, LocationId(self.0.location_id)).await?))
+        Ok(Location(
+            load_required(ctx, LocationId(self.0.location_id)).await?,
+        ))
     }
     /// Where it stands.
     async fn status(&self) -> Result<FulfillmentStatus> {
@@ -84,7 +94,10 @@ impl FulfillmentOrder {
     }
     /// Shipping speed.
     async fn shipping_method(&self) -> Result<ShippingMethod> {
-        stored::<domain::ShippingMethod, _>("fulfillment_orders.shipping_method", &self.0.shipping_method)
+        stored::<domain::ShippingMethod, _>(
+            "fulfillment_orders.shipping_method",
+            &self.0.shipping_method,
+        )
     }
     /// What it ships.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<FulfillmentOrderLine>> {
@@ -137,7 +150,8 @@ impl FulfillmentOrderLine {
     }
     /// The order line.
     async fn order_line(&self, ctx: &Context<'_>) -> Result<OrderLine> {
-        let line: entity::order_line::Model = load_required(ctx, OrderLineId(self.0.order_line_id)).await?;
+        let line: entity::order_line::Model =
+            load_required(ctx, OrderLineId(self.0.order_line_id)).await?;
         let order: order::Model = load_required(ctx, OrderId(line.order_id)).await?;
         Ok(OrderLine(line, order.currency))
     }

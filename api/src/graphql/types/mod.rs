@@ -21,6 +21,10 @@ pub fn global_id(kind: Kind, key: i64) -> ID {
 /// A Relay connection over a page of rows.
 pub fn connection<M, N: OutputType>(page: Page<M>, wrap: impl Fn(M) -> N) -> Connection<String, N> {
     let mut out = Connection::new(page.has_previous_page, page.has_next_page);
-    out.edges.extend(page.items.into_iter().map(|(cursor, m)| Edge::new(cursor.encode(), wrap(m))));
+    out.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, m)| Edge::new(cursor.encode(), wrap(m))),
+    );
     out
 }

@@ -40,10 +40,14 @@ pub async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             .await?
             .filter(|c| can_read_customer(who, CustomerId(c.id)))
             .map(|c| Node::Customer(Customer(c))),
-        Kind::Location => load(ctx, LocationId(key)).await?.map(|l| Node::Location(Location(l))),
+        Kind::Location => load(ctx, LocationId(key))
+            .await?
+            .map(|l| Node::Location(Location(l))),
         Kind::Sku => load(ctx, SkuId(key)).await?.map(|s| Node::Sku(Sku(s))),
         Kind::FulfillmentOrder => {
-            let Some(fo) = load::<_, entity::fulfillment_order::Model>(ctx, FulfillmentOrderId(key)).await? else {
+            let Some(fo) =
+                load::<_, entity::fulfillment_order::Model>(ctx, FulfillmentOrderId(key)).await?
+            else {
                 return Ok(None);
             };
             let order: Option<entity::order::Model> = load(ctx, OrderId(fo.order_id)).await?;

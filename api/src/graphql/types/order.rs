@@ -10,9 +10,13 @@ use super::global_id;
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
 use crate::domain::status as domain;
 use crate::gid::Kind;
-use crate::graphql::enums::{OrderEventType, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod};
+use crate::graphql::enums::{
+    OrderEventType, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod,
+};
 use crate::graphql::error::{invalid_argument, query_error, stored};
-use crate::graphql::loaders::{FulfillmentOrdersOf, LinesOf, PaymentsOf, load, load_list, load_required};
+use crate::graphql::loaders::{
+    FulfillmentOrdersOf, LinesOf, PaymentsOf, load, load_list, load_required,
+};
 use crate::graphql::scalars::{Address, Money};
 use crate::service::Store;
 
@@ -53,7 +57,9 @@ impl Order {
     }
     /// Who placed the order.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
-        Ok(Customer(load_required(ctx, CustomerId(self.0.customer_id)).await?))
+        Ok(Customer(
+            load_required(ctx, CustomerId(self.0.customer_id)).await?,
+        ))
     }
     /// Sales channel code, e.g. `web`.
     async fn channel(&self) -> &str {
@@ -70,11 +76,19 @@ impl Order {
     }
     /// One per shipping location.
     async fn fulfillment_orders(&self, ctx: &Context<'_>) -> Result<Vec<FulfillmentOrder>> {
-        Ok(load_list(ctx, FulfillmentOrdersOf(OrderId(self.0.id))).await?.into_iter().map(FulfillmentOrder).collect())
+        Ok(load_list(ctx, FulfillmentOrdersOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(FulfillmentOrder)
+            .collect())
     }
     /// Payments, oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
-        Ok(load_list(ctx, PaymentsOf(OrderId(self.0.id))).await?.into_iter().map(Payment).collect())
+        Ok(load_list(ctx, PaymentsOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(Payment)
+            .collect())
     }
     /// History: events with `sequence` greater than `afterSequence` (default 0), oldest
     /// first, at most `first` (default and maximum 500).
@@ -93,7 +107,11 @@ impl Order {
         }
         let rows = ctx
             .data::<Store>()?
-            .order_events(OrderId(self.0.id), after_sequence.unwrap_or(0).max(0), limit as u64)
+            .order_events(
+                OrderId(self.0.id),
+                after_sequence.unwrap_or(0).max(0),
+                limit as u64,
+            )
             .await
             .map_err(query_error)?;
         Ok(rows.into_iter().map(OrderEvent).collect())
@@ -257,7 +275,9 @@ impl OrderEvent {
     /// The fulfilment order it concerns, if any.
     async fn fulfillment_order(&self, ctx: &Context<'_>) -> Result<Option<FulfillmentOrder>> {
         match self.0.fulfillment_order_id {
-            Some(id) => Ok(load(ctx, FulfillmentOrderId(id)).await?.map(FulfillmentOrder)),
+            Some(id) => Ok(load(ctx, FulfillmentOrderId(id))
+                .await?
+                .map(FulfillmentOrder)),
             None => Ok(None),
         }
     }
@@ -288,8 +308,10 @@ impl RoutingPlan {
         let mut ids: Vec<i64> = fos.iter().map(|fo| fo.location_id).collect();
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
-        let loaded =
-            futures_util::future::try_join_all(ids.into_iter().map(|id| load_required(ctx, LocationId(id)))).await?;
+        let loaded = futures_util::future::try_join_all(
+            ids.into_iter().map(|id| load_required(ctx, LocationId(id))),
+        )
+        .await?;
         Ok(loaded.into_iter().map(Location).collect())
     }
 }
