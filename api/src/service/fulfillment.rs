@@ -3,15 +3,15 @@
 //! is checked against the fulfilment state machine and recorded as an order event.
 
 use chrono::{DateTime, Utc};
-use entity::{customer, fulfillment_order, fulfillment_order_line, order, order_line, payment};
+use entity::{customer, fulfillment_order, order, order_line, payment};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, lock_order, order_payment, record_change};
 use super::ordering::Actor;
+use super::ordering::{Settlement, settle_lines};
 use super::{Error, Result, Store, decode, retrying};
 use crate::domain::delivery::{DeliveryWindow, estimate_window};
 use crate::domain::ids::{FulfillmentOrderId, OrderId};
@@ -156,14 +156,8 @@ impl Store {
         match step {
             Step::Pick | Step::Pack => {}
             Step::Ship(shipment) => {
-                let captured = self.ship_goods(&txn, &order, &fo, now).await?;
-                stock_moved = fulfillment_order_line::Entity::find()
-                    .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
-                    .select_only()
-                    .column(fulfillment_order_line::Column::SkuId)
-                    .into_tuple::<i64>()
-                    .all(&txn)
-                    .await?;
+                let (captured, skus) = self.ship_goods(&txn, &order, &fo, now).await?;
+                stock_moved = skus;
                 let ship_date = local_date(&txn, &order, now).await?;
                 let method: ShippingMethod =
                     decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
@@ -251,7 +245,7 @@ impl Store {
         order: &order::Model,
         fo: &fulfillment_order::Model,
         now: DateTime<Utc>,
-    ) -> Result<Option<(i64, String)>> {
+    ) -> Result<(Option<(i64, String)>, Vec<i64>)> {
         let payment = order_payment(txn, order.id)
             .await?
             .ok_or_else(|| Error::Corrupt("order without payment".into()))?;
@@ -268,40 +262,19 @@ impl Store {
                 ),
             ));
         }
-        let lines = fulfillment_order_line::Entity::find()
-            .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
+        let lines = settle_lines(txn, fo, Settlement::Shipped, now).await?;
+        let skus: Vec<i64> = lines.iter().map(|l| l.sku_id).collect();
+        let prices: std::collections::HashMap<i64, i64> = order_line::Entity::find()
+            .filter(order_line::Column::Id.is_in(lines.iter().map(|l| l.order_line_id)))
             .all(txn)
-            .await?;
-        let mut shipped_value = 0_i64;
-        for line in &lines {
-            let moved = move_stock(
-                txn,
-                fo.location_id,
-                line.sku_id,
-                Movement::Ship(line.quantity),
-                now,
-            )
-            .await?;
-            if !moved {
-                return Err(Error::Corrupt(format!(
-                    "fulfillment order {} shipped without its reservation",
-                    fo.id
-                )));
-            }
-            let order_line = order_line::Entity::find_by_id(line.order_line_id)
-                .one(txn)
-                .await?;
-            shipped_value +=
-                order_line.as_ref().map_or(0, |l| l.unit_price) * i64::from(line.quantity);
-            order_line::Entity::update_many()
-                .col_expr(
-                    order_line::Column::QuantityFulfilled,
-                    Expr::col(order_line::Column::QuantityFulfilled).add(line.quantity),
-                )
-                .filter(order_line::Column::Id.eq(line.order_line_id))
-                .exec(txn)
-                .await?;
-        }
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l.unit_price))
+            .collect();
+        let shipped_value: i64 = lines
+            .iter()
+            .map(|l| prices.get(&l.order_line_id).copied().unwrap_or(0) * i64::from(l.quantity))
+            .sum();
 
         let unshipped_others = fulfillment_order::Entity::find()
             .filter(fulfillment_order::Column::OrderId.eq(order.id))
@@ -327,7 +300,7 @@ impl Store {
             Ord::min(shipped_value + tax_share + shipping, remaining)
         };
         if amount <= 0 {
-            return Ok(None);
+            return Ok((None, skus));
         }
         let reference = payment.provider_reference.clone().unwrap_or_default();
         if let Some(provider) = self.payments.get(&payment.provider) {
@@ -361,7 +334,7 @@ impl Store {
             .filter(payment::Column::Id.eq(payment.id))
             .exec(txn)
             .await?;
-        Ok(Some((amount, payment.currency)))
+        Ok((Some((amount, payment.currency)), skus))
     }
 }
 

@@ -603,7 +603,8 @@ impl Store {
             ) {
                 continue;
             }
-            released.extend(release_reservations(&txn, fo, now).await?);
+            let lines = settle_lines(&txn, fo, Settlement::Cancelled, now).await?;
+            released.extend(lines.iter().map(|l| l.sku_id));
             let updated = fulfillment_order::Entity::update_many()
                 .col_expr(
                     fulfillment_order::Column::Status,
@@ -702,40 +703,47 @@ impl Store {
     }
 }
 
-/// Gives the units a fulfilment order reserved back to available stock; returns the SKUs.
-pub(crate) async fn release_reservations(
+/// What becomes of a fulfilment order's units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settlement {
+    /// They leave the building: out of on-hand and reserved, counted as fulfilled.
+    Shipped,
+    /// They go back to available stock, counted as cancelled.
+    Cancelled,
+}
+
+/// Settles every line of `fo` (stock moved with one conditional update each, order-line
+/// counters bumped) and returns the lines.
+pub(crate) async fn settle_lines(
     txn: &DatabaseTransaction,
     fo: &fulfillment_order::Model,
+    settlement: Settlement,
     now: DateTime<Utc>,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<fulfillment_order_line::Model>> {
     let lines = fulfillment_order_line::Entity::find()
         .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
         .all(txn)
         .await?;
-    let skus = lines.iter().map(|l| l.sku_id).collect();
-    for line in lines {
-        let released = move_stock(
-            txn,
-            fo.location_id,
-            line.sku_id,
-            Movement::Release(line.quantity),
-            now,
-        )
-        .await?;
-        if !released {
+    let counter = match settlement {
+        Settlement::Shipped => order_line::Column::QuantityFulfilled,
+        Settlement::Cancelled => order_line::Column::QuantityCancelled,
+    };
+    for line in &lines {
+        let movement = match settlement {
+            Settlement::Shipped => Movement::Ship(line.quantity),
+            Settlement::Cancelled => Movement::Release(line.quantity),
+        };
+        if !move_stock(txn, fo.location_id, line.sku_id, movement, now).await? {
             return Err(Error::Corrupt(format!(
-                "fulfilment order {} had no reservation to release",
-                fo.id
+                "fulfilment order {} has no reservation for SKU {}",
+                fo.id, line.sku_id
             )));
         }
         order_line::Entity::update_many()
-            .col_expr(
-                order_line::Column::QuantityCancelled,
-                Expr::col(order_line::Column::QuantityCancelled).add(line.quantity),
-            )
+            .col_expr(counter, Expr::col(counter).add(line.quantity))
             .filter(order_line::Column::Id.eq(line.order_line_id))
             .exec(txn)
             .await?;
     }
-    Ok(skus)
+    Ok(lines)
 }

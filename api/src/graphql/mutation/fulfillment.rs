@@ -115,6 +115,31 @@ fn done(
     })
 }
 
+/// The steps that need nothing but the fulfilment order.
+enum SimpleStep {
+    Pick,
+    Pack,
+}
+
+async fn simple_step(
+    ctx: &Context<'_>,
+    input: &FulfillmentOrderInput,
+    step: SimpleStep,
+) -> Result<FulfillmentOrderPayload> {
+    let id = match fulfillment_id(&input.fulfillment_order_id) {
+        Ok(id) => id,
+        Err(e) => return Ok(FulfillmentOrderPayload::errors(vec![e.into()])),
+    };
+    let actor = Actor {
+        name: principal(ctx).actor(),
+    };
+    let store = ctx.data::<Store>()?;
+    done(match step {
+        SimpleStep::Pick => store.start_picking(id, &actor).await,
+        SimpleStep::Pack => store.mark_packed(id, &actor).await,
+    })
+}
+
 #[derive(Default)]
 pub struct FulfillmentMutation;
 
@@ -127,14 +152,7 @@ impl FulfillmentMutation {
         ctx: &Context<'_>,
         input: FulfillmentOrderInput,
     ) -> Result<FulfillmentOrderPayload> {
-        let id = match fulfillment_id(&input.fulfillment_order_id) {
-            Ok(id) => id,
-            Err(e) => return Ok(FulfillmentOrderPayload::errors(vec![e.into()])),
-        };
-        let actor = Actor {
-            name: principal(ctx).actor(),
-        };
-        done(ctx.data::<Store>()?.start_picking(id, &actor).await)
+        simple_step(ctx, &input, SimpleStep::Pick).await
     }
 
     /// PICKING → PACKED.
@@ -144,14 +162,7 @@ impl FulfillmentMutation {
         ctx: &Context<'_>,
         input: FulfillmentOrderInput,
     ) -> Result<FulfillmentOrderPayload> {
-        let id = match fulfillment_id(&input.fulfillment_order_id) {
-            Ok(id) => id,
-            Err(e) => return Ok(FulfillmentOrderPayload::errors(vec![e.into()])),
-        };
-        let actor = Actor {
-            name: principal(ctx).actor(),
-        };
-        done(ctx.data::<Store>()?.mark_packed(id, &actor).await)
+        simple_step(ctx, &input, SimpleStep::Pack).await
     }
 
     /// PACKED → SHIPPED: stock leaves the location, what ships is captured, and the
