@@ -75,7 +75,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             crate::telemetry::init(settings.log_format);
-            let connection = db::connect(&settings.database_url, 1, &Metrics::new()?).await?;
+            let connection = db::connect(&settings.database_url, 1, 0, &Metrics::new()?).await?;
             db::migrate(&connection).await?;
             tracing::info!("migrations applied");
             Ok(())
@@ -83,7 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed { demo } => {
             crate::telemetry::init(settings.log_format);
             anyhow::ensure!(demo, "say what to seed: orderly seed --demo");
-            let connection = db::connect(&settings.database_url, 1, &Metrics::new()?).await?;
+            let connection = db::connect(&settings.database_url, 1, 0, &Metrics::new()?).await?;
             db::migrate(&connection).await?;
             let store = Store::new(connection, Arc::new(SystemClock));
             match store
@@ -98,7 +98,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema => {
-            let schema = graphql::build_schema(Store::disconnected(), std::sync::Arc::default());
+            let schema = graphql::build_schema(
+                Store::disconnected(),
+                std::sync::Arc::default(),
+                Default::default(),
+            );
             // The command's output is the SDL itself, so it goes to stdout, not the log.
             write!(std::io::stdout().lock(), "{}", graphql::sdl(&schema))
                 .context("Failed to write the schema")

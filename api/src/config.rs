@@ -92,6 +92,55 @@ pub struct Settings {
     /// no for Postgres).
     #[arg(long, env = "ORDERLY_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
+    /// Whether anonymous callers may introspect the schema.
+    #[arg(
+        long,
+        env = "ORDERLY_PUBLIC_INTROSPECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub public_introspection: bool,
+    /// Highest cost of one request (every field 1, a page of n items n times its item).
+    #[arg(
+        long,
+        env = "ORDERLY_MAX_COST",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_cost: usize,
+    /// Cost points each principal may spend at once (0 turns rate limiting off).
+    #[arg(
+        long,
+        env = "ORDERLY_RATE_BUDGET",
+        default_value_t = 20_000.0,
+        global = true
+    )]
+    pub rate_budget: f64,
+    /// Cost points restored to each principal per second.
+    #[arg(
+        long,
+        env = "ORDERLY_RATE_RESTORE",
+        default_value_t = 1_000.0,
+        global = true
+    )]
+    pub rate_restore: f64,
+    /// Longest a GraphQL request may run before it is abandoned, in ms.
+    #[arg(
+        long,
+        env = "ORDERLY_REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub request_timeout_ms: u64,
+    /// Longest one SQL statement may run on Postgres, in ms (0: no limit).
+    #[arg(
+        long,
+        env = "ORDERLY_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
 }
 
 impl Settings {
@@ -111,6 +160,23 @@ impl Settings {
             relay_poll_ms: 1000,
             scheduler_interval_ms: 60_000,
             seed_demo: Some(false),
+            public_introspection: true,
+            max_cost: 10_000,
+            rate_budget: 20_000.0,
+            rate_restore: 1_000.0,
+            request_timeout_ms: 30_000,
+            statement_timeout_ms: 10_000,
+        }
+    }
+
+    /// The per-request bounds these settings describe.
+    pub fn limits(&self) -> crate::graphql::policy::Limits {
+        crate::graphql::policy::Limits {
+            max_complexity: self.max_cost,
+            public_introspection: self.public_introspection,
+            budget: self.rate_budget.max(0.0),
+            restore_per_second: self.rate_restore.max(0.0),
+            ..Default::default()
         }
     }
 

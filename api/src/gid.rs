@@ -17,6 +17,7 @@ pub enum Kind {
     FulfillmentOrderLine,
     Payment,
     OrderEvent,
+    ApiKey,
 }
 
 /// Encodes the global ID of `kind` number `key`.

@@ -13,15 +13,14 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Data, ServerError};
-use async_graphql_actix_web::GraphQLSubscription;
 
-use crate::auth::Principal;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::{self, AuthError, Credentials, Principal};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::events::hub::Hub;
 use crate::events::{self, EventBus};
+use crate::graphql::policy::ClientAddress;
 use crate::graphql::{self, OrderlySchema};
 use crate::metrics::Metrics;
 use crate::service::{Store, TaxRates, db};
@@ -38,6 +37,8 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     pub hub: Arc<Hub>,
     pub loader_delay: std::time::Duration,
+    /// Longest a GraphQL request may run.
+    pub request_timeout: Duration,
 }
 
 /// A built, bound, not yet running server.
@@ -62,8 +63,13 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("Failed to register metrics")?;
         let keys = JwtKeys::new(&settings.resolve_jwt_secret()?);
-        let connection =
-            db::connect(&settings.database_url, settings.db_pool_size, &metrics).await?;
+        let connection = db::connect(
+            &settings.database_url,
+            settings.db_pool_size,
+            settings.statement_timeout_ms,
+            &metrics,
+        )
+        .await?;
         db::migrate(&connection).await?;
         let tax = TaxRates::parse(&settings.tax_rates)
             .map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
@@ -93,13 +99,14 @@ impl Application {
             events::relay::spawn_stock(&store, bus.clone()),
         ];
         let state = web::Data::new(AppState {
-            schema: graphql::build_schema(store.clone(), hub.clone()),
+            schema: graphql::build_schema(store.clone(), hub.clone(), settings.limits()),
             hub,
             store,
             keys,
             metrics,
             bus,
             loader_delay: std::time::Duration::from_millis(settings.loader_delay_ms),
+            request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
         });
 
         let listener = TcpListener::bind(settings.bind)
@@ -195,72 +202,145 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse
     }))
 }
 
-/// Who is calling, from `Authorization: Bearer …`; a bad token is refused outright.
-fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, Box<HttpResponse>> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(Principal::Anonymous);
+/// Who is calling, from `Authorization: Bearer …` or `X-Api-Key`; bad credentials are
+/// refused outright (401), never downgraded to anonymous.
+async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, Box<HttpResponse>> {
+    let header_text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let credentials = Credentials {
+        bearer: header_text(header::AUTHORIZATION).map(auth::bearer_token),
+        api_key: header_text(header::HeaderName::from_static("x-api-key")),
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .unwrap_or_default();
-    state.keys.verify(token).map_err(|err| {
-        tracing::debug!(error = %err, "refused bearer token");
-        let mut response = error_response(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "invalid or expired token",
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        Box::new(response)
-    })
+    match auth::authenticate(&state.keys, &state.store, credentials).await {
+        Ok(authenticated) => Ok(authenticated.principal),
+        Err(AuthError::Lookup(err)) => {
+            let error = crate::graphql::error::internal(&err);
+            Err(Box::new(HttpResponse::ServiceUnavailable().json(
+                serde_json::json!({ "errors": [error.into_server_error(Default::default())] }),
+            )))
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "refused credentials");
+            let mut response = error_response(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "invalid, expired or revoked credentials",
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            Err(Box::new(response))
+        }
+    }
 }
 
 async fn execute(
     state: &AppState,
+    req: &HttpRequest,
     request: async_graphql::Request,
     principal: Principal,
 ) -> HttpResponse {
+    let correlation_id = CorrelationId::from_request(req);
     let operation = request.operation_name.clone();
     let started = Instant::now();
-    let mut response = state
-        .schema
-        .execute(graphql::prepare(
-            request,
-            &state.store,
-            principal,
-            state.loader_delay,
-        ))
-        .await;
+    let client = ClientAddress(
+        req.peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+    );
+    let request = graphql::prepare(request, &state.store, principal, state.loader_delay)
+        .data(client)
+        .data(correlation_id.clone());
+    let span = tracing::info_span!("graphql", correlation_id = %correlation_id.0);
+    let run = CORRELATION_ID.scope(
+        correlation_id.clone(),
+        tracing::Instrument::instrument(state.schema.execute(request), span),
+    );
+    let mut response = match tokio::time::timeout(state.request_timeout, run).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(correlation_id = %correlation_id.0, ?operation, "request timed out");
+            let mut response = error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                "TIMEOUT",
+                "the request took too long and was abandoned; nothing it had not committed was kept",
+            );
+            correlation_id.stamp(&mut response);
+            return response;
+        }
+    };
     state
         .metrics
         .graphql_request(operation.as_deref(), response.is_ok(), started.elapsed());
-    // Every error carries a stable code; parse and validation errors come without one.
+    // Every error carries a stable code and the request's correlation id.
     for error in &mut response.errors {
-        with_default_code(error);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_REQUEST");
+        }
+        if extensions.get("correlationId").is_none() {
+            extensions.set("correlationId", correlation_id.0.as_str());
+        }
     }
-    HttpResponse::Ok().json(response)
+    let retry_after = response.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        match (ext.get("code"), ext.get("retryAfter")) {
+            (
+                Some(async_graphql::Value::String(code)),
+                Some(async_graphql::Value::Number(after)),
+            ) if code == "RATE_LIMITED" => after.as_f64(),
+            _ => None,
+        }
+    });
+    let mut http = match retry_after {
+        Some(after) => {
+            let mut http = HttpResponse::TooManyRequests();
+            http.insert_header((header::RETRY_AFTER, format!("{}", after.ceil().max(1.0))));
+            http.json(response)
+        }
+        None => HttpResponse::Ok().json(response),
+    };
+    correlation_id.stamp(&mut http);
+    http
 }
 
-fn with_default_code(error: &mut ServerError) {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", "BAD_REQUEST");
+tokio::task_local! {
+    /// The correlation id of the request being served, for errors logged deep inside it.
+    pub static CORRELATION_ID: CorrelationId;
+}
+
+/// One request's id: taken from a sane `X-Request-Id`, else fresh. It is in every error,
+/// in the `X-Request-Id` response header and on every log line of the request.
+#[derive(Debug, Clone)]
+pub struct CorrelationId(pub String);
+
+impl CorrelationId {
+    fn from_request(req: &HttpRequest) -> Self {
+        let given = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 64
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
+        Self(given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned))
+    }
+
+    fn stamp(&self, response: &mut HttpResponse) {
+        if let Ok(value) = header::HeaderValue::from_str(&self.0) {
+            response
+                .headers_mut()
+                .insert(header::HeaderName::from_static("x-request-id"), value);
+        }
     }
 }
 
 async fn graphql_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let is_json = req
         .headers()
@@ -278,12 +358,36 @@ async fn graphql_post(
             "send Content-Type: application/json",
         );
     }
-    let principal = match authenticate(&state, &req) {
+    let body = match body {
+        Ok(body) => body,
+        Err(err) if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is over 256 KiB (after decompression)",
+            );
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the request body could not be read",
+            );
+        }
+    };
+    let principal = match authenticate(&state, &req).await {
         Ok(p) => p,
         Err(response) => return *response,
     };
+    if body.trim_ascii_start().starts_with(b"[") {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BATCH_NOT_SUPPORTED",
+            "send one operation per request; array batches are not accepted",
+        );
+    }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, request, principal).await,
+        Ok(request) => execute(&state, &req, request, principal).await,
         Err(_) => error_response(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
@@ -312,7 +416,7 @@ async fn graphql_get(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     if req.headers().contains_key(header::UPGRADE) {
-        return subscribe(state, &req, payload);
+        return crate::ws::start(state, &req, payload);
     }
     let wants_html = req
         .headers()
@@ -350,11 +454,11 @@ async fn graphql_get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return Ok(response);
     }
-    let principal = match authenticate(&state, &req) {
+    let principal = match authenticate(&state, &req).await {
         Ok(p) => p,
         Err(response) => return Ok(*response),
     };
-    Ok(execute(&state, request, principal).await)
+    Ok(execute(&state, &req, request, principal).await)
 }
 
 async fn method_not_allowed() -> HttpResponse {
@@ -367,45 +471,6 @@ async fn method_not_allowed() -> HttpResponse {
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
     response
-}
-
-/// WebSocket on `/graphql`: `graphql-transport-ws` or legacy `graphql-ws`, chosen by
-/// `Sec-WebSocket-Protocol`. The principal comes from the `connection_init` payload; a
-/// bad token closes the socket without an ack.
-fn subscribe(
-    state: web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, actix_web::Error> {
-    let init_state = state.clone();
-    GraphQLSubscription::new(state.schema.clone())
-        .on_connection_init(move |value| async move {
-            let token = value
-                .get("authorization")
-                .or_else(|| value.get("Authorization"))
-                .and_then(|v| v.as_str())
-                .map(|v| {
-                    v.trim_start_matches("Bearer ")
-                        .trim_start_matches("bearer ")
-                        .trim()
-                        .to_owned()
-                });
-            let principal = match token {
-                None => Principal::Anonymous,
-                Some(token) => init_state
-                    .keys
-                    .verify(&token)
-                    .map_err(|_| async_graphql::Error::new("invalid or expired token"))?,
-            };
-            let mut data = Data::default();
-            data.insert(principal);
-            data.insert(graphql::loaders::new_loaders(
-                init_state.store.clone(),
-                init_state.loader_delay,
-            ));
-            Ok(data)
-        })
-        .start(req, payload)
 }
 
 async fn health() -> HttpResponse {

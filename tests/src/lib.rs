@@ -57,6 +57,13 @@ pub struct Options {
     pub jwt_secret: Option<String>,
     /// Outbox relay safety-net poll in ms (default: the server default).
     pub relay_poll_ms: Option<u64>,
+    /// Rate limiting as (budget, points restored per second). Default: off, so tests that
+    /// are not about rate limits can make requests as fast as they like.
+    pub rate_limit: Option<(f64, f64)>,
+    /// Whether anonymous callers may introspect (default: the server default, yes).
+    pub public_introspection: Option<bool>,
+    /// Request timeout in ms (default: the server default).
+    pub request_timeout_ms: Option<u64>,
 }
 
 /// Redis from `TEST_REDIS_URL`, if set.
@@ -148,6 +155,13 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     }
     settings.workers = 2;
     settings.db_pool_size = 8;
+    (settings.rate_budget, settings.rate_restore) = options.rate_limit.unwrap_or((0.0, 0.0));
+    if let Some(public) = options.public_introspection {
+        settings.public_introspection = public;
+    }
+    if let Some(timeout) = options.request_timeout_ms {
+        settings.request_timeout_ms = timeout;
+    }
     settings.seed_demo = Some(options.seed);
     settings.redis_url = options.redis_url.clone();
     if let Some(delay) = options.loader_delay_ms {

@@ -100,8 +100,18 @@ impl JwtKeys {
 
     /// Verifies a token and turns it into the principal it names.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.verify_until(token).map(|(principal, _)| principal)
+    }
+
+    /// As `verify`, with the token's expiry (seconds since the Unix epoch).
+    pub fn verify_until(&self, token: &str) -> Result<(Principal, u64), TokenError> {
         let claims =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
+        let expires_at = claims.exp;
+        Self::principal_of(claims).map(|p| (p, expires_at))
+    }
+
+    fn principal_of(claims: Claims) -> Result<Principal, TokenError> {
         match claims.role {
             Role::Customer => gid::decode_as(gid::Kind::Customer, &claims.sub)
                 .map(|id| Principal::Customer(CustomerId(id)))

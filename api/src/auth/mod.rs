@@ -9,7 +9,8 @@ use rand::Rng;
 
 use crate::domain::ids::CustomerId;
 
-/// A permission a partner can be granted. Staff hold them all.
+/// A permission a partner can be granted. Staff hold them all; each `write` scope
+/// includes its `read` scope.
 #[derive(
     Debug,
     Clone,
@@ -30,12 +31,26 @@ pub enum Scope {
     OrdersWrite,
     #[strum(serialize = "fulfillment:write")]
     FulfillmentWrite,
+    #[strum(serialize = "inventory:read")]
+    InventoryRead,
     #[strum(serialize = "inventory:write")]
     InventoryWrite,
     #[strum(serialize = "customers:read")]
     CustomersRead,
     #[strum(serialize = "customers:write")]
     CustomersWrite,
+}
+
+impl Scope {
+    /// The `write` scope that includes this `read` scope.
+    pub fn implied_by(self) -> Option<Scope> {
+        match self {
+            Self::OrdersRead => Some(Self::OrdersWrite),
+            Self::InventoryRead => Some(Self::InventoryWrite),
+            Self::CustomersRead => Some(Self::CustomersWrite),
+            _ => None,
+        }
+    }
 }
 
 /// The caller of one request.
@@ -59,7 +74,9 @@ impl Principal {
     pub fn has_scope(&self, scope: Scope) -> bool {
         match self {
             Self::Staff { .. } => true,
-            Self::Partner { scopes, .. } => scopes.contains(&scope),
+            Self::Partner { scopes, .. } => {
+                scopes.contains(&scope) || scope.implied_by().is_some_and(|w| scopes.contains(&w))
+            }
             Self::Anonymous | Self::Customer(_) => false,
         }
     }
@@ -80,6 +97,73 @@ impl Principal {
             Self::Staff { subject } => format!("staff:{subject}"),
             Self::Partner { subject, .. } => format!("partner:{subject}"),
         }
+    }
+}
+
+/// What a request presented to say who it is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// `Authorization: Bearer <JWT>` (or `authorization` in a WebSocket init payload).
+    pub bearer: Option<&'a str>,
+    /// `X-Api-Key: <key>`.
+    pub api_key: Option<&'a str>,
+}
+
+/// Who a request is, and until when (seconds since the Unix epoch; keys do not expire).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub expires_at: Option<u64>,
+}
+
+/// Why credentials were refused. Clients see `UNAUTHENTICATED` and nothing more.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid or expired token")]
+    Token(#[from] jwt::TokenError),
+    #[error("unknown or revoked API key")]
+    ApiKey,
+    #[error("could not check the API key")]
+    Lookup(#[source] crate::service::Error),
+}
+
+/// Turns credentials into a principal: no credentials → anonymous; a bearer token must
+/// verify; an API key must be known and not revoked.
+pub async fn authenticate(
+    keys: &jwt::JwtKeys,
+    store: &crate::service::Store,
+    credentials: Credentials<'_>,
+) -> Result<Authenticated, AuthError> {
+    if let Some(token) = credentials.bearer {
+        let (principal, expires_at) = keys.verify_until(token)?;
+        return Ok(Authenticated {
+            principal,
+            expires_at: Some(expires_at),
+        });
+    }
+    if let Some(key) = credentials.api_key {
+        let principal = store
+            .principal_for_api_key(key.trim())
+            .await
+            .map_err(AuthError::Lookup)?
+            .ok_or(AuthError::ApiKey)?;
+        return Ok(Authenticated {
+            principal,
+            expires_at: None,
+        });
+    }
+    Ok(Authenticated {
+        principal: Principal::Anonymous,
+        expires_at: None,
+    })
+}
+
+/// The token of an `Authorization` value: `Bearer <token>` (any case), or a bare token.
+pub fn bearer_token(value: &str) -> &str {
+    let value = value.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Access rules in one place. Field guards say who may call a root field or mutation;
-//! the `can_*` functions say which rows a principal may see, and every resolver that
+//! Access rules. `Access` says who may call a field: root fields get theirs from
+//! `policy::ROOT_RULES`, sensitive nested fields carry it as a guard. The `can_*`
+//! functions say which rows a principal may see, and every resolver that
 //! returns an order or customer goes through them — someone else's order looks exactly
 //! like a missing one.
 
@@ -15,35 +16,53 @@ pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
     ctx.data_opt::<Principal>().unwrap_or(&Principal::Anonymous)
 }
 
-/// A field guard.
+/// An access rule: of a root field (see `policy::ROOT_RULES`) or, as a field guard, of a
+/// nested field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Any signed-in principal.
     Authenticated,
+    /// Staff only.
+    Staff,
     /// Staff, or a partner holding the scope.
     StaffOr(Scope),
     /// Staff, a partner holding the scope, or a customer (acting on their own data).
     CustomerOr(Scope),
 }
 
-impl Guard for Access {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        let who = principal(ctx);
+impl Access {
+    /// Whether `who` passes, or the code and message of the refusal.
+    pub fn check(&self, who: &Principal) -> Result<(), (&'static str, String)> {
         if matches!(who, Principal::Anonymous) {
-            return Err(top_level(
+            return Err((
                 "UNAUTHENTICATED",
-                "sign in: send Authorization: Bearer <token>",
+                "sign in: send Authorization: Bearer <token> or X-Api-Key".to_owned(),
             ));
         }
         let allowed = match self {
             Self::Authenticated => true,
+            Self::Staff => matches!(who, Principal::Staff { .. }),
             Self::StaffOr(scope) => who.has_scope(*scope),
             Self::CustomerOr(scope) => who.has_scope(*scope) || who.customer_id().is_some(),
         };
         if allowed {
-            Ok(())
-        } else {
-            Err(top_level("FORBIDDEN", "you are not allowed to do this"))
+            return Ok(());
         }
+        Err((
+            "FORBIDDEN",
+            match self {
+                Self::StaffOr(scope) | Self::CustomerOr(scope) => {
+                    format!("this needs the {} scope", scope.as_ref())
+                }
+                _ => "you are not allowed to do this".to_owned(),
+            },
+        ))
+    }
+}
+
+impl Guard for Access {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Access::check(self, principal(ctx)).map_err(|(code, message)| top_level(code, message))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod error;
 pub mod guard;
 pub mod loaders;
 pub mod mutation;
+pub mod policy;
 pub mod query;
 pub mod scalars;
 pub mod subscription;
@@ -19,14 +20,12 @@ use crate::auth::Principal;
 use crate::events::hub::Hub;
 use crate::service::Store;
 
-/// The deepest query accepted.
-pub const MAX_DEPTH: usize = 12;
-
 /// Orderly's schema.
 pub type OrderlySchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Builds the schema over `store`, with `hub` feeding the subscriptions.
-pub fn build_schema(store: Store, hub: Arc<Hub>) -> OrderlySchema {
+/// Builds the schema over `store`, with `hub` feeding the subscriptions and `limits`
+/// bounding every request (see `policy`).
+pub fn build_schema(store: Store, hub: Arc<Hub>, limits: policy::Limits) -> OrderlySchema {
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
@@ -34,7 +33,7 @@ pub fn build_schema(store: Store, hub: Arc<Hub>) -> OrderlySchema {
     )
     .data(store)
     .data(hub)
-    .limit_depth(MAX_DEPTH)
+    .extension(policy::Policy::new(limits))
     .finish()
 }
 

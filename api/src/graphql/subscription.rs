@@ -12,12 +12,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::enums::FulfillmentStatus;
 use super::error::{query_error, stored, top_level};
-use super::guard::{Access, can_read_order, order_visibility, principal};
+use super::guard::{can_read_order, order_visibility, principal};
 use super::loaders::{load, load_required};
 use super::types::catalog::Sku;
 use super::types::fulfillment::{DeliveryEstimate, FulfillmentOrder};
 use super::types::order::{Order, OrderEvent};
-use crate::auth::{Principal, Scope};
+use crate::auth::Principal;
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
 use crate::domain::status as domain;
 use crate::events::hub::{Hub, Signal, Topic};
@@ -228,7 +228,6 @@ impl Subscription {
     /// live ones as they commit — in sequence, without gaps or repeats. Without
     /// `afterSequence`, only what happens from now on. Resume after a disconnect by
     /// passing the last `sequence` you received.
-    #[graphql(guard = "Access::Authenticated")]
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
@@ -251,7 +250,6 @@ impl Subscription {
 
     /// Events of all orders of one customer as they commit (customers: their own; omit
     /// `customerId`). Each order's events arrive in sequence.
-    #[graphql(guard = "Access::Authenticated")]
     async fn customer_order_updates(
         &self,
         ctx: &Context<'_>,
@@ -268,7 +266,6 @@ impl Subscription {
     /// Shipment updates with the delivery promise — shipped, in transit, out for delivery,
     /// delivered, delayed, and `ARRIVING_TOMORROW` the day before (customers: their own;
     /// omit `customerId`).
-    #[graphql(guard = "Access::Authenticated")]
     async fn delivery_updates(
         &self,
         ctx: &Context<'_>,
@@ -297,7 +294,6 @@ impl Subscription {
     }
     /// Stock of these SKUs (at most 50 codes), first as it is now, then each time what is
     /// available changes — for storefront stock badges.
-    #[graphql(guard = "Access::Authenticated")]
     async fn inventory_changed(
         &self,
         ctx: &Context<'_>,
@@ -357,7 +353,6 @@ impl Subscription {
 
     /// A location's fulfilment queue for warehouse screens: each fulfilment order of the
     /// location, as it now is, whenever it is allocated or changes.
-    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
     async fn fulfillment_queue(
         &self,
         ctx: &Context<'_>,

@@ -14,10 +14,13 @@ use sea_orm::{DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
 
 use crate::metrics::Metrics;
 
-/// Opens a pool for `url` (SQLite or Postgres) and hooks statement metrics into it.
+/// Opens a pool for `url` (SQLite or Postgres) and hooks statement metrics into it. On
+/// Postgres every session gets `statement_timeout` (0: none), so no runaway statement
+/// holds a connection or its locks for long.
 pub async fn connect(
     url: &str,
     pool_size: u32,
+    statement_timeout_ms: u64,
     metrics: &Metrics,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut db = if url.starts_with("sqlite:") {
@@ -38,8 +41,9 @@ pub async fn connect(
             .context("Failed to open the SQLite database")?;
         SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let options =
-            PgConnectOptions::from_str(url).context("Failed to parse the Postgres DATABASE_URL")?;
+        let options = PgConnectOptions::from_str(url)
+            .context("Failed to parse the Postgres DATABASE_URL")?
+            .options([("statement_timeout", statement_timeout_ms.to_string())]);
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(1))
             .acquire_timeout(Duration::from_secs(10))

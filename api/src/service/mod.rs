@@ -2,6 +2,7 @@
 //! the `order_events` row recording it are written in the same transaction. Callers get
 //! entity models back and typed errors that say what the client should see.
 
+pub mod api_keys;
 pub mod catalog;
 mod changes;
 pub mod customers;

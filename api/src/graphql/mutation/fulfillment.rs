@@ -6,14 +6,13 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::Checks;
-use crate::auth::Scope;
 use crate::domain::ValidationError;
 use crate::domain::ids::FulfillmentOrderId;
 use crate::domain::status as domain;
 use crate::gid::{self, Kind};
 use crate::graphql::enums::FulfillmentStatus;
 use crate::graphql::error::{UserError, payload};
-use crate::graphql::guard::{Access, principal};
+use crate::graphql::guard::principal;
 use crate::graphql::types::fulfillment::FulfillmentOrder;
 use crate::service::Store;
 use crate::service::fulfillment::{DeliveryUpdate, Shipment};
@@ -146,7 +145,6 @@ pub struct FulfillmentMutation;
 #[Object]
 impl FulfillmentMutation {
     /// OPEN → PICKING: the location starts picking.
-    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
     async fn start_picking(
         &self,
         ctx: &Context<'_>,
@@ -156,7 +154,6 @@ impl FulfillmentMutation {
     }
 
     /// PICKING → PACKED.
-    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
     async fn mark_packed(
         &self,
         ctx: &Context<'_>,
@@ -167,7 +164,6 @@ impl FulfillmentMutation {
 
     /// PACKED → SHIPPED: stock leaves the location, what ships is captured, and the
     /// delivery estimate is set from the shipping method.
-    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
     async fn ship_fulfillment_order(
         &self,
         ctx: &Context<'_>,
@@ -196,7 +192,6 @@ impl FulfillmentMutation {
     }
 
     /// A carrier update on a shipped fulfilment order, optionally with a new estimate.
-    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
     async fn record_delivery_event(
         &self,
         ctx: &Context<'_>,

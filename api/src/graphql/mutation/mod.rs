@@ -1,6 +1,7 @@
 //! Root mutations, one capability per file, merged into `Mutation`. Every mutation takes
 //! one `input` and returns a payload with the changed object and `userErrors`.
 
+pub(crate) mod access;
 mod catalog;
 mod customer;
 mod fulfillment;
@@ -12,6 +13,7 @@ use crate::graphql::error::UserError;
 /// Every root mutation.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
+    access::AccessMutation,
     catalog::CatalogMutation,
     customer::CustomerMutation,
     ordering::OrderingMutation,

@@ -3,11 +3,10 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::auth::Scope;
 use crate::domain::ids::CustomerId;
 use crate::gid::{self, Kind};
 use crate::graphql::error::{invalid_argument, query_error};
-use crate::graphql::guard::{Access, can_read_customer, principal};
+use crate::graphql::guard::{can_read_customer, principal};
 use crate::graphql::loaders::load;
 use crate::graphql::types::connection;
 use crate::graphql::types::customer::Customer;
@@ -20,7 +19,6 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// A customer by global ID; null when not found or not yours to see.
-    #[graphql(guard = "Access::Authenticated")]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Customer>> {
         let Some(key) = gid::decode_as(Kind::Customer, &id) else {
             return Ok(None);
@@ -32,7 +30,7 @@ impl CustomerQuery {
     }
 
     /// Customers, oldest first; `query` matches part of the name or e-mail.
-    #[graphql(guard = "Access::StaffOr(Scope::CustomersRead)")]
+    #[graphql(complexity = "crate::graphql::policy::page_cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -54,7 +52,6 @@ impl CustomerQuery {
     }
 
     /// The signed-in customer; null for staff and partners.
-    #[graphql(guard = "Access::Authenticated")]
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
         match principal(ctx).customer_id() {
             Some(id) => Ok(load(ctx, id).await?.map(Customer)),

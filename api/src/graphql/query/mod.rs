@@ -14,4 +14,5 @@ pub struct Query(
     customer::CustomerQuery,
     catalog::CatalogQuery,
     fulfillment::FulfillmentQuery,
+    crate::graphql::mutation::access::AccessQuery,
 );

@@ -90,6 +90,7 @@ impl Sku {
         self.0.weight_grams
     }
     /// Stock at each location that has held this SKU.
+    #[graphql(guard = "crate::graphql::guard::Access::StaffOr(crate::auth::Scope::InventoryRead)")]
     async fn inventory_levels(&self, ctx: &Context<'_>) -> Result<Vec<InventoryLevel>> {
         Ok(load_list(ctx, LevelsOf(SkuId(self.0.id)))
             .await?

@@ -1,6 +1,7 @@
 //! GraphQL output types: their own structs over entity models, so the database schema is
 //! never the API contract.
 
+pub mod access;
 pub mod catalog;
 pub mod customer;
 pub mod fulfillment;

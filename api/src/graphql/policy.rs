@@ -1,0 +1,573 @@
+//! Who may run which operation, and how much of the server one request may take — checked
+//! once per request, before any resolver runs, for queries, mutations and subscriptions
+//! alike.
+//!
+//! - Every root field has exactly one rule in [`ROOT_RULES`]. A root field without a rule
+//!   is refused for everyone (and logged), and a test fails, so a new operation cannot
+//!   ship open by accident. Row rules (whose order is this?) live in `guard.rs`.
+//! - Depth, aliases and cost (complexity with page sizes counted) are bounded.
+//! - Each principal has a leaky bucket of cost points, Shopify-style: every request's cost
+//!   is taken from it, it refills at a steady rate, and the response's
+//!   `extensions.cost` tells the client where it stands. Over budget: `RATE_LIMITED`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{Positioned, Response, ServerError, ServerResult, ValidationResult, Variables};
+
+use super::guard::Access;
+use crate::auth::{Principal, Scope};
+
+/// The rule of every root field, as `Type.field`. Keep sorted by type, then field.
+pub const ROOT_RULES: &[(&str, Access)] = &[
+    ("Query.customer", Access::Authenticated),
+    ("Query.customers", Access::StaffOr(Scope::CustomersRead)),
+    (
+        "Query.fulfillmentOrders",
+        Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    ("Query.locations", Access::Authenticated),
+    ("Query.me", Access::Authenticated),
+    ("Query.node", Access::Authenticated),
+    ("Query.nodes", Access::Authenticated),
+    ("Query.order", Access::CustomerOr(Scope::OrdersRead)),
+    ("Query.orderByNumber", Access::CustomerOr(Scope::OrdersRead)),
+    ("Query.orders", Access::CustomerOr(Scope::OrdersRead)),
+    ("Query.sku", Access::Authenticated),
+    ("Query.apiKeys", Access::Staff),
+    (
+        "Mutation.adjustInventory",
+        Access::StaffOr(Scope::InventoryWrite),
+    ),
+    (
+        "Mutation.cancelOrder",
+        Access::CustomerOr(Scope::OrdersWrite),
+    ),
+    ("Mutation.createApiKey", Access::Staff),
+    (
+        "Mutation.createCustomer",
+        Access::StaffOr(Scope::CustomersWrite),
+    ),
+    (
+        "Mutation.createLocation",
+        Access::StaffOr(Scope::InventoryWrite),
+    ),
+    (
+        "Mutation.markPacked",
+        Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    (
+        "Mutation.placeOrder",
+        Access::CustomerOr(Scope::OrdersWrite),
+    ),
+    (
+        "Mutation.recordDeliveryEvent",
+        Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    ("Mutation.revokeApiKey", Access::Staff),
+    (
+        "Mutation.setInventory",
+        Access::StaffOr(Scope::InventoryWrite),
+    ),
+    (
+        "Mutation.shipFulfillmentOrder",
+        Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    (
+        "Mutation.startPicking",
+        Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    ("Mutation.upsertSku", Access::StaffOr(Scope::InventoryWrite)),
+    (
+        "Subscription.customerOrderUpdates",
+        Access::CustomerOr(Scope::OrdersRead),
+    ),
+    (
+        "Subscription.deliveryUpdates",
+        Access::CustomerOr(Scope::OrdersRead),
+    ),
+    (
+        "Subscription.fulfillmentQueue",
+        Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    ("Subscription.inventoryChanged", Access::Authenticated),
+    (
+        "Subscription.orderUpdated",
+        Access::CustomerOr(Scope::OrdersRead),
+    ),
+];
+
+/// The rule of root field `field` of the operation type `ty`, if it has one.
+pub fn root_rule(ty: OperationType, field: &str) -> Option<Access> {
+    let type_name = root_type_name(ty);
+    ROOT_RULES.iter().find_map(|(path, access)| {
+        let (t, f) = path.split_once('.')?;
+        (t == type_name && f == field).then_some(*access)
+    })
+}
+
+/// `Query`, `Mutation` or `Subscription`.
+pub fn root_type_name(ty: OperationType) -> &'static str {
+    match ty {
+        OperationType::Query => "Query",
+        OperationType::Mutation => "Mutation",
+        OperationType::Subscription => "Subscription",
+    }
+}
+
+/// Bounds on one request.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Deepest selection.
+    pub max_depth: usize,
+    /// Highest cost of one request (every field 1; a page of `first: n` costs n × what
+    /// one item selects).
+    pub max_complexity: usize,
+    /// Most aliased fields in one document.
+    pub max_aliases: usize,
+    /// Whether anonymous callers may introspect the schema.
+    pub public_introspection: bool,
+    /// Cost points a principal may hold (0 turns rate limiting off).
+    pub budget: f64,
+    /// Points restored per second.
+    pub restore_per_second: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 10_000,
+            max_aliases: 30,
+            public_introspection: true,
+            budget: 20_000.0,
+            restore_per_second: 1_000.0,
+        }
+    }
+}
+
+/// What a page of `first`/`last` items costs: the page size (default 20, at most 100)
+/// times what one item selects, plus one for the connection itself.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let size = first
+        .or(last)
+        .map_or(20, |n| usize::try_from(n.clamp(0, 100)).unwrap_or(0));
+    size.saturating_mul(child).saturating_add(1)
+}
+
+/// What a list of at most `limit` items (default `default`) costs.
+pub fn list_cost(limit: Option<i32>, default: usize, child: usize) -> usize {
+    let size = limit.map_or(default, |n| usize::try_from(n.max(0)).unwrap_or(0));
+    size.min(default).saturating_mul(child).saturating_add(1)
+}
+
+/// Who pays for an anonymous request: its client address (set by the transport).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+/// A principal's bucket of cost points.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    available: f64,
+    at: Instant,
+}
+
+/// Where a principal's budget stands after a request was charged.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle {
+    pub requested: usize,
+    pub maximum: f64,
+    pub available: f64,
+    pub restore_rate: f64,
+}
+
+/// Leaky buckets by principal, shared by every request of one server instance.
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// Buckets kept before full ones are swept out.
+const SWEEP_AT: usize = 10_000;
+
+impl RateLimiter {
+    fn new() -> Self {
+        Self {
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes `cost` points from `key`'s bucket, or says how many seconds until it could.
+    fn charge(&self, limits: &Limits, key: &str, cost: usize) -> Result<Throttle, f64> {
+        let now = Instant::now();
+        #[allow(clippy::cast_precision_loss)]
+        let cost_points = cost as f64;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= SWEEP_AT {
+            buckets.retain(|_, b| {
+                let refilled = b.available
+                    + now.duration_since(b.at).as_secs_f64() * limits.restore_per_second;
+                refilled < limits.budget
+            });
+        }
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            available: limits.budget,
+            at: now,
+        });
+        bucket.available = (bucket.available
+            + now.duration_since(bucket.at).as_secs_f64() * limits.restore_per_second)
+            .min(limits.budget);
+        bucket.at = now;
+        if bucket.available < cost_points {
+            let missing = cost_points - bucket.available;
+            return Err((missing / limits.restore_per_second.max(f64::EPSILON)).max(0.001));
+        }
+        bucket.available -= cost_points;
+        Ok(Throttle {
+            requested: cost,
+            maximum: limits.budget,
+            available: bucket.available,
+            restore_rate: limits.restore_per_second,
+        })
+    }
+}
+
+/// The extension that enforces all of the above; one per schema.
+#[derive(Clone)]
+pub struct Policy {
+    limits: Arc<Limits>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl Policy {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits: Arc::new(limits),
+            limiter: Arc::new(RateLimiter::new()),
+        }
+    }
+}
+
+impl ExtensionFactory for Policy {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PolicyRun {
+            policy: self.clone(),
+            state: Mutex::new(RunState::default()),
+        })
+    }
+}
+
+/// What one request's checks found out, from parsing to execution.
+#[derive(Default)]
+struct RunState {
+    roots: Vec<(OperationType, String)>,
+    throttle: Option<Throttle>,
+}
+
+struct PolicyRun {
+    policy: Policy,
+    state: Mutex<RunState>,
+}
+
+/// A top-level error with `extensions.code`.
+pub fn coded(code: &str, message: impl Into<String>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
+/// Visits every field of a selection set, following each fragment once.
+fn walk_fields<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a Positioned<SelectionSet>,
+    seen_fragments: &mut Vec<&'a str>,
+    visit: &mut dyn FnMut(&'a async_graphql::parser::types::Field, bool),
+    root: bool,
+) {
+    for selection in &set.node.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                visit(&field.node, root);
+                walk_fields(doc, &field.node.selection_set, seen_fragments, visit, false);
+            }
+            Selection::InlineFragment(fragment) => {
+                walk_fields(
+                    doc,
+                    &fragment.node.selection_set,
+                    seen_fragments,
+                    visit,
+                    root,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                // Each fragment once: cycles are refused later, by validation.
+                if !seen_fragments.contains(&name) {
+                    seen_fragments.push(name);
+                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        walk_fields(
+                            doc,
+                            &fragment.node.selection_set,
+                            seen_fragments,
+                            visit,
+                            root,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The root fields of every operation in `doc`, and how many aliases it holds.
+fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize) {
+    let mut roots = Vec::new();
+    let mut aliases = 0;
+    for (_, operation) in doc.operations.iter() {
+        let ty = operation.node.ty;
+        let mut seen = Vec::new();
+        walk_fields(
+            doc,
+            &operation.node.selection_set,
+            &mut seen,
+            &mut |field, root| {
+                if field.alias.is_some() {
+                    aliases += 1;
+                }
+                if root {
+                    let name = field.name.node.to_string();
+                    if !roots.contains(&(ty, name.clone())) {
+                        roots.push((ty, name));
+                    }
+                }
+            },
+            true,
+        );
+    }
+    (roots, aliases)
+}
+
+impl PolicyRun {
+    fn state(&self) -> std::sync::MutexGuard<'_, RunState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Checks the rule of every root field the document asks for.
+    fn authorize(&self, who: &Principal) -> Result<(), ServerError> {
+        let roots = std::mem::take(&mut self.state().roots);
+        for (ty, field) in &roots {
+            match field.as_str() {
+                "__typename" => continue,
+                "__schema" | "__type" => {
+                    if self.policy.limits.public_introspection
+                        || !matches!(who, Principal::Anonymous)
+                    {
+                        continue;
+                    }
+                    return Err(coded("UNAUTHENTICATED", "sign in to introspect the schema"));
+                }
+                _ => {}
+            }
+            let Some(rule) = root_rule(*ty, field) else {
+                tracing::error!(
+                    field = %format!("{}.{field}", root_type_name(*ty)),
+                    "root field has no access rule: refused"
+                );
+                return Err(coded("FORBIDDEN", "you are not allowed to do this"));
+            };
+            if let Err((code, message)) = rule.check(who) {
+                return Err(coded(code, message));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for PolicyRun {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let (roots, aliases) = inspect(&doc);
+        let max = self.policy.limits.max_aliases;
+        if aliases > max {
+            return Err(coded(
+                "QUERY_TOO_COMPLEX",
+                format!("the query uses {aliases} aliases; at most {max} are allowed"),
+            ));
+        }
+        self.state().roots = roots;
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let who = ctx.data_opt::<Principal>().unwrap_or(&Principal::Anonymous);
+        let result = match next.run(ctx).await {
+            Ok(result) => result,
+            Err(mut errors) => {
+                // Nobody unknown gets help guessing what the schema holds.
+                if matches!(who, Principal::Anonymous) {
+                    for error in &mut errors {
+                        if let Some(at) = error.message.find(" Did you mean") {
+                            error.message.truncate(at);
+                        }
+                    }
+                }
+                return Err(errors);
+            }
+        };
+        let limits = &self.policy.limits;
+        if result.depth > limits.max_depth {
+            return Err(vec![coded(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the query is nested {} deep; at most {} is allowed",
+                    result.depth, limits.max_depth
+                ),
+            )]);
+        }
+        if result.complexity > limits.max_complexity {
+            return Err(vec![coded(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the query costs {}; at most {} is allowed (a page of n items costs n times what one item selects)",
+                    result.complexity, limits.max_complexity
+                ),
+            )]);
+        }
+        self.authorize(who).map_err(|e| vec![e])?;
+        if limits.budget > 0.0 {
+            let key = match who {
+                Principal::Anonymous => format!(
+                    "anonymous:{}",
+                    ctx.data_opt::<ClientAddress>()
+                        .map_or("unknown", |a| a.0.as_str())
+                ),
+                other => other.actor(),
+            };
+            match self.policy.limiter.charge(limits, &key, result.complexity) {
+                Ok(throttle) => self.state().throttle = Some(throttle),
+                Err(retry_after) => {
+                    let mut error = coded(
+                        "RATE_LIMITED",
+                        format!(
+                            "this request costs {} points and your budget is spent; retry in {:.1} s",
+                            result.complexity, retry_after
+                        ),
+                    );
+                    if let Some(ext) = error.extensions.as_mut() {
+                        ext.set("retryAfter", (retry_after * 1000.0).ceil() / 1000.0);
+                        ext.set("cost", result.complexity);
+                    }
+                    return Err(vec![error]);
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let throttle = self.state().throttle;
+        match throttle {
+            Some(t) => response.extension(
+                "cost",
+                async_graphql::value!({
+                    "requestedQueryCost": t.requested,
+                    "throttleStatus": {
+                        "maximumAvailable": t.maximum,
+                        "currentlyAvailable": t.available.floor(),
+                        "restoreRate": t.restore_rate,
+                    }
+                }),
+            ),
+            None => response,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cost_their_size() {
+        assert_eq!(page_cost(Some(100), None, 5), 501);
+        assert_eq!(page_cost(None, Some(10), 5), 51);
+        assert_eq!(page_cost(None, None, 5), 101);
+        assert_eq!(page_cost(Some(-3), None, 5), 1);
+        assert_eq!(page_cost(Some(10_000), None, 5), 501);
+        assert_eq!(list_cost(None, 500, 2), 1001);
+        assert_eq!(list_cost(Some(10), 500, 2), 21);
+    }
+
+    #[test]
+    fn buckets_drain_and_refill() {
+        let limits = Limits {
+            budget: 100.0,
+            restore_per_second: 1_000_000.0,
+            ..Limits::default()
+        };
+        let limiter = RateLimiter::new();
+        assert!(limiter.charge(&limits, "a", 60).is_ok());
+        // A million points a second refill a 100-point bucket within 2 ms.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(limiter.charge(&limits, "a", 60).is_ok());
+        let slow = Limits {
+            budget: 100.0,
+            restore_per_second: 1.0,
+            ..Limits::default()
+        };
+        assert!(limiter.charge(&slow, "b", 60).is_ok());
+        let retry = limiter.charge(&slow, "b", 60).unwrap_err();
+        assert!((19.0..=21.0).contains(&retry), "retry after {retry}");
+        assert!(
+            limiter.charge(&slow, "c", 60).is_ok(),
+            "buckets are per principal"
+        );
+    }
+
+    #[test]
+    fn aliases_and_roots_are_found_through_fragments() {
+        let doc = async_graphql::parser::parse_query(
+            "query { a: order(id: 1) { id } ...F } fragment F on Query { b: me { x: id } }",
+        )
+        .unwrap();
+        let (roots, aliases) = inspect(&doc);
+        assert_eq!(aliases, 3);
+        let names: Vec<_> = roots.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["order", "me"]);
+        // A fragment cycle is validation's to refuse; inspecting it must terminate.
+        let doc = async_graphql::parser::parse_query(
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+        )
+        .unwrap();
+        assert_eq!(inspect(&doc).1, 0);
+    }
+}

@@ -1,0 +1,238 @@
+//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` (current) or legacy
+//! `graphql-ws`, chosen by `Sec-WebSocket-Protocol`.
+//!
+//! Authentication happens in `connection_init`, before anything is acknowledged:
+//! - no `connection_init` within 10 s → closed with 4408;
+//! - anything else first, or no credentials in the payload → closed with 4401;
+//! - credentials refused (bad, forged, expired or revoked) → closed with 4403;
+//! - a bearer token that expires while the socket is open closes it with 4403.
+//!
+//! After the handshake async-graphql's protocol machine runs the operations; every
+//! subscription goes through the same access policy as HTTP requests.
+
+use std::future::ready;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use async_graphql::Data;
+use async_graphql::http::{WebSocket, WsMessage};
+use futures_util::{StreamExt, stream};
+
+use crate::auth::{self, AuthError, Credentials};
+use crate::graphql::{self, policy::ClientAddress};
+use crate::startup::{AppState, MAX_BODY_BYTES};
+
+/// How long a client has to send `connection_init`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Close codes of graphql-transport-ws (also used for the legacy protocol).
+pub mod close {
+    /// Not initialised, or initialised without credentials.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// Credentials refused, or the token expired.
+    pub const FORBIDDEN: u16 = 4403;
+    /// No `connection_init` in time.
+    pub const INIT_TIMEOUT: u16 = 4408;
+}
+
+/// Upgrades the request and serves the socket on its own task.
+pub fn start(
+    state: web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let Some(protocol) = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse().ok()))
+    else {
+        return Ok(HttpResponse::BadRequest().json(serde_json::json!({
+            "errors": [{
+                "message": "ask for Sec-WebSocket-Protocol graphql-transport-ws (or graphql-ws)",
+                "extensions": { "code": "BAD_REQUEST" }
+            }]
+        })));
+    };
+    let (mut response, session, incoming) = actix_ws::handle(req, payload)?;
+    response.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(
+            async_graphql::http::WebSocketProtocols::sec_websocket_protocol(&protocol),
+        ),
+    );
+    let client = ClientAddress(
+        req.peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+    );
+    let incoming = incoming
+        .max_frame_size(MAX_BODY_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_BODY_BYTES);
+    actix_web::rt::spawn(serve(
+        state.into_inner(),
+        session,
+        incoming,
+        protocol,
+        client,
+    ));
+    Ok(response)
+}
+
+async fn shut(session: Session, code: u16, reason: &str) {
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::Other(code),
+            description: Some(reason.to_owned()),
+        }))
+        .await;
+}
+
+/// The text of the next data frame; `None` when the client closed or broke the socket.
+async fn next_text(
+    incoming: &mut actix_ws::AggregatedMessageStream,
+    session: &mut Session,
+) -> Option<String> {
+    while let Some(message) = incoming.next().await {
+        match message {
+            Ok(AggregatedMessage::Text(text)) => return Some(text.to_string()),
+            Ok(AggregatedMessage::Binary(bytes)) => {
+                return Some(String::from_utf8_lossy(&bytes).into_owned());
+            }
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                let _ = session.pong(&bytes).await;
+            }
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(_)) | Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Seconds from now until `expires_at` (Unix seconds), never negative.
+fn until(expires_at: u64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    Duration::from_secs(expires_at.saturating_sub(now))
+}
+
+async fn serve(
+    state: Arc<AppState>,
+    mut session: Session,
+    mut incoming: actix_ws::AggregatedMessageStream,
+    protocol: async_graphql::http::WebSocketProtocols,
+    client: ClientAddress,
+) {
+    let first =
+        match tokio::time::timeout(INIT_TIMEOUT, next_text(&mut incoming, &mut session)).await {
+            Err(_) => {
+                return shut(
+                    session,
+                    close::INIT_TIMEOUT,
+                    "Connection initialisation timeout",
+                )
+                .await;
+            }
+            Ok(None) => return,
+            Ok(Some(text)) => text,
+        };
+    let init: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
+    if init.get("type").and_then(|t| t.as_str()) != Some("connection_init") {
+        return shut(
+            session,
+            close::UNAUTHORIZED,
+            "Unauthorized: send connection_init first",
+        )
+        .await;
+    }
+    let field = |names: &[&str]| {
+        names.iter().find_map(|name| {
+            init.get("payload")
+                .and_then(|p| p.get(*name))
+                .and_then(|v| v.as_str())
+        })
+    };
+    let credentials = Credentials {
+        bearer: field(&["authorization", "Authorization"]).map(auth::bearer_token),
+        api_key: field(&["x-api-key", "X-Api-Key", "apiKey"]),
+    };
+    if credentials.bearer.is_none() && credentials.api_key.is_none() {
+        return shut(
+            session,
+            close::UNAUTHORIZED,
+            "Unauthorized: put authorization (Bearer token) or x-api-key in the connection_init payload",
+        )
+        .await;
+    }
+    let authenticated = match auth::authenticate(&state.keys, &state.store, credentials).await {
+        Ok(a) => a,
+        Err(AuthError::Lookup(err)) => {
+            tracing::error!(error = ?err, "could not check an API key for a WebSocket");
+            return shut(session, 1011, "internal error").await;
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "refused WebSocket credentials");
+            return shut(
+                session,
+                close::FORBIDDEN,
+                "Forbidden: invalid or expired credentials",
+            )
+            .await;
+        }
+    };
+
+    let mut data = Data::default();
+    data.insert(authenticated.principal);
+    data.insert(client);
+    data.insert(graphql::loaders::new_loaders(
+        state.store.clone(),
+        state.loader_delay,
+    ));
+    let pong = session.clone();
+    let rest = incoming
+        .take_while(|m| ready(!matches!(m, Ok(AggregatedMessage::Close(_)) | Err(_))))
+        .filter_map(move |message| {
+            let mut pong = pong.clone();
+            async move {
+                match message {
+                    Ok(AggregatedMessage::Text(text)) => Some(text.to_string()),
+                    Ok(AggregatedMessage::Binary(bytes)) => {
+                        Some(String::from_utf8_lossy(&bytes).into_owned())
+                    }
+                    Ok(AggregatedMessage::Ping(bytes)) => {
+                        let _ = pong.pong(&bytes).await;
+                        None
+                    }
+                    _ => None,
+                }
+            }
+        });
+    let messages = stream::once(ready(first)).chain(rest);
+    let mut protocol_machine = std::pin::pin!(
+        WebSocket::new(state.schema.clone(), messages, protocol)
+            .on_connection_init(move |_| ready(Ok(data)))
+    );
+    let expiry = tokio::time::sleep(authenticated.expires_at.map_or(Duration::MAX, until));
+    tokio::pin!(expiry);
+    loop {
+        tokio::select! {
+            message = protocol_machine.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if session.text(text).await.is_err() {
+                        return;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => return shut(session, code, &reason).await,
+                None => return shut(session, 1000, "").await,
+            },
+            () = &mut expiry, if authenticated.expires_at.is_some() => {
+                return shut(session, close::FORBIDDEN, "Forbidden: token expired").await;
+            }
+        }
+    }
+}
