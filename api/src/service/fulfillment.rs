@@ -72,18 +72,20 @@ impl Store {
     pub async fn start_picking(
         &self,
         id: FulfillmentOrderId,
+        expected_version: Option<i32>,
         actor: &Actor,
     ) -> Result<fulfillment_order::Model> {
-        retrying!(self.step(id, || Step::Pick, actor))
+        retrying!(self.step(id, || Step::Pick, expected_version, actor))
     }
 
     /// PICKING → PACKED.
     pub async fn mark_packed(
         &self,
         id: FulfillmentOrderId,
+        expected_version: Option<i32>,
         actor: &Actor,
     ) -> Result<fulfillment_order::Model> {
-        retrying!(self.step(id, || Step::Pack, actor))
+        retrying!(self.step(id, || Step::Pack, expected_version, actor))
     }
 
     /// PACKED → SHIPPED: stock leaves `on_hand` and `reserved`, what ships is captured,
@@ -92,9 +94,10 @@ impl Store {
         &self,
         id: FulfillmentOrderId,
         shipment: Shipment,
+        expected_version: Option<i32>,
         actor: &Actor,
     ) -> Result<fulfillment_order::Model> {
-        retrying!(self.step(id, || Step::Ship(shipment.clone()), actor))
+        retrying!(self.step(id, || Step::Ship(shipment.clone()), expected_version, actor))
     }
 
     /// A carrier update: IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED or DELIVERY_EXCEPTION,
@@ -103,9 +106,10 @@ impl Store {
         &self,
         id: FulfillmentOrderId,
         update: DeliveryUpdate,
+        expected_version: Option<i32>,
         actor: &Actor,
     ) -> Result<fulfillment_order::Model> {
-        retrying!(self.step(id, || Step::Deliver(update.clone()), actor))
+        retrying!(self.step(id, || Step::Deliver(update.clone()), expected_version, actor))
     }
 
     #[tracing::instrument(skip(self, make, actor))]
@@ -113,6 +117,7 @@ impl Store {
         &self,
         id: FulfillmentOrderId,
         make: impl Fn() -> Step,
+        expected_version: Option<i32>,
         actor: &Actor,
     ) -> Result<fulfillment_order::Model> {
         let step = make();
@@ -133,6 +138,13 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or_else(not_found)?;
+        if let Some(expected) = expected_version
+            && expected != fo.version
+        {
+            return Err(Error::VersionConflict {
+                current: fo.version,
+            });
+        }
         let from: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
         let to = step.target();
         if !fulfillment_can_transition(from, to) {

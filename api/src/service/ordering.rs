@@ -169,6 +169,10 @@ fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {
     }
 }
 
+/// How long an idempotency key answers with the order it placed; after that the key
+/// may be used again.
+pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 impl Store {
     /// Places an order (see the module docs). Idempotent per key and principal.
     #[tracing::instrument(skip_all, fields(customer = %input.customer, lines = input.lines.len()))]
@@ -237,6 +241,15 @@ impl Store {
         else {
             return Ok(None);
         };
+        if stored.created_at + IDEMPOTENCY_WINDOW <= self.clock().now() {
+            // Expired: the key is free again. A concurrent placement that deletes it first
+            // is fine; the unique index still lets only one new order claim it.
+            idempotency_key::Entity::delete_many()
+                .filter(idempotency_key::Column::Id.eq(stored.id))
+                .exec(self.db())
+                .await?;
+            return Ok(None);
+        }
         if stored.request_hash != fingerprint {
             return Err(Error::IdempotencyConflict);
         }

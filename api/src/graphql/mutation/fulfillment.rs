@@ -23,6 +23,9 @@ use crate::service::ordering::Actor;
 pub struct FulfillmentOrderInput {
     /// The fulfilment order.
     pub fulfillment_order_id: ID,
+    /// The fulfillment order's `version` you last saw: the change is refused with
+    /// `VERSION_CONFLICT` if it has changed since.
+    pub expected_version: Option<i32>,
 }
 
 /// Hands a packed fulfilment order to a carrier.
@@ -30,6 +33,9 @@ pub struct FulfillmentOrderInput {
 pub struct ShipFulfillmentOrderInput {
     /// The fulfilment order (must be `PACKED`).
     pub fulfillment_order_id: ID,
+    /// The fulfillment order's `version` you last saw: the change is refused with
+    /// `VERSION_CONFLICT` if it has changed since.
+    pub expected_version: Option<i32>,
     /// Carrier name, e.g. `UPS`.
     pub carrier: String,
     /// The carrier's tracking number.
@@ -43,6 +49,9 @@ pub struct ShipFulfillmentOrderInput {
 pub struct RecordDeliveryEventInput {
     /// The fulfilment order.
     pub fulfillment_order_id: ID,
+    /// The fulfillment order's `version` you last saw: the change is refused with
+    /// `VERSION_CONFLICT` if it has changed since.
+    pub expected_version: Option<i32>,
     /// `IN_TRANSIT`, `OUT_FOR_DELIVERY`, `DELIVERED` or `DELIVERY_EXCEPTION`.
     pub status: FulfillmentStatus,
     /// When it happened (default: now).
@@ -134,8 +143,8 @@ async fn simple_step(
     };
     let store = ctx.data::<Store>()?;
     done(match step {
-        SimpleStep::Pick => store.start_picking(id, &actor).await,
-        SimpleStep::Pack => store.mark_packed(id, &actor).await,
+        SimpleStep::Pick => store.start_picking(id, input.expected_version, &actor).await,
+        SimpleStep::Pack => store.mark_packed(id, input.expected_version, &actor).await,
     })
 }
 
@@ -188,7 +197,7 @@ impl FulfillmentMutation {
             tracking_number,
             tracking_url,
         };
-        done(ctx.data::<Store>()?.ship(id, shipment, &actor).await)
+        done(ctx.data::<Store>()?.ship(id, shipment, input.expected_version, &actor).await)
     }
 
     /// A carrier update on a shipped fulfilment order, optionally with a new estimate.
@@ -238,7 +247,7 @@ impl FulfillmentMutation {
         };
         done(
             ctx.data::<Store>()?
-                .record_delivery_event(id, update, &actor)
+                .record_delivery_event(id, update, input.expected_version, &actor)
                 .await,
         )
     }

@@ -59,7 +59,9 @@ pub struct PlaceOrderInput {
     pub shipping_method: ShippingMethod,
     /// How it is paid.
     pub payment: PaymentInput,
-    /// Retry-safe key: the same key with the same input returns the same order.
+    /// Retry-safe key, scoped to the caller: for 24 hours the same key with the same
+    /// input returns the same order (even when sent concurrently), and with other input
+    /// `IDEMPOTENCY_CONFLICT`.
     pub idempotency_key: Option<String>,
     /// A note from the customer.
     pub note: Option<String>,
