@@ -460,3 +460,179 @@ impl Subscriber {
         }
     }
 }
+
+/// A client WebSocket.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How a WebSocket handshake ended.
+pub enum Handshake {
+    /// `connection_ack`: the socket is ready for operations.
+    Acked(Socket),
+    /// The server closed the socket with this code and reason.
+    Closed(u16, String),
+    /// Something else arrived first.
+    Other(Value),
+}
+
+impl std::fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Acked(_) => write!(f, "Acked"),
+            Self::Closed(code, reason) => write!(f, "Closed({code}, {reason:?})"),
+            Self::Other(value) => write!(f, "Other({value})"),
+        }
+    }
+}
+
+impl Handshake {
+    /// The close code, if the server closed the socket.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            Self::Closed(code, _) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// The next frame that matters on `socket` within `wait`: a text message, or a close.
+pub async fn next_frame(
+    socket: &mut Socket,
+    wait: Duration,
+) -> Option<Result<Value, (u16, String)>> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        match message {
+            Ok(Message::Text(text)) => {
+                let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                if value["type"] == "ka" || value["type"] == "ping" || value["type"] == "pong" {
+                    continue;
+                }
+                return Some(Ok(value));
+            }
+            Ok(Message::Close(frame)) => {
+                return Some(Err(frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                })));
+            }
+            Ok(_) => continue,
+            Err(_) => return Some(Err((1006, "connection dropped".to_owned()))),
+        }
+    }
+}
+
+impl TestApp {
+    /// Opens a WebSocket with `protocol`; sends `init` (a whole `connection_init` message)
+    /// when given, and reports how the handshake ended (waiting up to `wait`).
+    pub async fn ws_handshake(
+        &self,
+        protocol: &str,
+        init: Option<Value>,
+        wait: Duration,
+    ) -> Handshake {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket upgrade");
+        if let Some(init) = init {
+            socket
+                .send(Message::Text(init.to_string().into()))
+                .await
+                .unwrap();
+        }
+        match next_frame(&mut socket, wait).await {
+            Some(Ok(value)) if value["type"] == "connection_ack" => Handshake::Acked(socket),
+            Some(Ok(value)) => Handshake::Other(value),
+            Some(Err((code, reason))) => Handshake::Closed(code, reason),
+            None => Handshake::Other(Value::Null),
+        }
+    }
+
+    /// `connection_init` carrying `Bearer <token>`.
+    pub fn init_with_token(token: &str) -> Value {
+        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })
+    }
+
+    /// POSTs raw bytes to `/graphql` with extra headers; returns status, headers and body.
+    pub async fn post_raw(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (
+            status,
+            headers,
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// POSTs a GraphQL request with an `X-Api-Key`; returns status and body.
+    pub async fn post_with_api_key(
+        &self,
+        key: &str,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let (status, _, body) = self
+            .post_raw(
+                &[("content-type", "application/json"), ("x-api-key", key)],
+                body,
+            )
+            .await;
+        (status, body)
+    }
+
+    /// A token that expired `ago` ago (beyond the server's leeway).
+    pub fn expired_token(&self) -> String {
+        self.token_with_claims(json!({
+            "sub": "tester", "role": "staff", "scopes": [],
+            "iat": now_secs() - 3600, "exp": now_secs() - 600,
+            "iss": "orderly", "aud": "orderly-api"
+        }))
+    }
+
+    /// A token with exactly these claims, signed with the server's secret (HS256).
+    pub fn token_with_claims(&self, claims: Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(self.jwt_secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    /// A staff token that expires in `ttl`.
+    pub fn staff_token_for(&self, ttl: Duration) -> String {
+        self.keys.mint(Role::Staff, "tester", &[], ttl).unwrap()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

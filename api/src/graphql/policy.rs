@@ -516,6 +516,49 @@ impl Extension for PolicyRun {
 mod tests {
     use super::*;
 
+    /// Every root field has exactly one rule, and every rule names a root field.
+    #[tokio::test]
+    async fn every_root_field_has_a_rule() {
+        let schema = crate::graphql::build_schema(
+            crate::service::Store::disconnected(),
+            Arc::default(),
+            Limits::default(),
+        );
+        let body = schema
+            .execute(
+                "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }",
+            )
+            .await
+            .data
+            .into_json()
+            .unwrap();
+        let mut fields = Vec::new();
+        for (ty, key) in [
+            ("Query", "queryType"),
+            ("Mutation", "mutationType"),
+            ("Subscription", "subscriptionType"),
+        ] {
+            for field in body["__schema"][key]["fields"].as_array().unwrap() {
+                fields.push(format!("{ty}.{}", field["name"].as_str().unwrap()));
+            }
+        }
+        let ruled: Vec<String> = ROOT_RULES.iter().map(|(p, _)| (*p).to_owned()).collect();
+        let unruled: Vec<&String> = fields.iter().filter(|f| !ruled.contains(f)).collect();
+        assert!(
+            unruled.is_empty(),
+            "root fields without a rule in ROOT_RULES: {unruled:?}"
+        );
+        let stale: Vec<&String> = ruled.iter().filter(|r| !fields.contains(r)).collect();
+        assert!(
+            stale.is_empty(),
+            "rules for fields that do not exist: {stale:?}"
+        );
+        let mut unique = ruled.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ruled.len(), "a root field has two rules");
+    }
+
     #[test]
     fn pages_cost_their_size() {
         assert_eq!(page_cost(Some(100), None, 5), 501);

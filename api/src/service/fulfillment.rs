@@ -109,7 +109,12 @@ impl Store {
         expected_version: Option<i32>,
         actor: &Actor,
     ) -> Result<fulfillment_order::Model> {
-        retrying!(self.step(id, || Step::Deliver(update.clone()), expected_version, actor))
+        retrying!(self.step(
+            id,
+            || Step::Deliver(update.clone()),
+            expected_version,
+            actor
+        ))
     }
 
     #[tracing::instrument(skip(self, make, actor))]

@@ -143,7 +143,11 @@ async fn simple_step(
     };
     let store = ctx.data::<Store>()?;
     done(match step {
-        SimpleStep::Pick => store.start_picking(id, input.expected_version, &actor).await,
+        SimpleStep::Pick => {
+            store
+                .start_picking(id, input.expected_version, &actor)
+                .await
+        }
         SimpleStep::Pack => store.mark_packed(id, input.expected_version, &actor).await,
     })
 }
@@ -197,7 +201,11 @@ impl FulfillmentMutation {
             tracking_number,
             tracking_url,
         };
-        done(ctx.data::<Store>()?.ship(id, shipment, input.expected_version, &actor).await)
+        done(
+            ctx.data::<Store>()?
+                .ship(id, shipment, input.expected_version, &actor)
+                .await,
+        )
     }
 
     /// A carrier update on a shipped fulfilment order, optionally with a new estimate.
