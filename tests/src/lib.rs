@@ -468,7 +468,7 @@ pub type Socket =
 /// How a WebSocket handshake ended.
 pub enum Handshake {
     /// `connection_ack`: the socket is ready for operations.
-    Acked(Socket),
+    Acked(Box<Socket>),
     /// The server closed the socket with this code and reason.
     Closed(u16, String),
     /// Something else arrived first.
@@ -552,7 +552,9 @@ impl TestApp {
                 .unwrap();
         }
         match next_frame(&mut socket, wait).await {
-            Some(Ok(value)) if value["type"] == "connection_ack" => Handshake::Acked(socket),
+            Some(Ok(value)) if value["type"] == "connection_ack" => {
+                Handshake::Acked(Box::new(socket))
+            }
             Some(Ok(value)) => Handshake::Other(value),
             Some(Err((code, reason))) => Handshake::Closed(code, reason),
             None => Handshake::Other(Value::Null),
