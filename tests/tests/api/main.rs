@@ -9,4 +9,5 @@ mod lifecycle;
 mod live;
 mod orders;
 mod schema;
+mod security;
 mod transport;

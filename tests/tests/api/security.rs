@@ -1,0 +1,681 @@
+//! Abuse limits and credentials, black-box: tokens that must be refused, partner API
+//! keys, query limits, rate limits, WebSocket authentication, idempotency under races,
+//! and error hygiene.
+
+use std::io::Write;
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use orderly::auth::Scope;
+use orderly_tests::{Handshake, Options, TestApp, backend_tests, next_frame, now_secs};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Base64url without padding, for hand-made tokens.
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+async fn bad_tokens_are_refused_and_never_downgraded(app: TestApp) {
+    let claims = |iss: &str, aud: &str, exp: i64| json!({ "sub": "tester", "role": "staff", "scopes": [], "iat": now_secs(), "exp": exp, "iss": iss, "aud": aud });
+    let later = now_secs() + 600;
+    let unsigned = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(&claims("orderly", "orderly-api", later).to_string())
+    );
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &claims("orderly", "orderly-api", later),
+        &jsonwebtoken::EncodingKey::from_secret(app.jwt_secret.as_bytes()),
+    )
+    .unwrap();
+    let cases = [
+        ("forged", app.forged_token()),
+        ("expired", app.expired_token()),
+        (
+            "wrong audience",
+            app.token_with_claims(claims("orderly", "someone-else", later)),
+        ),
+        (
+            "wrong issuer",
+            app.token_with_claims(claims("evil", "orderly-api", later)),
+        ),
+        ("alg none", unsigned),
+        ("other algorithm", hs512),
+        (
+            "no exp",
+            app.token_with_claims(
+                json!({ "sub": "t", "role": "staff", "iss": "orderly", "aud": "orderly-api" }),
+            ),
+        ),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (what, token) in cases {
+        let (status, body) = app
+            .post(Some(&token), "{ locations { id } }", json!({}))
+            .await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{what}: {body}");
+        assert!(body["data"].is_null(), "{what}: {body}");
+    }
+    // No token: anonymous, which may introspect and nothing else.
+    let (status, body) = app.post(None, "{ locations { id } }", json!({})).await;
+    assert_eq!((status, code(&body)), (200, "UNAUTHENTICATED"), "{body}");
+    let (_, body) = app
+        .post(
+            None,
+            "{ __typename __schema { queryType { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["__schema"]["queryType"]["name"], "Query",
+        "{body}"
+    );
+}
+
+async fn introspection_can_be_closed_to_anonymous_callers(app: TestApp) {
+    let (_, body) = app
+        .post(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    let (_, body) = app
+        .post(None, r#"{ __type(name: "Order") { name } }"#, json!({}))
+        .await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    let body = app
+        .staff("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["__schema"]["queryType"]["name"], "Query",
+        "{body}"
+    );
+}
+
+async fn partner_api_keys_are_shown_once_hashed_and_revocable(app: TestApp) {
+    let body = app
+        .staff(
+            r#"mutation { createApiKey(input: { name: "Acme 3PL", scopes: ["orders:read", "fulfillment:write"] }) {
+                key apiKey { id name prefix scopes revokedAt } userErrors { code } } }"#,
+            json!({}),
+        )
+        .await;
+    let created = &body["data"]["createApiKey"];
+    let key = created["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    let id = created["apiKey"]["id"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("ork_") && key.len() >= 40, "{key}");
+    assert!(key.starts_with(created["apiKey"]["prefix"].as_str().unwrap()));
+    assert_eq!(
+        created["apiKey"]["scopes"],
+        json!(["fulfillment:write", "orders:read"])
+    );
+
+    // The key works for what its scopes allow, and nothing more.
+    let (status, body) = app
+        .post_with_api_key(
+            &key,
+            "{ orders(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, body) = app
+        .post_with_api_key(
+            &key,
+            "{ customers(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+
+    // Listed without the key; stored only as a hash.
+    let listed = app
+        .staff("{ apiKeys { id name revokedAt } }", json!({}))
+        .await;
+    assert!(!listed.to_string().contains(&key), "{listed}");
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT key_hash, prefix FROM api_keys",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let stored: String = rows[0].try_get("", "key_hash").unwrap();
+    assert_eq!(stored.len(), 64, "a SHA-256 hex digest");
+    assert!(!stored.contains(&key[4..]) && !key.contains(&stored));
+    db.close().await.ok();
+
+    // WebSockets take the key in connection_init.
+    let init = json!({ "type": "connection_init", "payload": { "x-api-key": key } });
+    let handshake = app
+        .ws_handshake(
+            "graphql-transport-ws",
+            Some(init.clone()),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(matches!(handshake, Handshake::Acked(_)), "{handshake:?}");
+
+    // Unknown keys are refused; revoked keys are refused from the next request on.
+    let (status, _) = app
+        .post_with_api_key("ork_not-a-real-key", "{ __typename }", json!({}))
+        .await;
+    assert_eq!(status, 401);
+    let body = app
+        .staff(
+            "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(
+        body["data"]["revokeApiKey"]["apiKey"]["revokedAt"].is_string(),
+        "{body}"
+    );
+    let (status, body) = app
+        .post_with_api_key(
+            &key,
+            "{ orders(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
+    let handshake = app
+        .ws_handshake("graphql-transport-ws", Some(init), Duration::from_secs(5))
+        .await;
+    assert_eq!(handshake.close_code(), Some(4403), "{handshake:?}");
+
+    // Only staff manage keys, and bad input changes nothing.
+    let partner = app.partner_token(&[Scope::OrdersWrite, Scope::CustomersWrite]);
+    let (_, body) = app
+        .post(
+            Some(&partner),
+            r#"mutation { createApiKey(input: { name: "x", scopes: ["orders:read"] }) { key } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    let body = app
+        .staff(r#"mutation { createApiKey(input: { name: "x", scopes: ["root:all"] }) { key userErrors { field code } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["createApiKey"]["userErrors"][0]["code"], "INVALID_INPUT",
+        "{body}"
+    );
+    assert!(body["data"]["createApiKey"]["key"].is_null());
+    let listed = app.staff("{ apiKeys { id } }", json!({})).await;
+    assert_eq!(
+        listed["data"]["apiKeys"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
+}
+
+async fn oversized_deep_wide_aliased_and_batched_requests_are_refused(app: TestApp) {
+    let staff = app.staff_token();
+    let auth = format!("Bearer {staff}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+
+    // Deeper than 12.
+    let deep = "{ orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { id } } } } } } } } } } } } }";
+    let body = app.staff(deep, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+
+    // Wide: pages inside pages cost their sizes multiplied.
+    let wide = "{ orders(first: 100) { edges { node { id number customer { orders(first: 100) { edges { node { id number } } } } } } } }";
+    let body = app.staff(wide, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert!(body["data"].is_null());
+
+    // Too many aliases.
+    let aliased = format!(
+        "{{ {} }}",
+        (0..31)
+            .map(|i| format!("a{i}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let body = app.staff(&aliased, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+
+    // Over 256 KiB, plainly and after decompression.
+    let padding = " ".repeat(300 * 1024);
+    let big = json!({ "query": format!("{{ __typename {padding}}}") }).to_string();
+    let (status, _, body) = app.post_raw(&headers, big.clone()).await;
+    assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{body}");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(big.as_bytes()).unwrap();
+    let compressed = gzip.finish().unwrap();
+    assert!(
+        compressed.len() < 4096,
+        "the bomb is small: {}",
+        compressed.len()
+    );
+    let mut gz_headers = headers.to_vec();
+    gz_headers.push(("content-encoding", "gzip"));
+    let (status, _, body) = app.post_raw(&gz_headers, compressed).await;
+    assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{body}");
+
+    // Array batches.
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
+    let (status, _, body) = app.post_raw(&headers, batch).await;
+    assert_eq!(
+        (status, code(&body)),
+        (400, "BATCH_NOT_SUPPORTED"),
+        "{body}"
+    );
+
+    // Mutations over GET; form posts (CSRF).
+    let get = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "mutation { createCustomer(input: {email: \"g@example.com\", name: \"G\"}) { customer { id } } }")])
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+    let (status, _, _) = app
+        .post_raw(
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", auth.as_str()),
+            ],
+            "query=mutation%7B__typename%7D",
+        )
+        .await;
+    assert_eq!(status, 415);
+    let (status, _, _) = app
+        .post_raw(
+            &[
+                ("content-type", "text/plain"),
+                ("authorization", auth.as_str()),
+            ],
+            r#"{"query":"{ __typename }"}"#,
+        )
+        .await;
+    assert_eq!(status, 415);
+    let customers = app
+        .staff(
+            "{ customers(first: 5) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        customers["data"]["customers"]["edges"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was created"
+    );
+
+    // Pages over 100.
+    let body = app
+        .staff("{ orders(first: 101) { edges { cursor } } }", json!({}))
+        .await;
+    assert_eq!(code(&body), "INVALID_INPUT", "{body}");
+
+    // No schema hints for strangers; signed-in callers get them.
+    let (_, body) = app.post(None, "{ ordrs { id } }", json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{body}");
+    let body = app.staff("{ ordrs { id } }", json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "{body}"
+    );
+}
+
+async fn costs_are_reported_and_spent_budgets_are_rate_limited(app: TestApp) {
+    let staff = app.staff_token();
+    let query = "{ orders(first: 50) { edges { node { id number } } } }";
+    let (status, first) = app.post(Some(&staff), query, json!({})).await;
+    assert_eq!(status, 200, "{first}");
+    let cost = &first["extensions"]["cost"];
+    let requested = cost["requestedQueryCost"].as_f64().unwrap();
+    assert!(requested >= 100.0, "a 50-item page costs per item: {first}");
+    assert_eq!(cost["throttleStatus"]["maximumAvailable"], 1000.0);
+    assert_eq!(cost["throttleStatus"]["restoreRate"], 10.0);
+    let mut last_available = cost["throttleStatus"]["currentlyAvailable"]
+        .as_f64()
+        .unwrap();
+    assert!(last_available <= 1000.0 - requested + 1.0, "{first}");
+
+    // Spend the bucket until the server says stop.
+    let mut limited = None;
+    for _ in 0..20 {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(&staff)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = response.json().await.unwrap();
+        if status == 429 {
+            limited = Some((retry_after, body));
+            break;
+        }
+        let available = body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+            .as_f64()
+            .unwrap();
+        assert!(available < last_available, "the budget drains: {body}");
+        last_available = available;
+    }
+    let (retry_after, body) = limited.expect("a 1000-point budget runs out");
+    assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    let wait = body["errors"][0]["extensions"]["retryAfter"]
+        .as_f64()
+        .unwrap();
+    assert!(wait > 0.0 && wait <= requested / 10.0 + 1.0, "{body}");
+    assert!(retry_after.unwrap().parse::<f64>().unwrap() >= wait.floor());
+
+    // Budgets are per principal: someone else is unaffected.
+    let other = app.partner_token(&[Scope::OrdersRead]);
+    let (status, body) = app.post(Some(&other), query, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+}
+
+async fn slow_requests_time_out_with_a_code(app: TestApp) {
+    let (status, body) = app
+        .post(
+            Some(&app.staff_token()),
+            "{ orders(first: 100) { edges { node { id lines { sku { code } } customer { name } fulfillmentOrders { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (504, "TIMEOUT"), "{body}");
+    assert!(
+        body["errors"][0]["extensions"]["correlationId"].is_string()
+            || body.to_string().contains("TIMEOUT")
+    );
+}
+
+async fn websocket_connections_authenticate_in_connection_init(app: TestApp) {
+    let wait = Duration::from_secs(5);
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let bare = json!({ "type": "connection_init" });
+        let handshake = app.ws_handshake(protocol, Some(bare), wait).await;
+        assert_eq!(
+            handshake.close_code(),
+            Some(4401),
+            "{protocol} without credentials: {handshake:?}"
+        );
+        for (what, token) in [
+            ("forged", app.forged_token()),
+            ("expired", app.expired_token()),
+        ] {
+            let handshake = app
+                .ws_handshake(protocol, Some(TestApp::init_with_token(&token)), wait)
+                .await;
+            assert_eq!(
+                handshake.close_code(),
+                Some(4403),
+                "{protocol} {what}: {handshake:?}"
+            );
+        }
+        let early = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { inventoryChanged(skuCodes: [\"X\"]) { code } }" } });
+        let handshake = app.ws_handshake(protocol, Some(early), wait).await;
+        assert_eq!(
+            handshake.close_code(),
+            Some(4401),
+            "{protocol} subscribe before init: {handshake:?}"
+        );
+    }
+
+    // A token that expires closes the socket, even mid-subscription.
+    let short = app.staff_token_for(Duration::from_secs(2));
+    let Handshake::Acked(mut socket) = app
+        .ws_handshake(
+            "graphql-transport-ws",
+            Some(TestApp::init_with_token(&short)),
+            wait,
+        )
+        .await
+    else {
+        panic!("a fresh token is accepted");
+    };
+    let start = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { inventoryChanged(skuCodes: [\"NONE\"]) { code } }" } });
+    socket
+        .send(Message::Text(start.to_string().into()))
+        .await
+        .unwrap();
+    let closed = loop {
+        match next_frame(&mut socket, Duration::from_secs(6)).await {
+            Some(Ok(_)) => continue,
+            Some(Err((code, _))) => break Some(code),
+            None => break None,
+        }
+    };
+    assert_eq!(closed, Some(4403), "closed when the token expired");
+}
+
+async fn websocket_without_connection_init_is_closed_after_ten_seconds(app: TestApp) {
+    let started = std::time::Instant::now();
+    let handshake = app
+        .ws_handshake("graphql-transport-ws", None, Duration::from_secs(15))
+        .await;
+    assert_eq!(handshake.close_code(), Some(4408), "{handshake:?}");
+    let waited = started.elapsed();
+    assert!(
+        (9..=13).contains(&waited.as_secs()),
+        "closed after {waited:?}"
+    );
+}
+
+const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id number } userErrors { code field } } }";
+
+async fn idempotency_keys_make_one_order_per_principal_for_a_day(app: TestApp) {
+    let customer = app.customer_id_by_email("steven.boyle@example.com").await;
+    let input = json!({
+        "customerId": customer,
+        "lines": [{ "sku": "MC4-PAIR", "quantity": 1 }],
+        "shippingAddress": { "name": "Steven Boyle", "line1": "2150 Lombard St", "city": "San Francisco", "region": "CA",
+                             "postalCode": "94123", "country": "US", "latitude": 37.7996, "longitude": -122.4368 },
+        "payment": { "provider": "test", "token": "tok_visa" },
+        "idempotencyKey": "checkout-7f3a"
+    });
+    let count = || async {
+        let body = app
+            .staff(
+                "{ orders(first: 100) { edges { node { id } } } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["orders"]["edges"].as_array().unwrap().len()
+    };
+    let before = count().await;
+    let staff = app.staff_token();
+    let runs = (0..8).map(|_| app.post(Some(&staff), PLACE, json!({ "input": input.clone() })));
+    let results = futures_util::future::join_all(runs).await;
+    let ids: std::collections::BTreeSet<String> = results
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["data"]["placeOrder"]["order"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}"))
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "eight concurrent retries, one order: {ids:?}");
+    assert_eq!(count().await, before + 1);
+
+    // Same key, other input: a conflict, nothing placed.
+    let mut changed = input.clone();
+    changed["lines"][0]["quantity"] = json!(2);
+    let body = app.staff(PLACE, json!({ "input": changed })).await;
+    assert_eq!(
+        body["data"]["placeOrder"]["userErrors"][0]["code"], "IDEMPOTENCY_CONFLICT",
+        "{body}"
+    );
+
+    // Keys are per principal: a partner's same key is its own.
+    let partner = app.partner_token(&[Scope::OrdersWrite]);
+    let body = app
+        .as_token(&partner, PLACE, json!({ "input": input.clone() }))
+        .await;
+    let partners = body["data"]["placeOrder"]["order"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(!ids.contains(partners));
+
+    // After 24 hours the key is free again.
+    let replay = app.staff(PLACE, json!({ "input": input.clone() })).await;
+    assert!(
+        ids.contains(
+            replay["data"]["placeOrder"]["order"]["id"]
+                .as_str()
+                .unwrap()
+        )
+    );
+    app.clock.advance(chrono::TimeDelta::hours(25));
+    let fresh = app.staff(PLACE, json!({ "input": input })).await;
+    let fresh_id = fresh["data"]["placeOrder"]["order"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{fresh}"));
+    assert!(
+        !ids.contains(fresh_id),
+        "a day later the key places a new order"
+    );
+}
+
+async fn every_error_carries_a_code_and_the_request_id(app: TestApp) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("x-request-id", "trace-42")
+        .json(&json!({ "query": "{ order(id: \"x\") { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-42");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["correlationId"], "trace-42",
+        "{body}"
+    );
+    for query in [
+        "{ nope }",
+        "{ orders(first: -1) { edges { cursor } } }",
+        "query { ",
+        "{ order(id: 1) }",
+    ] {
+        let body = app.staff(query, json!({})).await;
+        for error in body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{query}: {body}"))
+        {
+            assert!(error["extensions"]["code"].is_string(), "{query}: {body}");
+            assert!(
+                error["extensions"]["correlationId"].is_string(),
+                "{query}: {body}"
+            );
+        }
+    }
+}
+
+/// With the database gone, clients get "internal error", a code and an id — never the
+/// driver's words — and the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_leaks_nothing() {
+    let Some(backend) = orderly_tests::Backend::postgres() else {
+        eprintln!("TEST_DATABASE_URL is not set: database-loss hygiene not checked");
+        return;
+    };
+    let app = orderly_tests::spawn_app_with(
+        backend,
+        Options {
+            seed: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    app.staff("{ locations { id } }", json!({})).await;
+    let name = app
+        .database_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let admin_url = std::env::var("TEST_DATABASE_URL").unwrap();
+    let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin.close().await.ok();
+
+    for query in [
+        "{ locations { id } }",
+        "{ orders(first: 5) { edges { node { id } } } }",
+        r#"mutation { createCustomer(input: { email: "gone@example.com", name: "Gone" }) { customer { id } userErrors { code } } }"#,
+    ] {
+        let (status, body) = app.post(Some(&app.staff_token()), query, json!({})).await;
+        assert!(status == 200 || status == 503, "{query}: {status} {body}");
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "INTERNAL", "{query}: {body}");
+        assert_eq!(error["message"], "internal error", "{query}: {body}");
+        assert!(error["extensions"]["correlationId"].is_string(), "{body}");
+        let text = body.to_string().to_lowercase();
+        for leak in [
+            "postgres",
+            "sqlx",
+            "database",
+            "does not exist",
+            "select",
+            "insert",
+            "pool",
+            "connection",
+        ] {
+            assert!(!text.contains(leak), "{query} leaks '{leak}': {body}");
+        }
+    }
+    assert_eq!(app.get("/ready").await.status(), 503);
+    assert_eq!(app.get("/health").await.status(), 200);
+}
+
+backend_tests! {
+    bad_tokens_are_refused_and_never_downgraded => Options::default();
+    introspection_can_be_closed_to_anonymous_callers => Options { public_introspection: Some(false), ..Options::default() };
+    partner_api_keys_are_shown_once_hashed_and_revocable => Options { seed: true, ..Options::default() };
+    oversized_deep_wide_aliased_and_batched_requests_are_refused => Options::default();
+    costs_are_reported_and_spent_budgets_are_rate_limited => Options { seed: true, rate_limit: Some((1000.0, 10.0)), ..Options::default() };
+    slow_requests_time_out_with_a_code => Options { seed: true, request_timeout_ms: Some(1), ..Options::default() };
+    websocket_connections_authenticate_in_connection_init => Options::default();
+    websocket_without_connection_init_is_closed_after_ten_seconds => Options::default();
+    idempotency_keys_make_one_order_per_principal_for_a_day => Options { seed: true, ..Options::default() };
+    every_error_carries_a_code_and_the_request_id => Options::default();
+}
