@@ -5,6 +5,7 @@
 mod access;
 mod catalog;
 mod customers;
+mod fuzz;
 mod lifecycle;
 mod live;
 mod orders;
