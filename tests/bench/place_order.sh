@@ -17,6 +17,8 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export ORDERLY_JWT_SECRET=${ORDERLY_JWT_SECRET:-bench-secret-bench-secret-bench-secret-0}
 export DATABASE_URL=${DATABASE_URL:-sqlite://$WORK/bench.db?mode=rwc}
 export ORDERLY_BIND=127.0.0.1:18182 ORDERLY_LOG_FORMAT=json RUST_LOG=warn ORDERLY_SEED_DEMO=false
+# One principal drives all the load: rate limiting off (RATE_BUDGET=20000 measures it on).
+export ORDERLY_RATE_BUDGET=${RATE_BUDGET:-0}
 "$BIN" migrate
 "$BIN" seed --demo
 "$BIN" serve > "$WORK/server.log" 2>&1 &

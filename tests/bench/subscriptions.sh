@@ -7,4 +7,5 @@ cd "$(dirname "$0")/../.."
 ulimit -n "$(ulimit -Hn)"
 cargo build --release -q -p orderly --bin orderly
 cargo build --release -q -p orderly-tests --bin subscription_bench
-ORDERLY_BIN=target/release/orderly target/release/subscription_bench
+# One principal drives all the changes: rate limiting off.
+ORDERLY_RATE_BUDGET=${RATE_BUDGET:-0} ORDERLY_BIN=target/release/orderly target/release/subscription_bench
