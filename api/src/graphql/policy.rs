@@ -329,12 +329,20 @@ fn walk_fields<'a>(
     }
 }
 
-/// The root fields of every operation in `doc`, and how many aliases it holds.
-fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize) {
+/// The root fields of every operation in `doc`, how many aliases it holds, and whether
+/// any argument or default value holds a NUL character.
+fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize, bool) {
     let mut roots = Vec::new();
     let mut aliases = 0;
+    let mut nul = false;
     for (_, operation) in doc.operations.iter() {
         let ty = operation.node.ty;
+        nul |= operation.node.variable_definitions.iter().any(|d| {
+            d.node
+                .default_value
+                .as_ref()
+                .is_some_and(|v| const_has_nul(&v.node))
+        });
         let mut seen = Vec::new();
         walk_fields(
             doc,
@@ -344,6 +352,13 @@ fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize) {
                 if field.alias.is_some() {
                     aliases += 1;
                 }
+                nul |= field.arguments.iter().any(|(_, value)| {
+                    value
+                        .node
+                        .clone()
+                        .into_const_with(|_| Ok::<_, ()>(async_graphql::Value::Null))
+                        .is_ok_and(|v| const_has_nul(&v))
+                });
                 if root {
                     let name = field.name.node.to_string();
                     if !roots.contains(&(ty, name.clone())) {
@@ -354,7 +369,19 @@ fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize) {
             true,
         );
     }
-    (roots, aliases)
+    (roots, aliases, nul)
+}
+
+/// Whether a variable value holds a NUL character anywhere.
+fn const_has_nul(value: &async_graphql::Value) -> bool {
+    match value {
+        async_graphql::Value::String(s) => s.contains('\0'),
+        async_graphql::Value::List(items) => items.iter().any(const_has_nul),
+        async_graphql::Value::Object(fields) => fields
+            .iter()
+            .any(|(k, v)| k.contains('\0') || const_has_nul(v)),
+        _ => false,
+    }
 }
 
 impl PolicyRun {
@@ -404,8 +431,16 @@ impl Extension for PolicyRun {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // No text Orderly stores or searches may hold NUL: Postgres cannot, and no
+        // legitimate name, code or note needs one. Refused before anything runs.
         let doc = next.run(ctx, query, variables).await?;
-        let (roots, aliases) = inspect(&doc);
+        let (roots, aliases, nul) = inspect(&doc);
+        if nul || variables.values().any(const_has_nul) {
+            return Err(coded(
+                "INVALID_INPUT",
+                "text may not contain NUL (\\u0000) characters",
+            ));
+        }
         let max = self.policy.limits.max_aliases;
         if aliases > max {
             return Err(coded(
@@ -602,8 +637,9 @@ mod tests {
             "query { a: order(id: 1) { id } ...F } fragment F on Query { b: me { x: id } }",
         )
         .unwrap();
-        let (roots, aliases) = inspect(&doc);
+        let (roots, aliases, nul) = inspect(&doc);
         assert_eq!(aliases, 3);
+        assert!(!nul);
         let names: Vec<_> = roots.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(names, ["order", "me"]);
         // A fragment cycle is validation's to refuse; inspecting it must terminate.
@@ -612,5 +648,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(inspect(&doc).1, 0);
+        let doc =
+            async_graphql::parser::parse_query(r#"{ sku(code: "a\u0000b") { code } }"#).unwrap();
+        assert!(inspect(&doc).2, "NUL in an argument is found");
     }
 }

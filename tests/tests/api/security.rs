@@ -326,6 +326,19 @@ async fn oversized_deep_wide_aliased_and_batched_requests_are_refused(app: TestA
         "nothing was created"
     );
 
+    // NUL characters (which Postgres cannot store), inline or in variables.
+    let body = app
+        .staff(r#"{ orderByNumber(number: "\u0000") { id } }"#, json!({}))
+        .await;
+    assert_eq!(code(&body), "INVALID_INPUT", "{body}");
+    let body = app
+        .staff(
+            "query($n: String!) { orderByNumber(number: $n) { id } }",
+            json!({ "n": "10\u{0}01" }),
+        )
+        .await;
+    assert_eq!(code(&body), "INVALID_INPUT", "{body}");
+
     // Pages over 100.
     let body = app
         .staff("{ orders(first: 101) { edges { cursor } } }", json!({}))
