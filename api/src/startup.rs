@@ -498,7 +498,23 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::build(status).json(report)
 }
 
-async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus text, for staff credentials only (a scraper sends a staff token as
+/// `bearer_token`): operation names and volumes are not for the public.
+async fn metrics_text(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match authenticate(&state, &req).await {
+        Ok(Principal::Staff { .. }) => {}
+        Ok(Principal::Anonymous) => {
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "send a staff token: Authorization: Bearer <token>",
+            );
+        }
+        Ok(_) => {
+            return error_response(StatusCode::FORBIDDEN, "FORBIDDEN", "metrics are for staff");
+        }
+        Err(response) => return *response,
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

@@ -30,7 +30,7 @@ QUERY='query($id: ID!) { order(id: $id) { id number status total { amount curren
 export BODY=$(printf '{"query":"%s","variables":{"id":"%s"}}' "$QUERY" "$ORDER_ID")
 gql "$BODY" >/dev/null
 
-statements() { curl -sf "http://$ORDERLY_BIND/metrics" | awk '/^orderly_db_statements_total /{print $2}'; }
+statements() { curl -sf "http://$ORDERLY_BIND/metrics" -H "authorization: Bearer $TOKEN" | awk '/^orderly_db_statements_total /{print $2}'; }
 before=$(statements); for _ in $(seq 1 20); do gql "$BODY" >/dev/null; done; after=$(statements)
 echo "database: ${DATABASE_URL%%:*}; SQL statements per order(id) request: $(( (${after%.*} - ${before%.*}) / 20 ))"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/bench/post.lua "http://$ORDERLY_BIND/graphql"

@@ -37,7 +37,7 @@ INPUT="{\"customerId\":\"$CUSTOMER\",\"lines\":[{\"sku\":\"MC4-PAIR\",\"quantity
 export BODY=$(printf '{"query":"%s","variables":{"input":%s}}' "$QUERY" "$INPUT")
 gql "$BODY" | grep -q '"number"' || { echo "placeOrder failed: $(gql "$BODY")" >&2; exit 1; }
 
-statements() { curl -sf "http://$ORDERLY_BIND/metrics" | awk '/^orderly_db_statements_total /{print $2}'; }
+statements() { curl -sf "http://$ORDERLY_BIND/metrics" -H "authorization: Bearer $TOKEN" | awk '/^orderly_db_statements_total /{print $2}'; }
 before=$(statements); for _ in $(seq 1 10); do gql "$BODY" >/dev/null; done; after=$(statements)
 echo "database: ${DATABASE_URL%%:*}; SQL statements per placeOrder: $(( (${after%.*} - ${before%.*}) / 10 ))"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/bench/post.lua "http://$ORDERLY_BIND/graphql"

@@ -278,14 +278,22 @@ impl TestApp {
             .expect("request")
     }
 
-    /// The server's count of SQL statements executed so far, from `/metrics`.
-    pub async fn db_statements(&self) -> u64 {
-        let text = self
-            .get("/metrics")
+    /// `/metrics`, read with a staff token.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.address))
+            .bearer_auth(self.staff_token())
+            .send()
             .await
+            .expect("request")
             .text()
             .await
-            .expect("metrics text");
+            .expect("metrics text")
+    }
+
+    /// The server's count of SQL statements executed so far, from `/metrics`.
+    pub async fn db_statements(&self) -> u64 {
+        let text = self.metrics().await;
         text.lines()
             .find_map(|l| l.strip_prefix("orderly_db_statements_total "))
             .and_then(|v| v.trim().parse::<f64>().ok())

@@ -72,7 +72,11 @@ pub fn top_level(code: &str, message: impl Into<String>) -> async_graphql::Error
 /// Logs an unexpected failure with a fresh correlation id and returns the error a client
 /// may see: "internal error", code `INTERNAL`, and the id to quote to support.
 pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error {
-    let correlation_id = uuid::Uuid::new_v4().to_string();
+    // The request's id when serving one (so the error, the `X-Request-Id` header and the
+    // log line agree); a fresh one elsewhere (subscriptions, workers).
+    let correlation_id = crate::startup::CORRELATION_ID
+        .try_with(|id| id.0.clone())
+        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
     let mut chain = vec![err.to_string()];
     let mut source = err.source();
     while let Some(cause) = source {

@@ -23,7 +23,19 @@ async fn health_ready_and_metrics_answer(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(named.status(), 200);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    // Metrics are for staff only.
+    assert_eq!(app.get("/metrics").await.status(), 401);
+    let customer = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .bearer_auth(
+            app.customer_token(&orderly_tests::foreign_id(orderly::gid::Kind::Customer, 1)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(customer.status(), 403);
+    let metrics = app.metrics().await;
     assert!(metrics.contains("orderly_http_requests_total"), "{metrics}");
     assert!(
         metrics.contains(r#"orderly_graphql_requests_total{operation="Locations",outcome="ok"} 1"#),
