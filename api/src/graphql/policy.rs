@@ -286,6 +286,15 @@ pub fn coded(code: &str, message: impl Into<String>) -> ServerError {
     error
 }
 
+/// Gives an error `code` when it has none: every error a client sees carries one.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    error
+}
+
 /// Visits every field of a selection set, following each fragment once.
 fn walk_fields<'a>(
     doc: &'a ExecutableDocument,
@@ -433,7 +442,10 @@ impl Extension for PolicyRun {
     ) -> ServerResult<ExecutableDocument> {
         // No text Orderly stores or searches may hold NUL: Postgres cannot, and no
         // legitimate name, code or note needs one. Refused before anything runs.
-        let doc = next.run(ctx, query, variables).await?;
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
         let (roots, aliases, nul) = inspect(&doc);
         if nul || variables.values().any(const_has_nul) {
             return Err(coded(
@@ -460,7 +472,11 @@ impl Extension for PolicyRun {
         let who = ctx.data_opt::<Principal>().unwrap_or(&Principal::Anonymous);
         let result = match next.run(ctx).await {
             Ok(result) => result,
-            Err(mut errors) => {
+            Err(errors) => {
+                let mut errors: Vec<ServerError> = errors
+                    .into_iter()
+                    .map(|e| with_code(e, "GRAPHQL_VALIDATION_FAILED"))
+                    .collect();
                 // Nobody unknown gets help guessing what the schema holds.
                 if matches!(who, Principal::Anonymous) {
                     for error in &mut errors {
@@ -522,13 +538,35 @@ impl Extension for PolicyRun {
         Ok(result)
     }
 
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: futures_util::stream::BoxStream<'s, Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures_util::stream::BoxStream<'s, Response> {
+        use futures_util::StreamExt;
+        next.run(ctx, stream)
+            .map(|mut response| {
+                response.errors = std::mem::take(&mut response.errors)
+                    .into_iter()
+                    .map(|e| with_code(e, "BAD_REQUEST"))
+                    .collect();
+                response
+            })
+            .boxed()
+    }
+
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let response = next.run(ctx, operation_name).await;
+        let mut response = next.run(ctx, operation_name).await;
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|e| with_code(e, "BAD_REQUEST"))
+            .collect();
         let throttle = self.state().throttle;
         match throttle {
             Some(t) => response.extension(

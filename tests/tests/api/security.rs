@@ -464,6 +464,30 @@ async fn websocket_connections_authenticate_in_connection_init(app: TestApp) {
         );
     }
 
+    // Errors over a socket carry codes too.
+    let Handshake::Acked(mut socket) = app
+        .ws_handshake(
+            "graphql-transport-ws",
+            Some(TestApp::init_with_token(&app.staff_token())),
+            wait,
+        )
+        .await
+    else {
+        panic!("staff are accepted");
+    };
+    let bad =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { nope }" } });
+    socket
+        .send(Message::Text(bad.to_string().into()))
+        .await
+        .unwrap();
+    let frame = next_frame(&mut socket, wait).await.unwrap().unwrap();
+    assert_eq!(frame["type"], "error", "{frame}");
+    assert_eq!(
+        frame["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{frame}"
+    );
+
     // A token that expires closes the socket, even mid-subscription.
     let short = app.staff_token_for(Duration::from_secs(2));
     let Handshake::Acked(mut socket) = app

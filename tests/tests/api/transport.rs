@@ -165,7 +165,7 @@ async fn malformed_requests_get_coded_errors_not_internals(app: TestApp) {
 
     let body = app.staff("{ nope }", json!({})).await;
     assert_eq!(
-        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
         "{body}"
     );
 
