@@ -133,6 +133,14 @@ pub struct Settings {
         global = true
     )]
     pub request_timeout_ms: u64,
+    /// How often an open WebSocket re-checks the API key it opened with, in ms.
+    #[arg(
+        long,
+        env = "ORDERLY_API_KEY_RECHECK_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub api_key_recheck_ms: u64,
     /// Longest one SQL statement may run on Postgres, in ms (0: no limit).
     #[arg(
         long,
@@ -165,6 +173,7 @@ impl Settings {
             rate_budget: 20_000.0,
             rate_restore: 1_000.0,
             request_timeout_ms: 30_000,
+            api_key_recheck_ms: 30_000,
             statement_timeout_ms: 10_000,
         }
     }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub loader_delay: std::time::Duration,
     /// Longest a GraphQL request may run.
     pub request_timeout: Duration,
+    /// How often an open WebSocket's API key is checked for revocation.
+    pub api_key_recheck: Duration,
 }
 
 /// A built, bound, not yet running server.
@@ -107,6 +109,7 @@ impl Application {
             bus,
             loader_delay: std::time::Duration::from_millis(settings.loader_delay_ms),
             request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
+            api_key_recheck: Duration::from_millis(settings.api_key_recheck_ms.max(10)),
         });
 
         let listener = TcpListener::bind(settings.bind)

@@ -5,7 +5,8 @@
 //! - no `connection_init` within 10 s → closed with 4408;
 //! - anything else first, or no credentials in the payload → closed with 4401;
 //! - credentials refused (bad, forged, expired or revoked) → closed with 4403;
-//! - a bearer token that expires while the socket is open closes it with 4403.
+//! - a bearer token that expires while the socket is open closes it with 4403, and so
+//!   does revoking the API key it opened with (checked every `api_key_recheck`).
 //!
 //! After the handshake async-graphql's protocol machine runs the operations; every
 //! subscription goes through the same access policy as HTTP requests.
@@ -169,6 +170,12 @@ async fn serve(
         )
         .await;
     }
+    // An API key is checked again every so often, so a revoked key's sockets close too.
+    let api_key = credentials
+        .bearer
+        .is_none()
+        .then(|| credentials.api_key.map(str::to_owned))
+        .flatten();
     let authenticated = match auth::authenticate(&state.keys, &state.store, credentials).await {
         Ok(a) => a,
         Err(AuthError::Lookup(err)) => {
@@ -219,8 +226,20 @@ async fn serve(
     );
     let expiry = tokio::time::sleep(authenticated.expires_at.map_or(Duration::MAX, until));
     tokio::pin!(expiry);
+    let mut recheck = tokio::time::interval(state.api_key_recheck);
+    recheck.reset();
     loop {
         tokio::select! {
+            _ = recheck.tick(), if api_key.is_some() => {
+                let key = api_key.as_deref().unwrap_or_default();
+                match state.store.principal_for_api_key(key).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        return shut(session, close::FORBIDDEN, "Forbidden: API key revoked").await;
+                    }
+                    Err(err) => tracing::warn!(error = ?err, "could not re-check a WebSocket's API key"),
+                }
+            }
             message = protocol_machine.next() => match message {
                 Some(WsMessage::Text(text)) => {
                     if session.text(text).await.is_err() {

@@ -155,6 +155,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     }
     settings.workers = 2;
     settings.db_pool_size = 8;
+    settings.api_key_recheck_ms = 200;
     (settings.rate_budget, settings.rate_restore) = options.rate_limit.unwrap_or((0.0, 0.0));
     if let Some(public) = options.public_introspection {
         settings.public_introspection = public;

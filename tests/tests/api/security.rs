@@ -171,6 +171,17 @@ async fn partner_api_keys_are_shown_once_hashed_and_revocable(app: TestApp) {
         .await;
     assert!(matches!(handshake, Handshake::Acked(_)), "{handshake:?}");
 
+    let Handshake::Acked(mut open_socket) = app
+        .ws_handshake(
+            "graphql-transport-ws",
+            Some(init.clone()),
+            Duration::from_secs(5),
+        )
+        .await
+    else {
+        panic!("the key opens a socket");
+    };
+
     // Unknown keys are refused; revoked keys are refused from the next request on.
     let (status, _) = app
         .post_with_api_key("ork_not-a-real-key", "{ __typename }", json!({}))
@@ -198,6 +209,12 @@ async fn partner_api_keys_are_shown_once_hashed_and_revocable(app: TestApp) {
         .ws_handshake("graphql-transport-ws", Some(init), Duration::from_secs(5))
         .await;
     assert_eq!(handshake.close_code(), Some(4403), "{handshake:?}");
+    // A socket opened with the key before it was revoked is closed too.
+    let closed = next_frame(&mut open_socket, Duration::from_secs(5)).await;
+    assert!(
+        matches!(closed, Some(Err((4403, _)))),
+        "revoking closes open sockets: {closed:?}"
+    );
 
     // Only staff manage keys, and bad input changes nothing.
     let partner = app.partner_token(&[Scope::OrdersWrite, Scope::CustomersWrite]);
