@@ -9,10 +9,12 @@
 //!   does revoking the API key it opened with (checked every `api_key_recheck`).
 //!
 //! After the handshake async-graphql's protocol machine runs the operations; every
-//! subscription goes through the same access policy as HTTP requests.
+//! subscription goes through the same access policy as HTTP requests, and one socket runs
+//! at most `MAX_OPERATIONS_PER_SOCKET` at once (more get `TOO_MANY_OPERATIONS`).
 
+use std::collections::HashSet;
 use std::future::ready;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header::{self, HeaderValue};
@@ -37,6 +39,67 @@ pub mod close {
     pub const FORBIDDEN: u16 = 4403;
     /// No `connection_init` in time.
     pub const INIT_TIMEOUT: u16 = 4408;
+}
+
+/// Most operations one socket may run at once.
+pub const MAX_OPERATIONS_PER_SOCKET: usize = 100;
+
+/// The operations running on one socket, to bound them.
+#[derive(Default)]
+struct ActiveOperations {
+    ids: HashSet<String>,
+}
+
+/// The `type` and `id` of a protocol message, without parsing the payload.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+impl ActiveOperations {
+    /// Notes a client message; returns the error frame to send instead of passing on a
+    /// new operation over the limit.
+    fn client_says(&mut self, text: &str) -> Option<String> {
+        let envelope: Envelope = serde_json::from_str(text).ok()?;
+        let id = envelope.id?;
+        match envelope.kind.as_str() {
+            "subscribe" | "start" => {
+                if self.ids.len() >= MAX_OPERATIONS_PER_SOCKET && !self.ids.contains(&id) {
+                    return Some(
+                        serde_json::json!({
+                            "id": id,
+                            "type": "error",
+                            "payload": [{
+                                "message": format!("at most {MAX_OPERATIONS_PER_SOCKET} operations may run on one socket; complete one first"),
+                                "extensions": { "code": "TOO_MANY_OPERATIONS" }
+                            }]
+                        })
+                        .to_string(),
+                    );
+                }
+                self.ids.insert(id);
+            }
+            "complete" | "stop" => {
+                self.ids.remove(&id);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Notes a server message: a `complete` or `error` ends its operation.
+    fn server_says(&mut self, text: &str) {
+        if !(text.contains("\"complete\"") || text.contains("\"error\"")) {
+            return;
+        }
+        if let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_str::<Envelope>(text)
+            && (kind == "complete" || kind == "error")
+        {
+            self.ids.remove(&id);
+        }
+    }
 }
 
 /// Upgrades the request and serves the socket on its own task.
@@ -200,22 +263,34 @@ async fn serve(
         state.store.clone(),
         state.loader_delay,
     ));
-    let pong = session.clone();
+    let active = Arc::new(Mutex::new(ActiveOperations::default()));
+    let (pong, tracked) = (session.clone(), active.clone());
     let rest = incoming
         .take_while(|m| ready(!matches!(m, Ok(AggregatedMessage::Close(_)) | Err(_))))
         .filter_map(move |message| {
-            let mut pong = pong.clone();
+            let (mut reply, tracked) = (pong.clone(), tracked.clone());
             async move {
-                match message {
-                    Ok(AggregatedMessage::Text(text)) => Some(text.to_string()),
+                let text = match message {
+                    Ok(AggregatedMessage::Text(text)) => text.to_string(),
                     Ok(AggregatedMessage::Binary(bytes)) => {
-                        Some(String::from_utf8_lossy(&bytes).into_owned())
+                        String::from_utf8_lossy(&bytes).into_owned()
                     }
                     Ok(AggregatedMessage::Ping(bytes)) => {
-                        let _ = pong.pong(&bytes).await;
+                        let _ = reply.pong(&bytes).await;
+                        return None;
+                    }
+                    _ => return None,
+                };
+                let refusal = tracked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .client_says(&text);
+                match refusal {
+                    Some(error) => {
+                        let _ = reply.text(error).await;
                         None
                     }
-                    _ => None,
+                    None => Some(text),
                 }
             }
         });
@@ -242,6 +317,10 @@ async fn serve(
             }
             message = protocol_machine.next() => match message {
                 Some(WsMessage::Text(text)) => {
+                    active
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .server_says(&text);
                     if session.text(text).await.is_err() {
                         return;
                     }

@@ -509,6 +509,49 @@ async fn websocket_connections_authenticate_in_connection_init(app: TestApp) {
         "{frame}"
     );
 
+    // One socket runs at most 100 operations at once; completing one frees a slot.
+    let follow = json!({ "query": "subscription($c: ID) { customerOrderUpdates(customerId: $c) { sequence } }",
+                         "variables": { "c": orderly_tests::foreign_id(orderly::gid::Kind::Customer, 1) } });
+    for id in 1..=101 {
+        let start = json!({ "id": format!("s{id}"), "type": "subscribe", "payload": follow });
+        socket
+            .send(Message::Text(start.to_string().into()))
+            .await
+            .unwrap();
+    }
+    let frame = loop {
+        let frame = next_frame(&mut socket, wait).await.unwrap().unwrap();
+        if frame["id"] == "s101" {
+            break frame;
+        }
+        assert!(
+            !frame["id"].as_str().unwrap_or_default().starts_with('s'),
+            "{frame}"
+        );
+    };
+    assert_eq!(frame["type"], "error", "{frame}");
+    assert_eq!(
+        frame["payload"][0]["extensions"]["code"], "TOO_MANY_OPERATIONS",
+        "{frame}"
+    );
+    let done = json!({ "id": "s1", "type": "complete" });
+    socket
+        .send(Message::Text(done.to_string().into()))
+        .await
+        .unwrap();
+    let again = json!({ "id": "s102", "type": "subscribe", "payload": follow });
+    socket
+        .send(Message::Text(again.to_string().into()))
+        .await
+        .unwrap();
+    while let Some(frame) = next_frame(&mut socket, Duration::from_millis(500)).await {
+        let frame = frame.unwrap();
+        assert_ne!(
+            frame["id"], "s102",
+            "the freed slot takes a new operation: {frame}"
+        );
+    }
+
     // A token that expires closes the socket, even mid-subscription.
     let short = app.staff_token_for(Duration::from_secs(2));
     let Handshake::Acked(mut socket) = app
