@@ -239,22 +239,24 @@ async fn serve(
         .is_none()
         .then(|| credentials.api_key.map(str::to_owned))
         .flatten();
-    let authenticated = match auth::authenticate(&state.keys, &state.store, credentials).await {
-        Ok(a) => a,
-        Err(AuthError::Lookup(err)) => {
-            tracing::error!(error = ?err, "could not check an API key for a WebSocket");
-            return shut(session, 1011, "internal error").await;
-        }
-        Err(err) => {
-            tracing::debug!(error = %err, "refused WebSocket credentials");
-            return shut(
-                session,
-                close::FORBIDDEN,
-                "Forbidden: invalid or expired credentials",
-            )
-            .await;
-        }
-    };
+    // Boxed: the look-up's state would otherwise be part of every idle socket's future.
+    let authenticated =
+        match Box::pin(auth::authenticate(&state.keys, &state.store, credentials)).await {
+            Ok(a) => a,
+            Err(AuthError::Lookup(err)) => {
+                tracing::error!(error = ?err, "could not check an API key for a WebSocket");
+                return shut(session, 1011, "internal error").await;
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "refused WebSocket credentials");
+                return shut(
+                    session,
+                    close::FORBIDDEN,
+                    "Forbidden: invalid or expired credentials",
+                )
+                .await;
+            }
+        };
 
     let mut data = Data::default();
     data.insert(authenticated.principal);
@@ -307,7 +309,7 @@ async fn serve(
         tokio::select! {
             _ = recheck.tick(), if api_key.is_some() => {
                 let key = api_key.as_deref().unwrap_or_default();
-                match state.store.principal_for_api_key(key).await {
+                match Box::pin(state.store.principal_for_api_key(key)).await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         return shut(session, close::FORBIDDEN, "Forbidden: API key revoked").await;
