@@ -269,6 +269,11 @@ impl ExtensionFactory for Policy {
 struct RunState {
     roots: Vec<(OperationType, String)>,
     throttle: Option<Throttle>,
+    /// Only `__schema`, `__type` and `__typename` at the root.
+    introspection_only: bool,
+    /// An introspection list field (`types`, `fields`, …) nested inside itself: output
+    /// that grows exponentially with depth.
+    introspection_fans_out: bool,
 }
 
 struct PolicyRun {
@@ -336,6 +341,61 @@ fn walk_fields<'a>(
             }
         }
     }
+}
+
+/// Deepest introspection-only query (the standard one needs 13).
+const MAX_INTROSPECTION_DEPTH: usize = 20;
+
+/// Introspection fields that return lists.
+const INTROSPECTION_LISTS: &[&str] = &[
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+];
+
+/// Whether a list field of the introspection schema appears twice on one path (also
+/// through fragments; cycles count as fanning out).
+fn fans_out<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a Positioned<SelectionSet>,
+    path: &mut Vec<&'a str>,
+    depth: usize,
+) -> bool {
+    if depth > 64 {
+        return true;
+    }
+    set.node
+        .items
+        .iter()
+        .any(|selection| match &selection.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                let list = INTROSPECTION_LISTS.contains(&name);
+                if list && path.contains(&name) {
+                    return true;
+                }
+                if list {
+                    path.push(name);
+                }
+                let nested = fans_out(doc, &field.node.selection_set, path, depth + 1);
+                if list {
+                    path.pop();
+                }
+                nested
+            }
+            Selection::InlineFragment(fragment) => {
+                fans_out(doc, &fragment.node.selection_set, path, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => doc
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .is_some_and(|f| fans_out(doc, &f.node.selection_set, path, depth + 1)),
+        })
 }
 
 /// The root fields of every operation in `doc`, how many aliases it holds, and whether
@@ -460,7 +520,18 @@ impl Extension for PolicyRun {
                 format!("the query uses {aliases} aliases; at most {max} are allowed"),
             ));
         }
-        self.state().roots = roots;
+        let introspection_only =
+            !roots.is_empty() && roots.iter().all(|(_, f)| f.starts_with("__"));
+        let fans_out = introspection_only
+            && doc
+                .operations
+                .iter()
+                .any(|(_, op)| fans_out(&doc, &op.node.selection_set, &mut Vec::new(), 0));
+        let mut state = self.state();
+        state.roots = roots;
+        state.introspection_only = introspection_only;
+        state.introspection_fans_out = fans_out;
+        drop(state);
         Ok(doc)
     }
 
@@ -489,7 +560,34 @@ impl Extension for PolicyRun {
             }
         };
         let limits = &self.policy.limits;
-        if result.depth > limits.max_depth {
+        let (introspection_only, introspection_fans_out) = {
+            let state = self.state();
+            (state.introspection_only, state.introspection_fans_out)
+        };
+        // Schema tools (GraphiQL, codegen) send the standard introspection query, which
+        // nests `ofType` deeper than data queries may go. It is bounded by the schema, not
+        // by data — as long as no list nests inside itself.
+        let max_depth = if introspection_only {
+            MAX_INTROSPECTION_DEPTH
+        } else {
+            limits.max_depth
+        };
+        if introspection_fans_out {
+            return Err(vec![coded(
+                "QUERY_TOO_COMPLEX",
+                "introspection may not nest a list field (types, fields, args, …) inside itself",
+            )]);
+        }
+        if result.depth > max_depth {
+            return Err(vec![coded(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the query is nested {} deep; at most {max_depth} is allowed",
+                    result.depth
+                ),
+            )]);
+        }
+        if !introspection_only && result.complexity > limits.max_complexity {
             return Err(vec![coded(
                 "QUERY_TOO_COMPLEX",
                 format!(

@@ -82,6 +82,34 @@ async fn bad_tokens_are_refused_and_never_downgraded(app: TestApp) {
     );
 }
 
+/// What GraphiQL and graphql-js' `getIntrospectionQuery()` send.
+const STANDARD_INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
+async fn schema_tools_can_introspect_but_not_fan_out(app: TestApp) {
+    let (status, body) = app.post(None, STANDARD_INTROSPECTION, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 50);
+    // A list inside itself grows exponentially with depth: refused however shallow.
+    let fan = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
+    let (_, body) = app.post(None, fan, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    let fan = "{ __type(name: \"Order\") { fields { type { fields { name } } } } }";
+    let (_, body) = app.post(None, fan, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    // And ofType chains stay bounded.
+    let chain = format!(
+        "{{ __type(name: \"Order\") {{ {} name {} }} }}",
+        "ofType { ".repeat(25),
+        "}".repeat(25)
+    );
+    let (_, body) = app.post(None, &chain, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+}
+
 async fn introspection_can_be_closed_to_anonymous_callers(app: TestApp) {
     let (_, body) = app
         .post(None, "{ __schema { queryType { name } } }", json!({}))
@@ -770,6 +798,7 @@ async fn an_unreachable_database_leaks_nothing() {
 
 backend_tests! {
     bad_tokens_are_refused_and_never_downgraded => Options::default();
+    schema_tools_can_introspect_but_not_fan_out => Options::default();
     introspection_can_be_closed_to_anonymous_callers => Options { public_introspection: Some(false), ..Options::default() };
     partner_api_keys_are_shown_once_hashed_and_revocable => Options { seed: true, ..Options::default() };
     oversized_deep_wide_aliased_and_batched_requests_are_refused => Options::default();
