@@ -133,6 +133,15 @@ pub struct Settings {
         global = true
     )]
     pub request_timeout_ms: u64,
+    /// Prefix of the keys Orderly keeps in Redis (rate-limit buckets), so several
+    /// deployments can share one Redis.
+    #[arg(
+        long,
+        env = "ORDERLY_REDIS_PREFIX",
+        default_value = "orderly",
+        global = true
+    )]
+    pub redis_prefix: String,
     /// How often an open WebSocket re-checks the API key it opened with, in ms.
     #[arg(
         long,
@@ -174,6 +183,7 @@ impl Settings {
             rate_restore: 1_000.0,
             request_timeout_ms: 30_000,
             api_key_recheck_ms: 30_000,
+            redis_prefix: "orderly".to_owned(),
             statement_timeout_ms: 10_000,
         }
     }

@@ -20,7 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::events::hub::Hub;
 use crate::events::{self, EventBus};
-use crate::graphql::policy::ClientAddress;
+use crate::graphql::policy::{ClientAddress, Policy, SharedBuckets};
 use crate::graphql::{self, OrderlySchema};
 use crate::metrics::Metrics;
 use crate::service::{Store, TaxRates, db};
@@ -88,6 +88,14 @@ impl Application {
         let bus = events::from_settings(settings.redis_url.as_deref())
             .context("Failed to configure the event bus")?;
         let hub = Hub::start(&bus);
+        let shared_buckets = match &settings.redis_url {
+            Some(url) => Some(
+                SharedBuckets::new(url, &settings.redis_prefix)
+                    .context("Failed to configure rate limiting in Redis")?,
+            ),
+            None => None,
+        };
+        let policy = Policy::with_shared_buckets(settings.limits(), shared_buckets);
         let workers = vec![
             events::relay::spawn(
                 store.clone(),
@@ -101,7 +109,7 @@ impl Application {
             events::relay::spawn_stock(&store, bus.clone()),
         ];
         let state = web::Data::new(AppState {
-            schema: graphql::build_schema(store.clone(), hub.clone(), settings.limits()),
+            schema: graphql::build_schema_with(store.clone(), hub.clone(), policy),
             hub,
             store,
             keys,

@@ -64,6 +64,9 @@ pub struct Options {
     pub public_introspection: Option<bool>,
     /// Request timeout in ms (default: the server default).
     pub request_timeout_ms: Option<u64>,
+    /// Prefix of the app's Redis keys (default: one of its own, so tests sharing a Redis
+    /// do not share rate-limit buckets).
+    pub redis_prefix: Option<String>,
 }
 
 /// Redis from `TEST_REDIS_URL`, if set.
@@ -156,6 +159,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     settings.workers = 2;
     settings.db_pool_size = 8;
     settings.api_key_recheck_ms = 200;
+    settings.redis_prefix = options
+        .redis_prefix
+        .clone()
+        .unwrap_or_else(|| format!("orderly-test-{}", uuid::Uuid::new_v4().simple()));
     (settings.rate_budget, settings.rate_restore) = options.rate_limit.unwrap_or((0.0, 0.0));
     if let Some(public) = options.public_introspection {
         settings.public_introspection = public;

@@ -26,6 +26,11 @@ pub type OrderlySchema = Schema<query::Query, mutation::Mutation, subscription::
 /// Builds the schema over `store`, with `hub` feeding the subscriptions and `limits`
 /// bounding every request (see `policy`).
 pub fn build_schema(store: Store, hub: Arc<Hub>, limits: policy::Limits) -> OrderlySchema {
+    build_schema_with(store, hub, policy::Policy::new(limits))
+}
+
+/// As `build_schema`, with a policy built by the caller (e.g. with buckets in Redis).
+pub fn build_schema_with(store: Store, hub: Arc<Hub>, policy: policy::Policy) -> OrderlySchema {
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
@@ -33,7 +38,7 @@ pub fn build_schema(store: Store, hub: Arc<Hub>, limits: policy::Limits) -> Orde
     )
     .data(store)
     .data(hub)
-    .extension(policy::Policy::new(limits))
+    .extension(policy)
     .finish()
 }
 

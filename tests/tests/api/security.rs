@@ -462,6 +462,63 @@ async fn costs_are_reported_and_spent_budgets_are_rate_limited(app: TestApp) {
     assert!(body["errors"].is_null(), "{body}");
 }
 
+/// With Redis, every instance draws from the same bucket; without it (or while it is
+/// down) each instance keeps its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_across_instances_through_redis() {
+    let Some(redis_url) = orderly_tests::test_redis_url() else {
+        eprintln!("TEST_REDIS_URL is not set: shared rate limits not checked");
+        return;
+    };
+    let shared = Options {
+        redis_url: Some(redis_url),
+        rate_limit: Some((1000.0, 10.0)),
+        redis_prefix: Some(format!("orderly-test-{}", uuid::Uuid::new_v4().simple())),
+        jwt_secret: Some(format!("shared-secret-{}", uuid::Uuid::new_v4().simple())),
+        ..Options::default()
+    };
+    let a = orderly_tests::spawn_app_with(orderly_tests::Backend::Sqlite, shared.clone()).await;
+    let b = orderly_tests::spawn_app_with(orderly_tests::Backend::Sqlite, shared).await;
+    let staff = a.staff_token();
+    let query = "{ orders(first: 100) { edges { node { id number } } } }";
+    let mut statuses = Vec::new();
+    let mut cost = 0.0;
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (status, body) = app.post(Some(&staff), query, json!({})).await;
+        statuses.push(status);
+        if let Some(requested) = body["extensions"]["cost"]["requestedQueryCost"].as_f64() {
+            cost = requested;
+        }
+    }
+    // One 1,000-point bucket for both instances: as many requests fit as the budget
+    // holds, alternating between A and B, and then every one is refused.
+    let fit = (1000.0 / cost).floor() as usize;
+    assert!(fit >= 2, "cost {cost}");
+    let expected: Vec<u16> = (0..10).map(|i| if i < fit { 200 } else { 429 }).collect();
+    assert_eq!(statuses, expected, "cost {cost}");
+    let (status, _) = b.post(Some(&staff), query, json!({})).await;
+    assert_eq!(status, 429, "instance B sees A's spending");
+
+    // Redis unreachable: the instance still limits, on its own buckets.
+    let dead = orderly_tests::spawn_app_with(
+        orderly_tests::Backend::Sqlite,
+        Options {
+            redis_url: Some("redis://127.0.0.1:1".to_owned()),
+            rate_limit: Some((1000.0, 10.0)),
+            ..Options::default()
+        },
+    )
+    .await;
+    let token = dead.staff_token();
+    let mut statuses = Vec::new();
+    for _ in 0..(fit + 1) {
+        statuses.push(dead.post(Some(&token), query, json!({})).await.0);
+    }
+    let expected: Vec<u16> = (0..=fit).map(|i| if i < fit { 200 } else { 429 }).collect();
+    assert_eq!(statuses, expected, "local buckets while Redis is down");
+}
+
 async fn slow_requests_time_out_with_a_code(app: TestApp) {
     let (status, body) = app
         .post(
