@@ -84,6 +84,13 @@ pub fn can_read_order(who: &Principal, owner: CustomerId) -> bool {
     }
 }
 
+/// May the principal read a fulfilment order of an order owned by `owner`? Those who may
+/// read the order, and those who fulfil (`fulfillment:write`: warehouses, 3PLs), who see
+/// every fulfilment order in `fulfillmentOrders` anyway.
+pub fn can_read_fulfillment_order(who: &Principal, owner: CustomerId) -> bool {
+    who.has_scope(Scope::FulfillmentWrite) || can_read_order(who, owner)
+}
+
 /// May the principal read the customer `id`?
 pub fn can_read_customer(who: &Principal, id: CustomerId) -> bool {
     who.customer_id() == Some(id)

@@ -147,7 +147,11 @@ fn cases(w: &World) -> Vec<Case> {
         case("Order.customer", format!(r#"{{ order(id: "{oa}") {{ customer {{ id }} }} }}"#), &["order", "customer"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
         case("Customer.orders", format!(r#"{{ customer(id: "{ca}") {{ orders(first: 5) {{ edges {{ node {{ id }} }} }} }} }}"#), &["customer", "orders"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
         case("Sku.inventoryLevels", format!(r#"{{ sku(code: "{sku}") {{ inventoryLevels {{ onHand }} }} }}"#), &["sku", "inventoryLevels"], Some(Scope::InventoryRead), [U, F, F, A, F, A]),
-        case("FulfillmentOrder.order", format!(r#"{{ node(id: "{fa}") {{ ... on FulfillmentOrder {{ order {{ id }} }} }} }}"#), &["node", "order"], Some(Scope::OrdersRead), [U, A, M, A, M, A]),
+        case("Node.FulfillmentOrder", format!(r#"{{ node(id: "{fa}") {{ id }} }}"#), &["node"], Some(Scope::FulfillmentWrite), [U, A, M, A, A, A]),
+        // (orders:read, which the partner without fulfillment:write holds, grants it too)
+        case("FulfillmentOrder.order", format!(r#"{{ node(id: "{fa}") {{ ... on FulfillmentOrder {{ order {{ id }} }} }} }}"#), &["node", "order"], Some(Scope::OrdersRead), [U, A, M, A, A, A]),
+        // (the partner without orders:read holds fulfillment:write, and those who fulfil
+        // see the fulfilment orders they ship and the orders they belong to)
         // Mutations: probes that pass the gate change nothing (stale expectedVersion or
         // invalid input), so every principal meets the same state.
         case("Mutation.placeOrder", format!(r#"mutation {{ placeOrder(input: {{ customerId: "{ca}", lines: [], shippingAddress: {{ line1: "1 A St", city: "Reno", postalCode: "89502", country: "US" }}, payment: {{ provider: "test" }} }}) {{ order {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, A, A, A, F, A]),

@@ -9,7 +9,9 @@ use super::fulfillment::FulfillmentOrder;
 use super::order::Order;
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
 use crate::gid::{self, Kind};
-use crate::graphql::guard::{can_read_customer, can_read_order, principal};
+use crate::graphql::guard::{
+    can_read_customer, can_read_fulfillment_order, can_read_order, principal,
+};
 use crate::graphql::loaders::load;
 
 /// An object with an opaque global ID, fetchable with `node(id:)`.
@@ -52,7 +54,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             };
             let order: Option<entity::order::Model> = load(ctx, OrderId(fo.order_id)).await?;
             order
-                .filter(|o| can_read_order(who, CustomerId(o.customer_id)))
+                .filter(|o| can_read_fulfillment_order(who, CustomerId(o.customer_id)))
                 .map(|_| Node::FulfillmentOrder(FulfillmentOrder(fo)))
         }
         _ => None,
