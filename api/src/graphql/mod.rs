@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod policy;
 pub mod query;
+pub mod rate_limit;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
