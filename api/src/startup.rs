@@ -254,12 +254,8 @@ async fn execute(
     let correlation_id = CorrelationId::from_request(req);
     let operation = request.operation_name.clone();
     let started = Instant::now();
-    let client = ClientAddress(
-        req.peer_addr()
-            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
-    );
     let request = graphql::prepare(request, &state.store, principal, state.loader_delay)
-        .data(client)
+        .data(ClientAddress::of(req))
         .data(correlation_id.clone());
     let span = tracing::info_span!("graphql", correlation_id = %correlation_id.0);
     let run = CORRELATION_ID.scope(

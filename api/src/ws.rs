@@ -128,10 +128,7 @@ pub fn start(
             async_graphql::http::WebSocketProtocols::sec_websocket_protocol(&protocol),
         ),
     );
-    let client = ClientAddress(
-        req.peer_addr()
-            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
-    );
+    let client = ClientAddress::of(req);
     let incoming = incoming
         .max_frame_size(MAX_BODY_BYTES)
         .aggregate_continuations()
@@ -155,22 +152,43 @@ async fn shut(session: Session, code: u16, reason: &str) {
         .await;
 }
 
+/// What a client frame means to the protocol.
+enum Frame {
+    /// A protocol message.
+    Text(String),
+    /// A ping to answer with this payload.
+    Ping(actix_web::web::Bytes),
+    /// A pong: nothing to do.
+    Pong,
+    /// The client closed or broke the socket.
+    End,
+}
+
+fn frame(message: Result<AggregatedMessage, actix_ws::ProtocolError>) -> Frame {
+    match message {
+        Ok(AggregatedMessage::Text(text)) => Frame::Text(text.to_string()),
+        Ok(AggregatedMessage::Binary(bytes)) => {
+            Frame::Text(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        Ok(AggregatedMessage::Ping(bytes)) => Frame::Ping(bytes),
+        Ok(AggregatedMessage::Pong(_)) => Frame::Pong,
+        Ok(AggregatedMessage::Close(_)) | Err(_) => Frame::End,
+    }
+}
+
 /// The text of the next data frame; `None` when the client closed or broke the socket.
 async fn next_text(
     incoming: &mut actix_ws::AggregatedMessageStream,
     session: &mut Session,
 ) -> Option<String> {
     while let Some(message) = incoming.next().await {
-        match message {
-            Ok(AggregatedMessage::Text(text)) => return Some(text.to_string()),
-            Ok(AggregatedMessage::Binary(bytes)) => {
-                return Some(String::from_utf8_lossy(&bytes).into_owned());
-            }
-            Ok(AggregatedMessage::Ping(bytes)) => {
+        match frame(message) {
+            Frame::Text(text) => return Some(text),
+            Frame::Ping(bytes) => {
                 let _ = session.pong(&bytes).await;
             }
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) | Err(_) => return None,
+            Frame::Pong => {}
+            Frame::End => return None,
         }
     }
     None
@@ -268,20 +286,18 @@ async fn serve(
     let active = Arc::new(Mutex::new(ActiveOperations::default()));
     let (pong, tracked) = (session.clone(), active.clone());
     let rest = incoming
-        .take_while(|m| ready(!matches!(m, Ok(AggregatedMessage::Close(_)) | Err(_))))
-        .filter_map(move |message| {
+        .map(frame)
+        .take_while(|f| ready(!matches!(f, Frame::End)))
+        .filter_map(move |frame| {
             let (mut reply, tracked) = (pong.clone(), tracked.clone());
             async move {
-                let text = match message {
-                    Ok(AggregatedMessage::Text(text)) => text.to_string(),
-                    Ok(AggregatedMessage::Binary(bytes)) => {
-                        String::from_utf8_lossy(&bytes).into_owned()
-                    }
-                    Ok(AggregatedMessage::Ping(bytes)) => {
+                let text = match frame {
+                    Frame::Text(text) => text,
+                    Frame::Ping(bytes) => {
                         let _ = reply.pong(&bytes).await;
                         return None;
                     }
-                    _ => return None,
+                    Frame::Pong | Frame::End => return None,
                 };
                 let refusal = tracked
                     .lock()

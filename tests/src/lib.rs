@@ -383,9 +383,7 @@ macro_rules! backend_tests {
 
 /// A GraphQL subscription over a WebSocket.
 pub struct Subscriber {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    socket: Socket,
     legacy: bool,
 }
 
@@ -439,24 +437,9 @@ impl TestApp {
 impl Subscriber {
     /// The next protocol message (keep-alives skipped), or `None` after 10 s or on close.
     async fn raw(&mut self) -> Option<Value> {
-        use futures_util::StreamExt;
-        use tokio_tungstenite::tungstenite::Message;
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .ok()??;
-            match message.ok()? {
-                Message::Text(text) => {
-                    let value: Value = serde_json::from_str(&text).ok()?;
-                    if value["type"] == "ka" || value["type"] == "ping" || value["type"] == "pong" {
-                        continue;
-                    }
-                    return Some(value);
-                }
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
+        next_frame(&mut self.socket, Duration::from_secs(10))
+            .await?
+            .ok()
     }
 
     /// The next result's `payload` (`{data}` or `{errors}`); panics on a timeout.

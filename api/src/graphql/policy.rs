@@ -170,6 +170,16 @@ pub fn list_cost(limit: Option<i32>, default: usize, child: usize) -> usize {
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
+impl ClientAddress {
+    /// The peer's IP address (forwarding headers are not trusted).
+    pub fn of(req: &actix_web::HttpRequest) -> Self {
+        Self(
+            req.peer_addr()
+                .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+        )
+    }
+}
+
 /// The extension that enforces all of the above; one per schema.
 #[derive(Clone)]
 pub struct Policy {
@@ -358,13 +368,10 @@ fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize, bo
                 if field.alias.is_some() {
                     aliases += 1;
                 }
-                nul |= field.arguments.iter().any(|(_, value)| {
-                    value
-                        .node
-                        .clone()
-                        .into_const_with(|_| Ok::<_, ()>(async_graphql::Value::Null))
-                        .is_ok_and(|v| const_has_nul(&v))
-                });
+                nul |= field
+                    .arguments
+                    .iter()
+                    .any(|(_, value)| literal_has_nul(&value.node));
                 if root {
                     let name = field.name.node.to_string();
                     if !roots.contains(&(ty, name.clone())) {
@@ -376,6 +383,20 @@ fn inspect(doc: &ExecutableDocument) -> (Vec<(OperationType, String)>, usize, bo
         );
     }
     (roots, aliases, nul)
+}
+
+/// Whether an argument literal holds a NUL character anywhere (variables are checked
+/// with their values).
+fn literal_has_nul(value: &async_graphql_value::Value) -> bool {
+    use async_graphql_value::Value as Literal;
+    match value {
+        Literal::String(s) => s.contains('\0'),
+        Literal::List(items) => items.iter().any(literal_has_nul),
+        Literal::Object(fields) => fields
+            .iter()
+            .any(|(k, v)| k.contains('\0') || literal_has_nul(v)),
+        _ => false,
+    }
 }
 
 /// Whether a variable value holds a NUL character anywhere.

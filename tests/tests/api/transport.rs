@@ -1,7 +1,7 @@
 //! HTTP and WebSocket transport: health, readiness, metrics, GraphiQL, GET rules,
 //! content types, bearer tokens and subscription protocol negotiation.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use orderly_tests::{Options, TestApp, backend_tests};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -193,10 +193,7 @@ async fn malformed_requests_get_coded_errors_not_internals(app: TestApp) {
     }
 }
 
-async fn open_socket(
-    app: &TestApp,
-    protocol: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn open_socket(app: &TestApp, protocol: &str) -> orderly_tests::Socket {
     let mut request = app.ws_url().into_client_request().unwrap();
     request
         .headers_mut()
@@ -208,21 +205,10 @@ async fn open_socket(
     socket
 }
 
-async fn next_text(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Option<Value> {
-    loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-            .await
-            .ok()??;
-        match message.ok()? {
-            Message::Text(text) => return serde_json::from_str(&text).ok(),
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
+async fn next_text(socket: &mut orderly_tests::Socket) -> Option<Value> {
+    orderly_tests::next_frame(socket, std::time::Duration::from_secs(5))
+        .await?
+        .ok()
 }
 
 async fn websocket_negotiates_both_protocols_and_authenticates_in_connection_init(app: TestApp) {
