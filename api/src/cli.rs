@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 use crate::auth::Scope;
 use crate::auth::jwt::{JwtKeys, Role};
@@ -114,7 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ttl,
             subject,
         } => {
-            let keys = JwtKeys::new(&settings.resolve_jwt_secret()?);
+            let keys = JwtKeys::new(settings.resolve_jwt_secret()?.expose_secret());
             let scopes: Vec<Scope> = scopes
                 .iter()
                 .filter(|s| !s.is_empty())

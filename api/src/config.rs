@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The embedded default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://orderly.db?mode=rwc";
@@ -41,9 +42,10 @@ pub struct Settings {
         long,
         env = "ORDERLY_JWT_SECRET",
         hide_env_values = true,
-        global = true
+        global = true,
+        value_parser = parse_secret
     )]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// Log format.
     #[arg(
         long,
@@ -189,8 +191,8 @@ impl Settings {
     }
 
     /// The per-request bounds these settings describe.
-    pub fn limits(&self) -> crate::graphql::policy::Limits {
-        crate::graphql::policy::Limits {
+    pub fn limits(&self) -> Limits {
+        Limits {
             max_complexity: self.max_cost,
             public_introspection: self.public_introspection,
             budget: self.rate_budget.max(0.0),
@@ -221,10 +223,10 @@ impl Settings {
 
     /// The JWT secret: the configured one, else (SQLite only) the one kept beside the
     /// database file, generated on first use so that `orderly token` and the server agree.
-    pub fn resolve_jwt_secret(&self) -> anyhow::Result<String> {
+    pub fn resolve_jwt_secret(&self) -> anyhow::Result<SecretString> {
         if let Some(secret) = &self.jwt_secret {
             anyhow::ensure!(
-                secret.len() >= 32,
+                secret.expose_secret().len() >= 32,
                 "ORDERLY_JWT_SECRET must be at least 32 characters"
             );
             return Ok(secret.clone());
@@ -235,7 +237,7 @@ impl Settings {
         if let Ok(existing) = std::fs::read_to_string(&path) {
             let existing = existing.trim().to_owned();
             if existing.len() >= 32 {
-                return Ok(existing);
+                return Ok(existing.into());
             }
         }
         let secret = crate::auth::random_token(48);
@@ -245,8 +247,13 @@ impl Settings {
         }
         write_private(&path, &secret)
             .with_context(|| format!("Failed to write the JWT secret to {}", path.display()))?;
-        Ok(secret)
+        Ok(secret.into())
     }
+}
+
+/// A secret from the command line or the environment: kept out of `Debug` and logs.
+fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
 }
 
 fn secret_path(db: &std::path::Path) -> PathBuf {
@@ -273,6 +280,37 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     std::fs::write(path, contents)
 }
 
+/// Bounds on one GraphQL request, and the rate at which a principal may spend them.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Deepest selection.
+    pub max_depth: usize,
+    /// Highest cost of one request (every field 1; a page of `first: n` costs n × what
+    /// one item selects).
+    pub max_complexity: usize,
+    /// Most aliased fields in one document.
+    pub max_aliases: usize,
+    /// Whether anonymous callers may introspect the schema.
+    pub public_introspection: bool,
+    /// Cost points a principal may hold (0 turns rate limiting off).
+    pub budget: f64,
+    /// Points restored per second.
+    pub restore_per_second: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 10_000,
+            max_aliases: 30,
+            public_introspection: true,
+            budget: 20_000.0,
+            restore_per_second: 1_000.0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +333,17 @@ mod tests {
             secret_path(std::path::Path::new("/tmp/a/orderly.db")),
             PathBuf::from("/tmp/a/orderly.db.secret")
         );
+    }
+
+    #[test]
+    fn the_jwt_secret_never_shows_in_debug_output() {
+        let mut settings = Settings::for_database("sqlite::memory:");
+        settings.jwt_secret = Some(SecretString::from(
+            "super-secret-value-super-secret-value".to_owned(),
+        ));
+        assert!(!format!("{settings:?}").contains("super-secret"));
+        let resolved = settings.resolve_jwt_secret().unwrap();
+        assert!(!format!("{resolved:?}").contains("super-secret"));
     }
 
     #[test]

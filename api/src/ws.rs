@@ -25,8 +25,8 @@ use async_graphql::http::{WebSocket, WsMessage};
 use futures_util::{StreamExt, stream};
 
 use crate::auth::{self, AuthError, Credentials};
-use crate::graphql::{self, policy::ClientAddress};
-use crate::startup::{AppState, MAX_BODY_BYTES};
+use crate::graphql::{self, rate_limit::ClientAddress};
+use crate::state::{AppState, MAX_BODY_BYTES};
 
 /// How long a client has to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);

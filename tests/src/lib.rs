@@ -149,7 +149,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
     let secret = options.jwt_secret.clone().unwrap_or(secret);
     let mut settings = Settings::for_database(url.clone());
-    settings.jwt_secret = Some(secret.clone());
+    settings.jwt_secret = Some(secret.clone().into());
     if let Some(every) = options.scheduler_interval_ms {
         settings.scheduler_interval_ms = every;
     }

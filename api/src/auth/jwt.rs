@@ -34,7 +34,12 @@ pub struct Claims {
     #[serde(default)]
     pub scopes: Vec<String>,
     pub exp: u64,
-    pub iat: u64,
+    /// Issued at; optional (tokens from other issuers may leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    /// Not before; honoured when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     pub iss: String,
     pub aud: String,
 }
@@ -65,6 +70,7 @@ impl JwtKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -87,7 +93,8 @@ impl JwtKeys {
             role,
             scopes: scopes.iter().map(|s| s.as_ref().to_owned()).collect(),
             exp: now.saturating_add(ttl.as_secs()),
-            iat: now,
+            iat: Some(now),
+            nbf: None,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
         };

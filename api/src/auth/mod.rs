@@ -124,14 +124,25 @@ pub enum AuthError {
     #[error("unknown or revoked API key")]
     ApiKey,
     #[error("could not check the API key")]
-    Lookup(#[source] crate::service::Error),
+    Lookup(#[source] LookupError),
+}
+
+/// Why an API key could not be checked (the store did not answer).
+pub type LookupError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Where API keys are kept: a port that the service layer implements, so that
+/// authentication depends on no storage.
+#[async_trait::async_trait]
+pub trait ApiKeys: Send + Sync {
+    /// The principal of a known, unrevoked key; `None` for any other.
+    async fn principal_for_api_key(&self, secret: &str) -> Result<Option<Principal>, LookupError>;
 }
 
 /// Turns credentials into a principal: no credentials → anonymous; a bearer token must
 /// verify; an API key must be known and not revoked.
 pub async fn authenticate(
     keys: &jwt::JwtKeys,
-    store: &crate::service::Store,
+    store: &dyn ApiKeys,
     credentials: Credentials<'_>,
 ) -> Result<Authenticated, AuthError> {
     if let Some(token) = credentials.bearer {

@@ -1,4 +1,4 @@
-//! Live updates. Committed `order_events` rows are published by the outbox `relay` to the
+//! Live updates: the adapters of the service layer's `EventBus` port. Committed `order_events` rows are published by the outbox `relay` to the
 //! `EventBus` — Redis pub/sub when `REDIS_URL` is set, an in-process broadcast otherwise —
 //! and every instance's `Hub` routes them to the subscription streams that want them (by
 //! order and customer). The database is the record: the bus is at-most-once, so a stream
@@ -15,6 +15,9 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
+use crate::broker::Broker;
+pub use crate::service::bus::{BusError, BusEvent, BusMessage, EventBus};
+
 /// The Redis channel every instance publishes to and subscribes to.
 pub const CHANNEL: &str = "orderly:events";
 
@@ -24,43 +27,6 @@ pub const CHANNEL: &str = "orderly:events";
 enum Wire {
     Event(Box<BusEvent>),
     Stock { stock: Vec<i64> },
-}
-
-/// A committed order event as it travels on the bus: the `order_events` row itself.
-pub type BusEvent = entity::order_event::Model;
-
-/// What the bus delivers to an instance.
-#[derive(Debug, Clone)]
-pub enum BusMessage {
-    /// A committed event.
-    Event(Arc<BusEvent>),
-    /// Available stock of these SKUs changed (state, not history: streams re-read it).
-    Stock(Arc<Vec<i64>>),
-    /// Events may have been missed (the subscriber reconnected): re-read from the database.
-    Resync,
-}
-
-/// Why the bus could not do something.
-#[derive(Debug, thiserror::Error)]
-pub enum BusError {
-    /// The broker did not answer (in time).
-    #[error("event bus unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// Carries events to every instance.
-#[async_trait]
-pub trait EventBus: Send + Sync + 'static {
-    /// Publishes one event (at most once: subscribers resynchronise from the database).
-    async fn publish(&self, event: &BusEvent) -> Result<(), BusError>;
-    /// Announces that stock of `skus` changed.
-    async fn publish_stock(&self, skus: &[i64]) -> Result<(), BusError>;
-    /// Checks the broker answers (readiness).
-    async fn health(&self) -> Result<(), BusError>;
-    /// Everything this instance receives from the bus.
-    fn subscribe(&self) -> broadcast::Receiver<BusMessage>;
-    /// A short name for logs and `/ready`.
-    fn name(&self) -> &'static str;
 }
 
 /// How many messages an instance buffers for a slow hub before it must resync.
@@ -112,62 +78,34 @@ impl EventBus for InProcessBus {
     }
 }
 
-/// Redis pub/sub. Publishing uses one multiplexed connection, re-established on demand,
-/// so a Redis outage never blocks or fails a database commit. Receiving uses exactly one
-/// subscriber connection per instance, reconnecting with back-off; after each reconnect
-/// it announces `Resync`, since messages published meanwhile are gone.
+/// Redis pub/sub. Publishing goes through the instance's `Broker` (one self-healing
+/// connection, a deadline on every command), so a Redis outage never blocks or fails a
+/// database commit. Receiving uses exactly one subscriber connection per instance,
+/// reconnecting with back-off; after each reconnect it announces `Resync`, since messages
+/// published meanwhile are gone.
 pub struct RedisBus {
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    broker: Broker,
     local: broadcast::Sender<BusMessage>,
 }
 
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl RedisBus {
-    /// A bus for `url`; connects lazily, so start-up does not need Redis up. Starts the
-    /// subscriber task on the current runtime.
-    pub fn start(url: &str) -> Result<Arc<Self>, BusError> {
-        let client = redis::Client::open(url).map_err(|e| BusError::Unavailable(e.to_string()))?;
+    /// A bus over `broker`; starts the subscriber task on the current runtime.
+    pub fn start(broker: Broker) -> Arc<Self> {
         let bus = Arc::new(Self {
-            client,
-            connection: tokio::sync::Mutex::new(None),
+            broker,
             local: broadcast::channel(LOCAL_BUFFER).0,
         });
         tokio::spawn(subscriber(Arc::downgrade(&bus)));
-        Ok(bus)
-    }
-
-    async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, BusError> {
-        let mut slot = self.connection.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
-        }
-        let conn = tokio::time::timeout(
-            REDIS_TIMEOUT,
-            self.client.get_multiplexed_async_connection(),
-        )
-        .await
-        .map_err(|_| BusError::Unavailable("timed out connecting to Redis".into()))?
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        *slot = Some(conn.clone());
-        Ok(conn)
+        bus
     }
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, BusError> {
-        let mut conn = self.connection().await?;
-        let result = tokio::time::timeout(REDIS_TIMEOUT, cmd.query_async::<T>(&mut conn)).await;
-        match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                *self.connection.lock().await = None;
-                Err(BusError::Unavailable(e.to_string()))
-            }
-            Err(_) => {
-                *self.connection.lock().await = None;
-                Err(BusError::Unavailable("Redis did not answer in time".into()))
-            }
-        }
+        self.broker
+            .run(&cmd, REDIS_TIMEOUT)
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))
     }
 }
 
@@ -176,7 +114,7 @@ async fn subscriber(bus: std::sync::Weak<RedisBus>) {
     let mut backoff = Duration::from_millis(50);
     loop {
         let Some(strong) = bus.upgrade() else { return };
-        let client = strong.client.clone();
+        let client = strong.broker.client().clone();
         let local = strong.local.clone();
         drop(strong);
         let connected = async {
@@ -247,10 +185,10 @@ impl EventBus for RedisBus {
     }
 }
 
-/// The bus the settings ask for.
-pub fn from_settings(redis_url: Option<&str>) -> Result<Arc<dyn EventBus>, BusError> {
-    Ok(match redis_url {
-        Some(url) => RedisBus::start(url)?,
+/// The bus the settings ask for: Redis when there is a broker, else in-process.
+pub fn from_broker(broker: Option<&Broker>) -> Arc<dyn EventBus> {
+    match broker {
+        Some(broker) => RedisBus::start(broker.clone()),
         None => Arc::new(InProcessBus::new()),
-    })
+    }
 }

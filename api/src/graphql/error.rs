@@ -74,9 +74,7 @@ pub fn top_level(code: &str, message: impl Into<String>) -> async_graphql::Error
 pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error {
     // The request's id when serving one (so the error, the `X-Request-Id` header and the
     // log line agree); a fresh one elsewhere (subscriptions, workers).
-    let correlation_id = crate::startup::CORRELATION_ID
-        .try_with(|id| id.0.clone())
-        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+    let correlation_id = crate::telemetry::CorrelationId::current_or_new();
     let mut chain = vec![err.to_string()];
     let mut source = err.source();
     while let Some(cause) = source {

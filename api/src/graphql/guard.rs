@@ -1,5 +1,5 @@
 //! Access rules. `Access` says who may call a field: root fields get theirs from
-//! `policy::ROOT_RULES`, sensitive nested fields carry it as a guard. The `can_*`
+//! `access::ROOT_RULES`, sensitive nested fields carry it as a guard. The `can_*`
 //! functions say which rows a principal may see, and every resolver that
 //! returns an order or customer goes through them — someone else's order looks exactly
 //! like a missing one.
@@ -16,7 +16,7 @@ pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
     ctx.data_opt::<Principal>().unwrap_or(&Principal::Anonymous)
 }
 
-/// An access rule: of a root field (see `policy::ROOT_RULES`) or, as a field guard, of a
+/// An access rule: of a root field (see `access::ROOT_RULES`) or, as a field guard, of a
 /// nested field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

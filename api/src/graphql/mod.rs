@@ -1,12 +1,16 @@
 //! The GraphQL transport: types, resolvers, DataLoaders and guards. It calls services and
 //! never the database; `build_schema` only attaches dependencies, it connects to nothing.
 
+pub mod access;
+pub mod document;
 pub mod enums;
 pub mod error;
+pub mod error_codes;
 pub mod guard;
+pub mod input_text;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
-pub mod policy;
 pub mod query;
 pub mod rate_limit;
 pub mod scalars;
@@ -18,6 +22,7 @@ use std::sync::Arc;
 use async_graphql::{SDLExportOptions, Schema};
 
 use crate::auth::Principal;
+use crate::config::Limits;
 use crate::events::hub::Hub;
 use crate::service::Store;
 
@@ -25,13 +30,27 @@ use crate::service::Store;
 pub type OrderlySchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Builds the schema over `store`, with `hub` feeding the subscriptions and `limits`
-/// bounding every request (see `policy`).
-pub fn build_schema(store: Store, hub: Arc<Hub>, limits: policy::Limits) -> OrderlySchema {
-    build_schema_with(store, hub, policy::Policy::new(limits))
+/// bounding every request; rate-limit buckets live in this process.
+pub fn build_schema(store: Store, hub: Arc<Hub>, limits: Limits) -> OrderlySchema {
+    build_schema_with(store, hub, limits, None)
 }
 
-/// As `build_schema`, with a policy built by the caller (e.g. with buckets in Redis).
-pub fn build_schema_with(store: Store, hub: Arc<Hub>, policy: policy::Policy) -> OrderlySchema {
+/// As `build_schema`, with rate-limit buckets in Redis when `shared` is given.
+///
+/// The request checks run in this order, each an extension with one job: NUL text
+/// (`input_text`), aliases, depth and cost (`limits`), root-field rules (`access`), the
+/// principal's budget (`rate_limit`); `error_codes`, outermost, gives every error a code.
+pub fn build_schema_with(
+    store: Store,
+    hub: Arc<Hub>,
+    limits: Limits,
+    shared: Option<rate_limit::SharedBuckets>,
+) -> OrderlySchema {
+    let access = access::AccessCheck {
+        public_introspection: limits.public_introspection,
+    };
+    let limits = Arc::new(limits);
+    // Registered outermost first: the checks after validation run innermost first.
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
@@ -39,7 +58,11 @@ pub fn build_schema_with(store: Store, hub: Arc<Hub>, policy: policy::Policy) ->
     )
     .data(store)
     .data(hub)
-    .extension(policy)
+    .extension(error_codes::ErrorCodes)
+    .extension(rate_limit::RateLimit::new(limits.clone(), shared))
+    .extension(access)
+    .extension(limits::RequestLimits::new(limits))
+    .extension(input_text::NoNulText)
     .finish()
 }
 

@@ -1,13 +1,149 @@
 //! Per-principal leaky buckets of cost points (Shopify-style): each request's cost is
 //! taken from its principal's bucket, which refills at a steady rate. With Redis the
-//! buckets are shared by every instance; without it (or while it does not answer) each
-//! instance keeps its own.
+//! buckets are shared by every instance (`broker::SharedBuckets`); without it (or while
+//! it does not answer) each instance keeps its own.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::policy::Limits;
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation,
+};
+use async_graphql::{Response, ServerError, ValidationResult};
+
+use super::error_codes::coded;
+use crate::auth::Principal;
+pub use crate::broker::SharedBuckets;
+use crate::config::Limits;
+
+/// Who pays for an anonymous request: its client address (set by the transport).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl ClientAddress {
+    /// The peer's IP address (forwarding headers are not trusted).
+    pub fn of(req: &actix_web::HttpRequest) -> Self {
+        Self(
+            req.peer_addr()
+                .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+        )
+    }
+}
+
+/// The extension that charges each request's cost to its principal's bucket and reports
+/// the bucket in `extensions.cost`; one per schema.
+#[derive(Clone)]
+pub struct RateLimit {
+    limits: Arc<Limits>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl RateLimit {
+    /// Charges against `limits`, in Redis when `shared` is given.
+    pub fn new(limits: Arc<Limits>, shared: Option<SharedBuckets>) -> Self {
+        Self {
+            limits,
+            limiter: Arc::new(RateLimiter::new(shared)),
+        }
+    }
+}
+
+impl ExtensionFactory for RateLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RateLimitRun {
+            limit: self.clone(),
+            throttle: Mutex::new(None),
+        })
+    }
+}
+
+struct RateLimitRun {
+    limit: RateLimit,
+    throttle: Mutex<Option<Throttle>>,
+}
+
+/// The bucket key of a principal: anonymous callers pay per client address.
+fn bucket_key(who: &Principal, address: Option<&ClientAddress>) -> String {
+    match who {
+        Principal::Anonymous => {
+            format!("anonymous:{}", address.map_or("unknown", |a| a.0.as_str()))
+        }
+        other => other.actor(),
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RateLimitRun {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let limits = &self.limit.limits;
+        if limits.budget <= 0.0 {
+            return Ok(result);
+        }
+        let who = ctx.data_opt::<Principal>().unwrap_or(&Principal::Anonymous);
+        let key = bucket_key(who, ctx.data_opt::<ClientAddress>());
+        match self
+            .limit
+            .limiter
+            .charge(limits, &key, result.complexity)
+            .await
+        {
+            Ok(throttle) => {
+                *self
+                    .throttle
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(throttle);
+                Ok(result)
+            }
+            Err(retry_after) => {
+                let mut error = coded(
+                    "RATE_LIMITED",
+                    format!(
+                        "this request costs {} points and your budget is spent; retry in {:.1} s",
+                        result.complexity, retry_after
+                    ),
+                );
+                if let Some(ext) = error.extensions.as_mut() {
+                    ext.set("retryAfter", (retry_after * 1000.0).ceil() / 1000.0);
+                    ext.set("cost", result.complexity);
+                }
+                Err(vec![error])
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let throttle = *self
+            .throttle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match throttle {
+            Some(t) => response.extension(
+                "cost",
+                async_graphql::value!({
+                    "requestedQueryCost": t.requested,
+                    "throttleStatus": {
+                        "maximumAvailable": t.maximum,
+                        "currentlyAvailable": t.available.floor(),
+                        "restoreRate": t.restore_rate,
+                    }
+                }),
+            ),
+            None => response,
+        }
+    }
+}
 
 /// A principal's bucket of cost points.
 #[derive(Debug, Clone, Copy)]
@@ -33,93 +169,6 @@ pub struct RateLimiter {
     shared: Option<SharedBuckets>,
 }
 
-/// Buckets in Redis, updated atomically by one script on Redis' own clock.
-pub struct SharedBuckets {
-    client: redis::Client,
-    prefix: String,
-    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
-    script: redis::Script,
-}
-
-/// Refill by elapsed time, take `cost` if it is there, remember level and time.
-const BUCKET_SCRIPT: &str = r"
-local budget = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'a', 't')
-local available = tonumber(state[1]) or budget
-local at = tonumber(state[2]) or now
-available = math.min(budget, available + math.max(0, now - at) / 1000 * rate)
-local ok = 0
-if available >= cost then
-  available = available - cost
-  ok = 1
-end
-redis.call('HSET', KEYS[1], 'a', tostring(available), 't', tostring(now))
-local ttl = 60000
-if rate > 0 then ttl = math.ceil((budget - available) / rate * 1000) + 1000 end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return {ok, tostring(available)}
-";
-
-impl SharedBuckets {
-    /// Buckets in the Redis at `url`, under `prefix:rate:`; connects lazily.
-    pub fn new(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        Ok(Self {
-            client: redis::Client::open(url)?,
-            prefix: format!("{prefix}:rate:"),
-            connection: tokio::sync::Mutex::new(None),
-            script: redis::Script::new(BUCKET_SCRIPT),
-        })
-    }
-
-    async fn charge(&self, limits: &Limits, key: &str, cost: usize) -> Result<(bool, f64), String> {
-        let mut connection = {
-            let mut slot = self.connection.lock().await;
-            match slot.as_ref() {
-                Some(connection) => connection.clone(),
-                None => {
-                    let connection = tokio::time::timeout(
-                        SHARED_TIMEOUT,
-                        self.client.get_multiplexed_async_connection(),
-                    )
-                    .await
-                    .map_err(|_| "timed out connecting to Redis".to_owned())?
-                    .map_err(|e| e.to_string())?;
-                    *slot = Some(connection.clone());
-                    connection
-                }
-            }
-        };
-        let mut invocation = self.script.key(format!("{}{key}", self.prefix));
-        invocation
-            .arg(limits.budget)
-            .arg(limits.restore_per_second)
-            .arg(cost);
-        let outcome = tokio::time::timeout(
-            SHARED_TIMEOUT,
-            invocation.invoke_async::<(i64, String)>(&mut connection),
-        )
-        .await;
-        match outcome {
-            Ok(Ok((ok, available))) => Ok((ok == 1, available.parse().unwrap_or(0.0))),
-            Ok(Err(e)) => {
-                *self.connection.lock().await = None;
-                Err(e.to_string())
-            }
-            Err(_) => {
-                *self.connection.lock().await = None;
-                Err("Redis did not answer in time".to_owned())
-            }
-        }
-    }
-}
-
-/// How long a request waits for Redis before the local bucket decides.
-const SHARED_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
-
 /// Buckets kept before full ones are swept out.
 const SWEEP_AT: usize = 10_000;
 
@@ -139,7 +188,10 @@ impl RateLimiter {
         cost: usize,
     ) -> Result<Throttle, f64> {
         if let Some(shared) = &self.shared {
-            match shared.charge(limits, key, cost).await {
+            match shared
+                .take(key, limits.budget, limits.restore_per_second, cost)
+                .await
+            {
                 Ok((taken, available)) => {
                     #[allow(clippy::cast_precision_loss)]
                     let missing = cost as f64 - available;

@@ -97,9 +97,50 @@ impl Store {
             .filter(api_key::Column::RevokedAt.is_null())
             .one(self.db())
             .await?;
-        Ok(row.map(|row| Principal::Partner {
+        let Some(row) = row else { return Ok(None) };
+        self.note_key_used(&row).await;
+        Ok(Some(Principal::Partner {
             subject: subject_of(&row),
             scopes: scopes_of(&row).into_iter().collect(),
         }))
+    }
+
+    /// Keeps `last_used_at` to the minute: at most one write per key per minute (the
+    /// condition holds in SQL too, so instances racing write once). A failed write is
+    /// logged, never a reason to refuse the request.
+    async fn note_key_used(&self, row: &api_key::Model) {
+        let now = self.clock().now();
+        let stale_before = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS);
+        if row.last_used_at.is_some_and(|at| at > stale_before) {
+            return;
+        }
+        let written = api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
+            .filter(api_key::Column::Id.eq(row.id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(api_key::Column::LastUsedAt.is_null())
+                    .add(api_key::Column::LastUsedAt.lte(stale_before)),
+            )
+            .exec(self.db())
+            .await;
+        if let Err(err) = written {
+            tracing::warn!(error = %err, key = row.id, "could not note when an API key was used");
+        }
+    }
+}
+
+/// How stale `last_used_at` may get before it is written again.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+#[async_trait::async_trait]
+impl crate::auth::ApiKeys for Store {
+    async fn principal_for_api_key(
+        &self,
+        secret: &str,
+    ) -> std::result::Result<Option<Principal>, crate::auth::LookupError> {
+        Store::principal_for_api_key(self, secret)
+            .await
+            .map_err(|e| Box::new(e) as crate::auth::LookupError)
     }
 }

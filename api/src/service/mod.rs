@@ -3,6 +3,7 @@
 //! entity models back and typed errors that say what the client should see.
 
 pub mod api_keys;
+pub mod bus;
 pub mod catalog;
 mod changes;
 pub mod customers;

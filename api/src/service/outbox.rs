@@ -8,11 +8,11 @@ use entity::{customer, fulfillment_order, order, order_event};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::bus::EventBus;
 use super::changes::{NewEvent, lock_order, record_change};
 use super::{Error, Result, Store};
 use crate::domain::ids::OrderId;
 use crate::domain::status::{FulfillmentStatus, OrderEventType};
-use crate::events::EventBus;
 
 impl Store {
     /// Publishes up to `batch` unpublished events, oldest first, and marks them

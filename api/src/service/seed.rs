@@ -4,6 +4,7 @@
 //! Dates are relative to the store's clock so the promise labels read right on any day.
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use entity::{
     channel, customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order,
     order_event, order_line, payment, sku,
@@ -228,7 +229,6 @@ impl Store {
             return Ok(None);
         }
         let now = self.clock().now();
-        let today = now.date_naive();
 
         channel::Entity::insert_many(["web", "pos", "marketplace"].map(|code| {
             channel::ActiveModel {
@@ -307,7 +307,7 @@ impl Store {
             customer_ids.push(row.id);
         }
 
-        let orders = demo_orders(now, today);
+        let orders = demo_orders(now);
         // Units still reserved (allocated, not shipped) per level; STOCK is what is left
         // on hand after the demo history shipped.
         let mut reserved: std::collections::HashMap<(&str, &str), i32> =
@@ -357,10 +357,27 @@ impl Store {
     }
 }
 
-fn demo_orders(now: DateTime<Utc>, today: NaiveDate) -> Vec<DemoOrder> {
+/// The time zone of demo customer `customer`.
+fn zone_of(customer: usize) -> Tz {
+    CUSTOMERS[customer].2.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// Today in demo customer `customer`'s time zone: demo dates are the customer's local
+/// dates, so "arriving tomorrow" reads right in San Francisco on a Sunday evening too.
+fn local_today(now: DateTime<Utc>, customer: usize) -> NaiveDate {
+    now.with_timezone(&zone_of(customer)).date_naive()
+}
+
+fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     let days_ago = |d: i64| now - Duration::days(d);
-    let date_ago = |d: u64| today.checked_sub_days(Days::new(d)).unwrap_or(today);
-    let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
+    let date_ago = |customer: usize, d: u64| {
+        let today = local_today(now, customer);
+        today.checked_sub_days(Days::new(d)).unwrap_or(today)
+    };
+    let tomorrow = |customer: usize| {
+        let today = local_today(now, customer);
+        today.checked_add_days(Days::new(1)).unwrap_or(today)
+    };
     let mut orders = Vec::new();
     // History: two months of delivered orders across every customer, oldest first.
     const HISTORY: &[&[(&str, i32)]] = &[
@@ -383,7 +400,7 @@ fn demo_orders(now: DateTime<Utc>, today: NaiveDate) -> Vec<DemoOrder> {
             },
             placed: days_ago(placed_days_ago),
             stage: Stage::Delivered {
-                on: date_ago((placed_days_ago - 6).max(1) as u64),
+                on: date_ago(i % CUSTOMERS.len(), (placed_days_ago - 6).max(1) as u64),
             },
         });
     }
@@ -394,7 +411,7 @@ fn demo_orders(now: DateTime<Utc>, today: NaiveDate) -> Vec<DemoOrder> {
         lines: &[("SOLAR-6KW", 1), ("RAIL-KIT", 1)],
         method: ShippingMethod::Standard,
         placed: days_ago(9),
-        stage: Stage::Delivered { on: date_ago(2) },
+        stage: Stage::Delivered { on: date_ago(0, 2) },
     });
     orders.push(DemoOrder {
         customer: 0,
@@ -402,7 +419,9 @@ fn demo_orders(now: DateTime<Utc>, today: NaiveDate) -> Vec<DemoOrder> {
         lines: &[("BATT-13KWH", 1)],
         method: ShippingMethod::Express,
         placed: days_ago(2),
-        stage: Stage::InTransit { arriving: tomorrow },
+        stage: Stage::InTransit {
+            arriving: tomorrow(0),
+        },
     });
     orders.push(DemoOrder {
         customer: 2,
@@ -555,10 +574,11 @@ async fn insert_order(
             let w = estimate_window(ship_date, demo.method);
             (
                 Some((w.earliest, w.latest)),
+                // Mid-afternoon, the customer's time.
                 Some(
                     on.and_hms_opt(15, 30, 0)
-                        .map(|t| t.and_utc())
-                        .unwrap_or(now),
+                        .and_then(|t| t.and_local_timezone(zone_of(demo.customer)).earliest())
+                        .map_or(now, |t| t.with_timezone(&Utc)),
                 ),
             )
         }

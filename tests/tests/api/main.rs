@@ -6,6 +6,7 @@ mod access;
 mod catalog;
 mod customers;
 mod fuzz;
+mod layers;
 mod lifecycle;
 mod live;
 mod orders;

@@ -249,6 +249,48 @@ async fn the_portal_shows_stevens_delivered_array_and_a_battery_arriving_tomorro
     );
 }
 
+/// Demo dates are the customer's local dates: Steven's battery arrives tomorrow *in San
+/// Francisco*, whatever the date in UTC.
+async fn the_demo_promise_is_in_the_customers_own_dates(app: TestApp) {
+    let steven = app.customer_id_by_email("steven.boyle@example.com").await;
+    let body = app
+        .as_token(
+            &app.customer_token(&steven),
+            "{ me { orders(first: 2) { edges { node { fulfillmentOrders { estimatedDelivery { earliest label } deliveredAt } } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = &body["data"]["me"]["orders"]["edges"];
+    let battery = &edges[0]["node"]["fulfillmentOrders"][0];
+    assert_eq!(
+        battery["estimatedDelivery"]["label"], "Arriving tomorrow",
+        "{body}"
+    );
+    let local_tomorrow = (app.clock_now() - chrono::Duration::hours(8) + chrono::Duration::days(1))
+        .date_naive()
+        .to_string();
+    assert_eq!(
+        battery["estimatedDelivery"]["earliest"],
+        local_tomorrow.as_str(),
+        "{body}"
+    );
+    // Delivered two local days ago, in the afternoon, San Francisco time.
+    let array = &edges[1]["node"]["fulfillmentOrders"][0];
+    let delivered = chrono::DateTime::parse_from_rfc3339(array["deliveredAt"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let local = delivered - chrono::Duration::hours(8);
+    assert_eq!(
+        local.date_naive(),
+        (app.clock_now() - chrono::Duration::hours(8) - chrono::Duration::days(2)).date_naive(),
+        "{body}"
+    );
+}
+
+async fn the_demo_promise_holds_in_the_morning_too(app: TestApp) {
+    the_demo_promise_is_in_the_customers_own_dates(app).await;
+}
+
 async fn order_details_expose_events_routing_and_payments(app: TestApp) {
     let body = app
         .staff("{ orderByNumber(number: \"#1058\") { number version paymentStatus shippingMethod subtotal { amount currencyCode } shippingTotal { amount } total { amount } shippingAddress { city country } routing { strategy reason locations { code } } payments { provider status amountCaptured { amount } } events { sequence type occurredAt } resumed: events(afterSequence: 5) { sequence } } }", json!({}))
@@ -333,6 +375,18 @@ backend_tests! {
     orders_filter_by_status_customer_channel_dates_and_text => Options { seed: true, ..Options::default() };
     a_customer_sees_only_their_own_orders => Options { seed: true, ..Options::default() };
     the_portal_shows_stevens_delivered_array_and_a_battery_arriving_tomorrow => Options { seed: true, ..Options::default() };
+    // Sunday 19:30 in San Francisco is already Monday in UTC.
+    the_demo_promise_is_in_the_customers_own_dates => Options {
+        seed: true,
+        now: Some(chrono::DateTime::parse_from_rfc3339("2026-11-30T03:30:00Z").unwrap().to_utc()),
+        ..Options::default()
+    };
+    // Mid-morning in San Francisco, the same date in UTC.
+    the_demo_promise_holds_in_the_morning_too => Options {
+        seed: true,
+        now: Some(chrono::DateTime::parse_from_rfc3339("2026-11-30T17:00:00Z").unwrap().to_utc()),
+        ..Options::default()
+    };
     order_details_expose_events_routing_and_payments => Options { seed: true, ..Options::default() };
     fulfillment_orders_list_is_a_pick_list_by_location_and_status => Options { seed: true, ..Options::default() };
     // A wide batching window, so that a busy test machine cannot split a batch in two:

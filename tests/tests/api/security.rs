@@ -853,7 +853,118 @@ async fn an_unreachable_database_leaks_nothing() {
     assert_eq!(app.get("/health").await.status(), 200);
 }
 
+/// Tokens minted elsewhere carry only the contract's claims: no `iat` is needed; `nbf`
+/// is honoured when present.
+async fn tokens_need_only_the_contract_claims_and_nbf_is_honoured(app: TestApp) {
+    let minimal = app.token_with_claims(json!({
+        "sub": "ops", "role": "staff", "scopes": [], "exp": now_secs() + 600,
+        "iss": "orderly", "aud": "orderly-api"
+    }));
+    let (status, body) = app
+        .post(Some(&minimal), "{ locations { id } }", json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+
+    let not_yet = app.token_with_claims(json!({
+        "sub": "ops", "role": "staff", "scopes": [], "exp": now_secs() + 600,
+        "nbf": now_secs() + 300, "iss": "orderly", "aud": "orderly-api"
+    }));
+    let (status, body) = app
+        .post(Some(&not_yet), "{ locations { id } }", json!({}))
+        .await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
+
+    let already = app.token_with_claims(json!({
+        "sub": "ops", "role": "staff", "scopes": [], "exp": now_secs() + 600,
+        "nbf": now_secs() - 5, "iss": "orderly", "aud": "orderly-api"
+    }));
+    let (status, body) = app
+        .post(Some(&already), "{ locations { id } }", json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A refusal names the limit that was hit, with the value and the bound.
+async fn refusals_name_the_limit_that_was_hit(app: TestApp) {
+    // Shallow (depth 7) but costly: 100 × 100 items.
+    let costly = "{ orders(first: 100) { edges { node { id number customer { orders(first: 100) { edges { node { id number } } } } } } } }";
+    let body = app.staff(costly, json!({})).await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.starts_with("the query costs "), "{body}");
+    assert!(!message.contains("deep"), "{body}");
+    assert!(
+        error["extensions"]["cost"].as_u64().unwrap() > 10_000,
+        "{body}"
+    );
+    assert_eq!(error["extensions"]["maxCost"], 10_000, "{body}");
+    assert!(error["extensions"]["depth"].is_null(), "{body}");
+
+    // Deep but cheap.
+    let deep = "{ orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { id } } } } } } } } } } } } }";
+    let body = app.staff(deep, json!({})).await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
+    assert!(
+        error["message"].as_str().unwrap().contains("nested"),
+        "{body}"
+    );
+    assert_eq!(error["extensions"]["maxDepth"], 12, "{body}");
+    assert!(
+        error["extensions"]["depth"].as_u64().unwrap() > 12,
+        "{body}"
+    );
+    assert!(error["extensions"]["cost"].is_null(), "{body}");
+}
+
+/// `lastUsedAt` says when a key last worked, written at most once a minute.
+async fn api_keys_remember_when_they_were_last_used(app: TestApp) {
+    let body = app
+        .staff(
+            r#"mutation { createApiKey(input: { name: "ERP", scopes: ["orders:read"] }) { key apiKey { id lastUsedAt } } }"#,
+            json!({}),
+        )
+        .await;
+    let key = body["data"]["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        body["data"]["createApiKey"]["apiKey"]["lastUsedAt"].is_null(),
+        "{body}"
+    );
+    let last_used = || async {
+        let body = app.staff("{ apiKeys { lastUsedAt } }", json!({})).await;
+        body["data"]["apiKeys"][0]["lastUsedAt"].clone()
+    };
+    let query = "{ orders(first: 1) { edges { node { id } } } }";
+    let (status, _) = app.post_with_api_key(&key, query, json!({})).await;
+    assert_eq!(status, 200);
+    let first = last_used().await;
+    assert!(first.is_string(), "used keys have lastUsedAt: {first}");
+
+    // Within the minute: no new write.
+    app.clock.advance(chrono::Duration::seconds(30));
+    app.post_with_api_key(&key, query, json!({})).await;
+    assert_eq!(last_used().await, first);
+
+    // After it: the time moves on.
+    app.clock.advance(chrono::Duration::seconds(40));
+    app.post_with_api_key(&key, query, json!({})).await;
+    let later = last_used().await;
+    assert_ne!(later, first);
+    assert!(
+        later.as_str().unwrap() > first.as_str().unwrap(),
+        "{later} > {first}"
+    );
+}
+
 backend_tests! {
+    tokens_need_only_the_contract_claims_and_nbf_is_honoured => Options::default();
+    refusals_name_the_limit_that_was_hit => Options::default();
+    api_keys_remember_when_they_were_last_used => Options::default();
     bad_tokens_are_refused_and_never_downgraded => Options::default();
     schema_tools_can_introspect_but_not_fan_out => Options::default();
     introspection_can_be_closed_to_anonymous_callers => Options { public_introspection: Some(false), ..Options::default() };

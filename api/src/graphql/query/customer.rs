@@ -30,7 +30,7 @@ impl CustomerQuery {
     }
 
     /// Customers, oldest first; `query` matches part of the name or e-mail.
-    #[graphql(complexity = "crate::graphql::policy::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

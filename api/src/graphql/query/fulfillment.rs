@@ -20,7 +20,7 @@ pub struct FulfillmentQuery;
 impl FulfillmentQuery {
     /// Fulfilment orders, oldest first — by location and status, e.g. a warehouse's
     /// `OPEN` pick list.
-    #[graphql(complexity = "crate::graphql::policy::page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
     async fn fulfillment_orders(
         &self,
         ctx: &Context<'_>,

@@ -101,7 +101,7 @@ impl OrderQuery {
     }
 
     /// Orders you may see, filtered and sorted, as a Relay connection (at most 100 a page).
-    #[graphql(complexity = "crate::graphql::policy::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,

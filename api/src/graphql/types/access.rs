@@ -43,6 +43,12 @@ impl ApiKey {
         self.0.created_at
     }
 
+    /// When the key last authenticated a request (kept to the minute: at most one write
+    /// per key per minute); null if it never has.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+
     /// When the key was revoked; null while it works.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at

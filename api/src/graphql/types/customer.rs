@@ -45,7 +45,7 @@ impl Customer {
         self.0.created_at
     }
     /// The customer's orders, newest first.
-    #[graphql(complexity = "crate::graphql::policy::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,

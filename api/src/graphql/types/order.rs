@@ -92,7 +92,7 @@ impl Order {
     }
     /// History: events with `sequence` greater than `afterSequence` (default 0), oldest
     /// first, at most `first` (default and maximum 500).
-    #[graphql(complexity = "crate::graphql::policy::list_cost(first, 500, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, 500, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,219 @@
+//! `/graphql` over HTTP: POST (JSON only, one operation), GET (GraphiQL for browsers,
+//! queries only), and the WebSocket upgrade, handed to `ws`. Every response carries the
+//! request's correlation id; a request over its time is abandoned with 504 `TIMEOUT`;
+//! a spent budget is 429 with `Retry-After`.
+
+use std::time::Instant;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+
+use super::{authenticate, error_response};
+use crate::auth::Principal;
+use crate::graphql;
+use crate::graphql::rate_limit::ClientAddress;
+use crate::state::AppState;
+use crate::telemetry::{CORRELATION_ID, CorrelationId};
+
+async fn execute(
+    state: &AppState,
+    req: &HttpRequest,
+    request: async_graphql::Request,
+    principal: Principal,
+) -> HttpResponse {
+    let correlation_id = CorrelationId::of(req);
+    let operation = request.operation_name.clone();
+    let started = Instant::now();
+    let request = graphql::prepare(request, &state.store, principal, state.loader_delay)
+        .data(ClientAddress::of(req))
+        .data(correlation_id.clone());
+    let span = tracing::info_span!("graphql", correlation_id = %correlation_id.0);
+    let run = CORRELATION_ID.scope(
+        correlation_id.clone(),
+        tracing::Instrument::instrument(state.schema.execute(request), span),
+    );
+    let mut response = match tokio::time::timeout(state.request_timeout, run).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(correlation_id = %correlation_id.0, ?operation, "request timed out");
+            let mut response = error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                "TIMEOUT",
+                "the request took too long and was abandoned; nothing it had not committed was kept",
+            );
+            correlation_id.stamp(&mut response);
+            return response;
+        }
+    };
+    state
+        .metrics
+        .graphql_request(operation.as_deref(), response.is_ok(), started.elapsed());
+    // Every error carries a stable code and the request's correlation id.
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_REQUEST");
+        }
+        if extensions.get("correlationId").is_none() {
+            extensions.set("correlationId", correlation_id.0.as_str());
+        }
+    }
+    let retry_after = response.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        match (ext.get("code"), ext.get("retryAfter")) {
+            (
+                Some(async_graphql::Value::String(code)),
+                Some(async_graphql::Value::Number(after)),
+            ) if code == "RATE_LIMITED" => after.as_f64(),
+            _ => None,
+        }
+    });
+    let mut http = match retry_after {
+        Some(after) => {
+            let mut http = HttpResponse::TooManyRequests();
+            http.insert_header((header::RETRY_AFTER, format!("{}", after.ceil().max(1.0))));
+            http.json(response)
+        }
+        None => HttpResponse::Ok().json(response),
+    };
+    correlation_id.stamp(&mut http);
+    http
+}
+
+pub async fn graphql_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "send Content-Type: application/json",
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(err) if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is over 256 KiB (after decompression)",
+            );
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the request body could not be read",
+            );
+        }
+    };
+    let principal = match authenticate(&state, &req).await {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    if body.trim_ascii_start().starts_with(b"[") {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BATCH_NOT_SUPPORTED",
+            "send one operation per request; array batches are not accepted",
+        );
+    }
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => execute(&state, &req, request, principal).await,
+        Err(_) => error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the body must be one JSON object {\"query\", \"variables\", \"operationName\"}",
+        ),
+    }
+}
+
+/// The operation a GET request would run, if it is not a query.
+fn non_query_operation(request: &async_graphql::Request) -> Option<OperationType> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let ty = match &document.operations {
+        DocumentOperations::Single(op) => op.node.ty,
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str())?.node.ty,
+            None if ops.len() == 1 => ops.values().next()?.node.ty,
+            None => return None,
+        },
+    };
+    (ty != OperationType::Query).then_some(ty)
+}
+
+pub async fn graphql_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    if req.headers().contains_key(header::UPGRADE) {
+        return crate::ws::start(state, &req, payload);
+    }
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if req.query_string().is_empty() && wants_html {
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Orderly")
+            .finish();
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page));
+    }
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(_) => {
+            return Ok(error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "pass ?query=… (and variables as JSON)",
+            ));
+        }
+    };
+    if non_query_operation(&request).is_some() {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions need POST or WebSocket",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return Ok(response);
+    }
+    let principal = match authenticate(&state, &req).await {
+        Ok(p) => p,
+        Err(response) => return Ok(*response),
+    };
+    Ok(execute(&state, &req, request, principal).await)
+}
+
+pub async fn method_not_allowed() -> HttpResponse {
+    let mut response = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "use GET or POST",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    response
+}

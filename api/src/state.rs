@@ -1,0 +1,30 @@
+//! What every HTTP and WebSocket handler shares, built once by `startup` and handed to
+//! both transports (`routes/` and `ws.rs`), which therefore need not know each other.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::jwt::JwtKeys;
+use crate::events::EventBus;
+use crate::events::hub::Hub;
+use crate::graphql::OrderlySchema;
+use crate::metrics::Metrics;
+use crate::service::Store;
+
+/// Largest request body (and WebSocket message) accepted, also after decompression.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub schema: OrderlySchema,
+    pub store: Store,
+    pub keys: JwtKeys,
+    pub metrics: Metrics,
+    pub bus: Arc<dyn EventBus>,
+    pub hub: Arc<Hub>,
+    pub loader_delay: Duration,
+    /// Longest a GraphQL request may run.
+    pub request_timeout: Duration,
+    /// How often an open WebSocket's API key is checked for revocation.
+    pub api_key_recheck: Duration,
+}
