@@ -19,6 +19,7 @@ pub mod types;
 
 use std::sync::Arc;
 
+use async_graphql::connection::Connection;
 use async_graphql::{SDLExportOptions, Schema};
 
 use crate::auth::Principal;
@@ -58,6 +59,15 @@ pub fn build_schema_with(
     )
     .data(store)
     .data(hub)
+    .override_output_type_description::<Connection<String, types::order::Order>>(
+        "A page of orders, with cursors to page on (Relay connection).",
+    )
+    .override_output_type_description::<Connection<String, types::customer::Customer>>(
+        "A page of customers, with cursors to page on (Relay connection).",
+    )
+    .override_output_type_description::<Connection<String, types::fulfillment::FulfillmentOrder>>(
+        "A page of fulfilment orders, with cursors to page on (Relay connection).",
+    )
     .extension(error_codes::ErrorCodes)
     .extension(rate_limit::RateLimit::new(limits.clone(), shared))
     .extension(access)

@@ -222,6 +222,8 @@ fn scoped_stream(
 #[derive(Default)]
 pub struct Subscription;
 
+/// Live updates over WebSocket (`graphql-transport-ws` or `graphql-ws` on `/graphql`):
+/// each change is sent the moment it commits, resumable without gaps or repeats.
 #[Subscription]
 impl Subscription {
     /// Events of one order: first those after `afterSequence` (all of them for 0), then
@@ -231,7 +233,10 @@ impl Subscription {
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order's global ID.")] order_id: ID,
+        #[graphql(
+            desc = "Replay the events after this sequence first (the last one you saw), then stream live ones; omit to start with the next change."
+        )]
         after_sequence: Option<i32>,
     ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
         let store = ctx.data::<Store>()?.clone();
@@ -253,6 +258,9 @@ impl Subscription {
     async fn customer_order_updates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The customer's global ID (staff and partners); customers leave it out and hear about themselves."
+        )]
         customer_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
         let customer = followed_customer(principal(ctx), customer_id.as_ref())?;
@@ -269,6 +277,9 @@ impl Subscription {
     async fn delivery_updates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The customer's global ID (staff and partners); customers leave it out and hear about themselves."
+        )]
         customer_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<DeliveryUpdate>> + use<>> {
         let customer = followed_customer(principal(ctx), customer_id.as_ref())?;
@@ -297,7 +308,7 @@ impl Subscription {
     async fn inventory_changed(
         &self,
         ctx: &Context<'_>,
-        sku_codes: Vec<String>,
+        #[graphql(desc = "The SKU codes to watch (1 to 50).")] sku_codes: Vec<String>,
     ) -> Result<impl Stream<Item = Result<Sku>> + use<>> {
         if sku_codes.is_empty() || sku_codes.len() > 50 {
             return Err(top_level("INVALID_INPUT", "skuCodes: name 1 to 50 SKUs"));
@@ -356,7 +367,7 @@ impl Subscription {
     async fn fulfillment_queue(
         &self,
         ctx: &Context<'_>,
-        location_id: ID,
+        #[graphql(desc = "The location whose work list to watch.")] location_id: ID,
     ) -> Result<impl Stream<Item = Result<FulfillmentOrder>> + use<>> {
         let location = gid::decode_as(Kind::Location, &location_id)
             .ok_or_else(|| top_level("NOT_FOUND", "no such location"))?;

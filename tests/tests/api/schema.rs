@@ -18,69 +18,70 @@ fn schema_graphql_matches_the_built_schema() {
     );
 }
 
-#[test]
-fn every_type_and_field_is_documented() {
-    let built = sdl(&build_schema(
+/// Partners read descriptions through introspection: every type (root, connection and
+/// edge types included), field, argument, input field and enum value has one.
+#[tokio::test]
+async fn every_type_field_argument_and_enum_value_is_documented() {
+    let schema = build_schema(
         Store::disconnected(),
         std::sync::Arc::default(),
         Default::default(),
-    ));
-    // Partners read descriptions through introspection: no object type or field may lack one.
+    );
+    let query = "{ __schema { types { name kind description
+        fields(includeDeprecated: true) { name description args { name description } }
+        inputFields { name description }
+        enumValues(includeDeprecated: true) { name description } } } }";
+    let body = schema.execute(query).await.data.into_json().unwrap();
+    let said = |v: &serde_json::Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
+    let builtin = ["String", "Int", "Float", "Boolean", "ID"];
     let mut undocumented = Vec::new();
-    let mut in_description = false;
-    let mut documented = false;
-    let mut current_type = String::new();
-    for line in built.lines() {
-        let trimmed = line.trim();
-        if trimmed == "\"\"\"" {
-            in_description = !in_description;
-            documented = true;
+    for ty in body["__schema"]["types"].as_array().unwrap() {
+        let name = ty["name"].as_str().unwrap();
+        if name.starts_with("__") || builtin.contains(&name) {
             continue;
         }
-        if in_description {
-            continue;
+        if !said(ty) {
+            undocumented.push(format!("type {name}"));
         }
-        if trimmed.starts_with('"') {
-            documented = true;
-            continue;
+        for field in ty["fields"].as_array().into_iter().flatten() {
+            let field_name = field["name"].as_str().unwrap();
+            if !said(field) {
+                undocumented.push(format!("field {name}.{field_name}"));
+            }
+            for arg in field["args"].as_array().into_iter().flatten() {
+                if !said(arg) {
+                    undocumented.push(format!(
+                        "argument {name}.{field_name}({})",
+                        arg["name"].as_str().unwrap()
+                    ));
+                }
+            }
         }
-        let is_type = [
-            "type ",
-            "input ",
-            "enum ",
-            "interface ",
-            "scalar ",
-            "schema ",
-        ]
-        .iter()
-        .any(|k| trimmed.starts_with(k));
-        if is_type {
-            current_type = trimmed
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
+        for field in ty["inputFields"].as_array().into_iter().flatten() {
+            if !said(field) {
+                undocumented.push(format!(
+                    "input field {name}.{}",
+                    field["name"].as_str().unwrap()
+                ));
+            }
         }
-        let is_member = line.starts_with('\t') && !trimmed.is_empty();
-        let builtin = [
-            "PageInfo",
-            "Query",
-            "Mutation",
-            "Subscription",
-            "DateTime",
-            "{",
-        ]
-        .contains(&current_type.as_str())
-            || current_type.ends_with("Connection")
-            || current_type.ends_with("Edge");
-        if (is_type || is_member) && !documented && !builtin {
-            undocumented.push(format!("{current_type}: {trimmed}"));
+        for value in ty["enumValues"].as_array().into_iter().flatten() {
+            if !said(value) {
+                undocumented.push(format!(
+                    "enum value {name}.{}",
+                    value["name"].as_str().unwrap()
+                ));
+            }
         }
-        documented = false;
     }
     assert!(
         undocumented.is_empty(),
-        "undocumented:\n{}",
+        "{} undocumented:\n{}",
+        undocumented.len(),
         undocumented.join("\n")
     );
 }

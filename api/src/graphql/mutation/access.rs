@@ -84,7 +84,7 @@ impl AccessMutation {
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
-        input: CreateApiKeyInput,
+        #[graphql(desc = "What to do; see `CreateApiKeyInput`.")] input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
         let checked = parse_name("name", &input.name)
             .and_then(|name| Ok((name, parse_scopes(&input.scopes)?)));
@@ -115,7 +115,7 @@ impl AccessMutation {
     async fn revoke_api_key(
         &self,
         ctx: &Context<'_>,
-        input: RevokeApiKeyInput,
+        #[graphql(desc = "What to do; see `RevokeApiKeyInput`.")] input: RevokeApiKeyInput,
     ) -> Result<RevokeApiKeyPayload> {
         let Some(id) = gid::decode_as(Kind::ApiKey, &input.id) else {
             return Ok(RevokeApiKeyPayload {

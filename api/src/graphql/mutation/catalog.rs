@@ -187,7 +187,7 @@ impl CatalogMutation {
     async fn create_location(
         &self,
         ctx: &Context<'_>,
-        input: CreateLocationInput,
+        #[graphql(desc = "What to do; see `CreateLocationInput`.")] input: CreateLocationInput,
     ) -> Result<LocationPayload> {
         let mut checks = Checks::default();
         let code = checks.take(None, Code::parse("code", &input.code));
@@ -241,7 +241,11 @@ impl CatalogMutation {
     }
 
     /// Creates a SKU, or updates name, price and weight of the SKU with that code.
-    async fn upsert_sku(&self, ctx: &Context<'_>, input: UpsertSkuInput) -> Result<SkuPayload> {
+    async fn upsert_sku(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see `UpsertSkuInput`.")] input: UpsertSkuInput,
+    ) -> Result<SkuPayload> {
         let mut checks = Checks::default();
         let code = checks.take(None, Code::parse("code", &input.code));
         let name = checks.take(None, parse_name("name", &input.name));
@@ -274,7 +278,7 @@ impl CatalogMutation {
     async fn set_inventory(
         &self,
         ctx: &Context<'_>,
-        input: SetInventoryInput,
+        #[graphql(desc = "What to do; see `SetInventoryInput`.")] input: SetInventoryInput,
     ) -> Result<InventoryPayload> {
         let mut checks = Checks::default();
         let location = checks.take(None, location_id("locationId", &input.location_id));
@@ -305,7 +309,7 @@ impl CatalogMutation {
     async fn adjust_inventory(
         &self,
         ctx: &Context<'_>,
-        input: AdjustInventoryInput,
+        #[graphql(desc = "What to do; see `AdjustInventoryInput`.")] input: AdjustInventoryInput,
     ) -> Result<InventoryPayload> {
         let mut checks = Checks::default();
         let location = checks.take(None, location_id("locationId", &input.location_id));

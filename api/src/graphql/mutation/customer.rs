@@ -58,7 +58,7 @@ impl CustomerMutation {
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
-        input: CreateCustomerInput,
+        #[graphql(desc = "What to do; see `CreateCustomerInput`.")] input: CreateCustomerInput,
     ) -> Result<CustomerPayload> {
         let mut checks = Checks::default();
         let email = checks.take(None, Email::parse(&input.email));

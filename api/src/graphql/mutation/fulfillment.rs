@@ -161,7 +161,7 @@ impl FulfillmentMutation {
     async fn start_picking(
         &self,
         ctx: &Context<'_>,
-        input: FulfillmentOrderInput,
+        #[graphql(desc = "What to do; see `FulfillmentOrderInput`.")] input: FulfillmentOrderInput,
     ) -> Result<FulfillmentOrderPayload> {
         simple_step(ctx, &input, SimpleStep::Pick).await
     }
@@ -170,7 +170,7 @@ impl FulfillmentMutation {
     async fn mark_packed(
         &self,
         ctx: &Context<'_>,
-        input: FulfillmentOrderInput,
+        #[graphql(desc = "What to do; see `FulfillmentOrderInput`.")] input: FulfillmentOrderInput,
     ) -> Result<FulfillmentOrderPayload> {
         simple_step(ctx, &input, SimpleStep::Pack).await
     }
@@ -180,6 +180,7 @@ impl FulfillmentMutation {
     async fn ship_fulfillment_order(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see `ShipFulfillmentOrderInput`.")]
         input: ShipFulfillmentOrderInput,
     ) -> Result<FulfillmentOrderPayload> {
         let mut checks = Checks::default();
@@ -212,6 +213,7 @@ impl FulfillmentMutation {
     async fn record_delivery_event(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see `RecordDeliveryEventInput`.")]
         input: RecordDeliveryEventInput,
     ) -> Result<FulfillmentOrderPayload> {
         let mut checks = Checks::default();

@@ -10,7 +10,8 @@ mod ordering;
 use crate::domain::ValidationError;
 use crate::graphql::error::UserError;
 
-/// Every root mutation.
+/// What can be changed. Every mutation takes one `input` and returns a payload with the
+/// changed object and `userErrors`; a mutation with user errors changed nothing.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(
     access::AccessMutation,

@@ -180,7 +180,7 @@ impl OrderingMutation {
     async fn place_order(
         &self,
         ctx: &Context<'_>,
-        input: PlaceOrderInput,
+        #[graphql(desc = "What to do; see `PlaceOrderInput`.")] input: PlaceOrderInput,
     ) -> Result<PlaceOrderPayload> {
         let who = principal(ctx);
         let mut checks = Checks::default();
@@ -245,7 +245,7 @@ impl OrderingMutation {
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
-        input: CancelOrderInput,
+        #[graphql(desc = "What to do; see `CancelOrderInput`.")] input: CancelOrderInput,
     ) -> Result<OrderPayload> {
         let who = principal(ctx);
         let mut checks = Checks::default();

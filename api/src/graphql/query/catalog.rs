@@ -12,7 +12,11 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// A SKU by code; null when there is none.
-    async fn sku(&self, ctx: &Context<'_>, code: String) -> Result<Option<Sku>> {
+    async fn sku(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The SKU code, e.g. `SOLAR-6KW` (case-sensitive).")] code: String,
+    ) -> Result<Option<Sku>> {
         if code.len() > 64 {
             return Ok(None);
         }

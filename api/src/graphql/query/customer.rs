@@ -19,7 +19,11 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// A customer by global ID; null when not found or not yours to see.
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Customer>> {
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's global ID.")] id: ID,
+    ) -> Result<Option<Customer>> {
         let Some(key) = gid::decode_as(Kind::Customer, &id) else {
             return Ok(None);
         };
@@ -34,10 +38,18 @@ impl CustomerQuery {
     async fn customers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many items from the start (at most 100; default 20)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Return the items after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return at most this many items from the end (at most 100).")]
         last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor (an edge's `cursor`).")]
         before: Option<String>,
+        #[graphql(desc = "Text to match against name and e-mail (case-insensitive).")]
         query: Option<String>,
     ) -> Result<Connection<String, Customer>> {
         let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref())

@@ -24,10 +24,18 @@ impl FulfillmentQuery {
     async fn fulfillment_orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only fulfilment orders shipping from this location.")]
         location_id: Option<ID>,
-        status: Option<Vec<FulfillmentStatus>>,
+        #[graphql(desc = "Only fulfilment orders in one of these statuses.")] status: Option<
+            Vec<FulfillmentStatus>,
+        >,
+        #[graphql(
+            desc = "Return at most this many items from the start (at most 100; default 20)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Return the items after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
     ) -> Result<Connection<String, FulfillmentOrder>> {
         let location = match location_id {
             Some(id) => Some(LocationId(gid::decode_as(Kind::Location, &id).ok_or_else(

@@ -6,7 +6,8 @@ mod fulfillment;
 mod node;
 mod order;
 
-/// Every root query field.
+/// What can be read: orders, customers, the catalogue and stock, fulfilment work and
+/// partner keys. Every field's rule of access is in `ROOT_RULES`.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     node::NodeQuery,

@@ -14,14 +14,25 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by global ID; null when it does not exist or is not yours to see.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID of any type.")] id: ID,
+    ) -> Result<Option<Node>> {
         resolve(ctx, &id).await
     }
 
     /// Several objects by global ID, in the same order; null for each that does not
     /// exist or is not yours to see. At most 100 IDs.
     #[graphql(complexity = "ids.len().clamp(1, MAX_NODES) * child_complexity")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Global IDs of any type (at most 100); the answer has one entry per ID, null where it is missing or not yours."
+        )]
+        ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(top_level(
                 "INVALID_INPUT",

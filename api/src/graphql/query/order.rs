@@ -75,7 +75,11 @@ fn visibility(ctx: &Context<'_>) -> Result<Visibility> {
 #[Object]
 impl OrderQuery {
     /// An order by global ID; null when it does not exist or is not yours to see.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's global ID.")] id: ID,
+    ) -> Result<Option<Order>> {
         visibility(ctx)?;
         let Some(key) = gid::decode_as(Kind::Order, &id) else {
             return Ok(None);
@@ -87,7 +91,14 @@ impl OrderQuery {
     }
 
     /// An order by its number (`#1001` or `1001`); null when not found or not yours.
-    async fn order_by_number(&self, ctx: &Context<'_>, number: String) -> Result<Option<Order>> {
+    async fn order_by_number(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The order number as customers see it, e.g. `#1058` (the `#` may be left out)."
+        )]
+        number: String,
+    ) -> Result<Option<Order>> {
         let visibility = visibility(ctx)?;
         if number.len() > 32 {
             return Ok(None);
@@ -106,13 +117,26 @@ impl OrderQuery {
     async fn orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many items from the start (at most 100; default 20)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Return the items after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return at most this many items from the end (at most 100).")]
         last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor (an edge's `cursor`).")]
         before: Option<String>,
-        filter: Option<OrderFilter>,
-        #[graphql(default)] sort_key: OrderSortKey,
-        #[graphql(default)] reverse: bool,
+        #[graphql(desc = "Only orders matching all of these conditions.")] filter: Option<
+            OrderFilter,
+        >,
+        #[graphql(
+            default,
+            desc = "What to sort by (default: when placed, newest first)."
+        )]
+        sort_key: OrderSortKey,
+        #[graphql(default, desc = "Reverse the sort order.")] reverse: bool,
     ) -> Result<Connection<String, Order>> {
         let visibility = visibility(ctx)?;
         let request = PageRequest::parse(first, after.as_deref(), last, before.as_deref())

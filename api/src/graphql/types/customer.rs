@@ -49,9 +49,16 @@ impl Customer {
     async fn orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many items from the start (at most 100; default 20)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Return the items after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return at most this many items from the end (at most 100).")]
         last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor (an edge's `cursor`).")]
         before: Option<String>,
     ) -> Result<Connection<String, Order>> {
         let owner = CustomerId(self.0.id);

@@ -96,8 +96,8 @@ impl Order {
     async fn events(
         &self,
         ctx: &Context<'_>,
-        after_sequence: Option<i32>,
-        first: Option<i32>,
+        #[graphql(desc = "Only events after this sequence.")] after_sequence: Option<i32>,
+        #[graphql(desc = "At most this many events (at most 500; default all, up to 500).")] first: Option<i32>,
     ) -> Result<Vec<OrderEvent>> {
         let limit = first.unwrap_or(MAX_EVENTS);
         if !(0..=MAX_EVENTS).contains(&limit) {
