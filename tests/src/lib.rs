@@ -348,6 +348,127 @@ impl TestApp {
     }
 }
 
+/// `placeOrder` with the order's totals, routing, fulfilment orders, payments and events.
+pub const PLACE_ORDER: &str = "mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    order {
+      id number status paymentStatus version
+      total { amount currencyCode } subtotal { amount } shippingTotal { amount }
+      routing { strategy reason locations { code } }
+      fulfillmentOrders { id status location { code } lines { quantity sku { code } } }
+      payments { status amountAuthorized { amount } amountCaptured { amount } }
+      events { sequence type }
+    }
+    userErrors { field message code }
+  }
+}";
+
+/// The world most tests need, built through the API as staff.
+impl TestApp {
+    /// Creates or updates a SKU priced in USD (`price` like `"599.00"`).
+    pub async fn upsert_sku(&self, code: &str, price: &str) {
+        let body = self
+            .staff(
+                "mutation($input: UpsertSkuInput!) { upsertSku(input: $input) { userErrors { field code message } } }",
+                json!({ "input": { "code": code, "name": code, "price": { "amount": price, "currencyCode": "USD" } } }),
+            )
+            .await;
+        assert_eq!(user_errors(&body["data"]["upsertSku"]), vec![], "{body}");
+    }
+
+    /// Sets the units on hand of `sku` at `location` (a global ID).
+    pub async fn set_stock(&self, location: &str, sku: &str, on_hand: i32) {
+        let body = self
+            .staff(
+                "mutation($input: SetInventoryInput!) { setInventory(input: $input) { userErrors { field code message } } }",
+                json!({ "input": { "skuCode": sku, "locationId": location, "onHand": on_hand } }),
+            )
+            .await;
+        assert_eq!(user_errors(&body["data"]["setInventory"]), vec![], "{body}");
+    }
+
+    /// Creates a customer; returns their global ID.
+    pub async fn create_customer(&self, email: &str, name: &str, time_zone: &str) -> String {
+        let body = self
+            .staff(
+                "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { field code message } } }",
+                json!({ "input": { "email": email, "name": name, "timeZone": time_zone } }),
+            )
+            .await;
+        body["data"]["createCustomer"]["customer"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned()
+    }
+
+    /// Runs [`PLACE_ORDER`] as staff with `input`; returns the `placeOrder` payload.
+    pub async fn place_order(&self, input: Value) -> Value {
+        let body = self.staff(PLACE_ORDER, json!({ "input": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["placeOrder"].clone()
+    }
+
+    /// Runs a fulfilment mutation (`startPicking`, `markPacked`, `shipFulfillmentOrder`,
+    /// `recordDeliveryEvent`) as staff; returns its payload (`fulfillmentOrder { id status
+    /// version }`, `userErrors`).
+    pub async fn fulfillment_step(&self, mutation: &str, input: Value) -> Value {
+        let input_type = match mutation {
+            "shipFulfillmentOrder" => "ShipFulfillmentOrderInput!",
+            "recordDeliveryEvent" => "RecordDeliveryEventInput!",
+            _ => "FulfillmentOrderInput!",
+        };
+        let query = format!(
+            "mutation($input: {input_type}) {{ result: {mutation}(input: $input) {{ fulfillmentOrder {{ id status version }} userErrors {{ field code message }} }} }}"
+        );
+        let body = self.staff(&query, json!({ "input": input })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["result"].clone()
+    }
+
+    /// Runs `startPicking` or `markPacked` on fulfilment order `fo`; asserts it succeeds.
+    pub async fn step(&self, mutation: &str, fo: &str) {
+        let payload = self
+            .fulfillment_step(mutation, json!({ "fulfillmentOrderId": fo }))
+            .await;
+        assert_eq!(user_errors(&payload), vec![], "{mutation}: {payload}");
+    }
+
+    /// Picks, packs and ships fulfilment order `fo` with UPS; asserts each step succeeds.
+    pub async fn ship(&self, fo: &str) {
+        self.step("startPicking", fo).await;
+        self.step("markPacked", fo).await;
+        let payload = self
+            .fulfillment_step(
+                "shipFulfillmentOrder",
+                json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z9" }),
+            )
+            .await;
+        assert_eq!(user_errors(&payload), vec![], "ship: {payload}");
+    }
+}
+
+/// The `userErrors` of a mutation payload as `(field, code)` pairs.
+pub fn user_errors(payload: &Value) -> Vec<(Value, String)> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no userErrors in {payload}"))
+        .iter()
+        .map(|e| {
+            (
+                e["field"].clone(),
+                e["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The `extensions.code` of a response's first top-level error (`""` when none).
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
 /// The global ID a string key would have (for malformed-ID tests).
 pub fn foreign_id(kind: Kind, key: i64) -> String {
     gid::encode(kind, key)
@@ -399,14 +520,7 @@ impl TestApp {
     ) -> Subscriber {
         use futures_util::SinkExt;
         use tokio_tungstenite::tungstenite::Message;
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = self.ws_url().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocol.parse().unwrap());
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("websocket upgrade");
+        let socket = self.open_socket(protocol).await;
         let mut subscriber = Subscriber {
             socket,
             legacy: protocol == "graphql-ws",
@@ -536,14 +650,7 @@ impl TestApp {
     ) -> Handshake {
         use futures_util::SinkExt;
         use tokio_tungstenite::tungstenite::Message;
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = self.ws_url().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocol.parse().unwrap());
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("websocket upgrade");
+        let mut socket = self.open_socket(protocol).await;
         if let Some(init) = init {
             socket
                 .send(Message::Text(init.to_string().into()))
@@ -558,6 +665,20 @@ impl TestApp {
             Some(Err((code, reason))) => Handshake::Closed(code, reason),
             None => Handshake::Other(Value::Null),
         }
+    }
+
+    /// Opens a WebSocket on `/graphql` asking for `protocol`; asserts the server chose it.
+    pub async fn open_socket(&self, protocol: &str) -> Socket {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket upgrade");
+        assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+        socket
     }
 
     /// `connection_init` carrying `Bearer <token>`.

@@ -3,7 +3,7 @@
 
 use orderly::auth::Scope;
 use orderly::gid::Kind;
-use orderly_tests::{Options, TestApp, backend_tests, foreign_id};
+use orderly_tests::{Options, TestApp, backend_tests, foreign_id, user_errors};
 use serde_json::{Value, json};
 
 const CREATE_LOCATION: &str = "mutation($input: CreateLocationInput!) {
@@ -28,20 +28,6 @@ const ADJUST_INVENTORY: &str = "mutation($input: AdjustInventoryInput!) {
   }
 }";
 
-fn errors(body: &Value, mutation: &str) -> Vec<(Value, String)> {
-    body["data"][mutation]["userErrors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no userErrors in {body}"))
-        .iter()
-        .map(|e| {
-            (
-                e["field"].clone(),
-                e["code"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 async fn location_count(app: &TestApp) -> usize {
     app.staff("{ locations { id } }", json!({})).await["data"]["locations"]
         .as_array()
@@ -64,11 +50,11 @@ async fn create_location_stores_a_location_and_refuses_bad_input(app: TestApp) {
     assert_eq!(location["kind"], "WAREHOUSE");
     assert_eq!(location["shipsTo"], json!(["CA", "US"]));
     assert_eq!(location["address"]["latitude"], 39.5);
-    assert_eq!(errors(&body, "createLocation"), vec![]);
+    assert_eq!(user_errors(&body["data"]["createLocation"]), vec![]);
 
     let duplicate = app.staff(CREATE_LOCATION, json!({ "input": reno() })).await;
     assert_eq!(
-        errors(&duplicate, "createLocation"),
+        user_errors(&duplicate["data"]["createLocation"]),
         vec![(json!(["input", "code"]), "TAKEN".to_owned())]
     );
     assert!(duplicate["data"]["createLocation"]["location"].is_null());
@@ -80,7 +66,7 @@ async fn create_location_stores_a_location_and_refuses_bad_input(app: TestApp) {
     bad["shipsTo"] = json!(["usa"]);
     bad["priority"] = json!(5000);
     let body = app.staff(CREATE_LOCATION, json!({ "input": bad })).await;
-    let fields: Vec<Value> = errors(&body, "createLocation")
+    let fields: Vec<Value> = user_errors(&body["data"]["createLocation"])
         .into_iter()
         .map(|(f, _)| f)
         .collect();
@@ -93,7 +79,7 @@ async fn create_location_stores_a_location_and_refuses_bad_input(app: TestApp) {
         assert!(fields.contains(&expected), "missing {expected} in {body}");
     }
     assert!(
-        errors(&body, "createLocation")
+        user_errors(&body["data"]["createLocation"])
             .iter()
             .all(|(_, code)| code == "INVALID_INPUT")
     );
@@ -135,7 +121,7 @@ async fn upsert_sku_creates_then_updates_by_code_and_checks_money(app: TestApp) 
             .staff(UPSERT_SKU, json!({ "input": { "code": "BAD", "name": "Bad", "price": { "amount": amount, "currencyCode": currency } } }))
             .await;
         assert_eq!(
-            errors(&body, "upsertSku"),
+            user_errors(&body["data"]["upsertSku"]),
             vec![(field, "INVALID_INPUT".to_owned())],
             "{amount} {currency}: {body}"
         );
@@ -232,7 +218,7 @@ async fn stock_is_set_and_adjusted_with_clear_errors(app: TestApp) {
     for (query, mutation, input, field, code) in cases {
         let body = app.staff(query, json!({ "input": input.clone() })).await;
         assert_eq!(
-            errors(&body, mutation),
+            user_errors(&body["data"][mutation]),
             vec![(field, code.to_owned())],
             "{input}: {body}"
         );
@@ -280,7 +266,7 @@ async fn on_hand_cannot_drop_below_reserved_stock(app: TestApp) {
         .staff(SET_INVENTORY, json!({ "input": { "skuCode": "EV-48A", "locationId": newark, "onHand": reserved - 1 } }))
         .await;
     assert_eq!(
-        errors(&body, "setInventory"),
+        user_errors(&body["data"]["setInventory"]),
         vec![(json!(["input", "onHand"]), "INVALID_INPUT".to_owned())],
         "{body}"
     );

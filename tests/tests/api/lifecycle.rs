@@ -3,22 +3,8 @@
 //! input and illegal transitions each step refuses without changing anything.
 
 use orderly::auth::Scope;
-use orderly_tests::{Options, TestApp, backend_tests};
+use orderly_tests::{Options, PLACE_ORDER, TestApp, backend_tests, user_errors};
 use serde_json::{Value, json};
-
-const PLACE: &str = "mutation($input: PlaceOrderInput!) {
-  placeOrder(input: $input) {
-    order {
-      id number status paymentStatus version
-      total { amount currencyCode } subtotal { amount } shippingTotal { amount }
-      routing { strategy reason locations { code } }
-      fulfillmentOrders { id status location { code } lines { quantity sku { code } } }
-      payments { status amountAuthorized { amount } amountCaptured { amount } }
-      events { sequence type }
-    }
-    userErrors { field message code }
-  }
-}";
 
 const ORDER: &str = "query($id: ID!) {
   order(id: $id) {
@@ -37,20 +23,6 @@ const STEP: &str = "mutation($id: ID!) {
 /// The world most tests start from: two warehouses, three SKUs, one customer.
 struct World {
     customer: String,
-}
-
-async fn stock(app: &TestApp, location: &str, sku: &str, on_hand: i32) {
-    let body = app
-        .staff(
-            "mutation($input: SetInventoryInput!) { setInventory(input: $input) { userErrors { message } } }",
-            json!({ "input": { "skuCode": sku, "locationId": location, "onHand": on_hand } }),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["setInventory"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
 }
 
 async fn location(app: &TestApp, code: &str, lat: f64, lon: f64) -> String {
@@ -75,27 +47,20 @@ async fn world(app: &TestApp) -> World {
         ("BATT-13KWH", "6499.00"),
         ("EV-48A", "599.00"),
     ] {
-        app.staff(
-            "mutation($input: UpsertSkuInput!) { upsertSku(input: $input) { userErrors { message } } }",
-            json!({ "input": { "code": code, "name": code, "price": { "amount": price, "currencyCode": "USD" } } }),
-        )
-        .await;
+        app.upsert_sku(code, price).await;
     }
-    stock(app, &reno, "SOLAR-6KW", 10).await;
-    stock(app, &reno, "BATT-13KWH", 3).await;
-    stock(app, &newark, "EV-48A", 5).await;
-    stock(app, &newark, "SOLAR-6KW", 10).await;
-    let body = app
-        .staff(
-            "mutation { createCustomer(input: { email: \"steven.boyle@example.com\", name: \"Steven Boyle\", timeZone: \"America/Los_Angeles\" }) { customer { id } } }",
-            json!({}),
-        )
-        .await;
+    app.set_stock(&reno, "SOLAR-6KW", 10).await;
+    app.set_stock(&reno, "BATT-13KWH", 3).await;
+    app.set_stock(&newark, "EV-48A", 5).await;
+    app.set_stock(&newark, "SOLAR-6KW", 10).await;
     World {
-        customer: body["data"]["createCustomer"]["customer"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        customer: app
+            .create_customer(
+                "steven.boyle@example.com",
+                "Steven Boyle",
+                "America/Los_Angeles",
+            )
+            .await,
     }
 }
 
@@ -108,12 +73,6 @@ fn order_input(customer: &str, lines: Value) -> Value {
         "shippingMethod": "EXPRESS",
         "payment": { "provider": "test", "token": "tok_visa" }
     })
-}
-
-async fn place(app: &TestApp, input: Value) -> Value {
-    let body = app.staff(PLACE, json!({ "input": input })).await;
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"]["placeOrder"].clone()
 }
 
 async fn levels(app: &TestApp, sku: &str) -> Vec<(String, i64, i64)> {
@@ -139,36 +98,14 @@ async fn levels(app: &TestApp, sku: &str) -> Vec<(String, i64, i64)> {
     out
 }
 
-fn codes(payload: &Value) -> Vec<(Value, String)> {
-    payload["userErrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["field"].clone(), e["code"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-async fn fulfillment_step(app: &TestApp, mutation: &str, input: Value) -> Value {
-    let query = format!(
-        "mutation($input: {}) {{ result: {mutation}(input: $input) {{ fulfillmentOrder {{ id status }} userErrors {{ field code message }} }} }}",
-        match mutation {
-            "shipFulfillmentOrder" => "ShipFulfillmentOrderInput!",
-            "recordDeliveryEvent" => "RecordDeliveryEventInput!",
-            _ => "FulfillmentOrderInput!",
-        }
-    );
-    let body = app.staff(&query, json!({ "input": input })).await;
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"]["result"].clone()
-}
-
 async fn placing_reserves_stock_routes_to_the_nearest_location_and_records_events(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 2 }])),
-    )
-    .await;
+    let placed = app
+        .place_order(order_input(
+            &w.customer,
+            json!([{ "sku": "SOLAR-6KW", "quantity": 2 }]),
+        ))
+        .await;
     assert_eq!(placed["userErrors"], json!([]), "{placed}");
     let order = &placed["order"];
     assert_eq!(order["status"], "CONFIRMED");
@@ -220,14 +157,12 @@ async fn placing_reserves_stock_routes_to_the_nearest_location_and_records_event
 
 async fn an_order_no_single_location_can_ship_is_split_across_the_fewest(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(
+    let placed = app
+        .place_order(order_input(
             &w.customer,
             json!([{ "sku": "BATT-13KWH", "quantity": 1 }, { "sku": "EV-48A", "quantity": 2 }]),
-        ),
-    )
-    .await;
+        ))
+        .await;
     let order = &placed["order"];
     assert_eq!(order["routing"]["strategy"], "SPLIT", "{placed}");
     assert!(
@@ -282,9 +217,9 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
         ),
     ];
     for (input, field, code) in cases {
-        let payload = place(&app, input.clone()).await;
+        let payload = app.place_order(input.clone()).await;
         assert_eq!(
-            codes(&payload),
+            user_errors(&payload),
             vec![(field, code.to_owned())],
             "{input}: {payload}"
         );
@@ -293,9 +228,9 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
     let mut foreign = order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]));
     foreign["shippingAddress"]["country"] = json!("XX");
     foreign["payment"]["provider"] = json!("bitcoin");
-    let payload = place(&app, foreign).await;
+    let payload = app.place_order(foreign).await;
     assert_eq!(
-        codes(&payload),
+        user_errors(&payload),
         vec![(
             json!(["input", "shippingAddress", "country"]),
             "INVALID_INPUT".to_owned()
@@ -306,7 +241,7 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
         order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]));
     unknown_provider["payment"]["provider"] = json!("bitcoin");
     assert_eq!(
-        codes(&place(&app, unknown_provider).await),
+        user_errors(&app.place_order(unknown_provider).await),
         vec![(
             json!(["input", "payment", "provider"]),
             "INVALID_INPUT".to_owned()
@@ -333,7 +268,9 @@ async fn customers_order_for_themselves_only(app: TestApp) {
     let token = app.customer_token(&w.customer);
     let mut input = order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]));
     input.as_object_mut().unwrap().remove("customerId");
-    let body = app.as_token(&token, PLACE, json!({ "input": input })).await;
+    let body = app
+        .as_token(&token, PLACE_ORDER, json!({ "input": input }))
+        .await;
     assert_eq!(
         body["data"]["placeOrder"]["order"]["status"], "CONFIRMED",
         "{body}"
@@ -351,12 +288,12 @@ async fn customers_order_for_themselves_only(app: TestApp) {
     let body = app
         .as_token(
             &token,
-            PLACE,
+            PLACE_ORDER,
             json!({ "input": order_input(maria, json!([{ "sku": "EV-48A", "quantity": 1 }])) }),
         )
         .await;
     assert_eq!(
-        codes(&body["data"]["placeOrder"]),
+        user_errors(&body["data"]["placeOrder"]),
         vec![(json!(["input", "customerId"]), "INVALID_INPUT".to_owned())]
     );
 
@@ -364,7 +301,7 @@ async fn customers_order_for_themselves_only(app: TestApp) {
     let body = app
         .as_token(
             &reader,
-            PLACE,
+            PLACE_ORDER,
             json!({ "input": order_input(maria, json!([{ "sku": "EV-48A", "quantity": 1 }])) }),
         )
         .await;
@@ -378,8 +315,8 @@ async fn the_same_idempotency_key_returns_the_same_order(app: TestApp) {
     let w = world(&app).await;
     let mut input = order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]));
     input["idempotencyKey"] = json!("checkout-7f3a");
-    let first = place(&app, input.clone()).await;
-    let second = place(&app, input.clone()).await;
+    let first = app.place_order(input.clone()).await;
+    let second = app.place_order(input.clone()).await;
     assert_eq!(first["order"]["id"], second["order"]["id"], "{second}");
     assert_eq!(
         levels(&app, "SOLAR-6KW").await,
@@ -387,9 +324,9 @@ async fn the_same_idempotency_key_returns_the_same_order(app: TestApp) {
         "reserved once"
     );
     input["lines"] = json!([{ "sku": "SOLAR-6KW", "quantity": 2 }]);
-    let conflict = place(&app, input).await;
+    let conflict = app.place_order(input).await;
     assert_eq!(
-        codes(&conflict),
+        user_errors(&conflict),
         vec![(
             json!(["input", "idempotencyKey"]),
             "IDEMPOTENCY_CONFLICT".to_owned()
@@ -399,11 +336,12 @@ async fn the_same_idempotency_key_returns_the_same_order(app: TestApp) {
 
 async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(&w.customer, json!([{ "sku": "BATT-13KWH", "quantity": 2 }])),
-    )
-    .await;
+    let placed = app
+        .place_order(order_input(
+            &w.customer,
+            json!([{ "sku": "BATT-13KWH", "quantity": 2 }]),
+        ))
+        .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     let fo = placed["order"]["fulfillmentOrders"][0]["id"]
         .as_str()
@@ -412,7 +350,7 @@ async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
     let id = json!({ "fulfillmentOrderId": fo });
 
     assert_eq!(
-        fulfillment_step(&app, "startPicking", id.clone()).await["fulfillmentOrder"]["status"],
+        app.fulfillment_step("startPicking", id.clone()).await["fulfillmentOrder"]["status"],
         "PICKING"
     );
     assert_eq!(
@@ -420,10 +358,10 @@ async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
         "IN_PROGRESS"
     );
     assert_eq!(
-        fulfillment_step(&app, "markPacked", id.clone()).await["fulfillmentOrder"]["status"],
+        app.fulfillment_step("markPacked", id.clone()).await["fulfillmentOrder"]["status"],
         "PACKED"
     );
-    let shipped = fulfillment_step(&app, "shipFulfillmentOrder", json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z999AA10123456784", "trackingUrl": "https://www.ups.com/track?tracknum=1Z999AA10123456784" })).await;
+    let shipped = app.fulfillment_step("shipFulfillmentOrder", json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z999AA10123456784", "trackingUrl": "https://www.ups.com/track?tracknum=1Z999AA10123456784" })).await;
     assert_eq!(
         shipped["fulfillmentOrder"]["status"], "SHIPPED",
         "{shipped}"
@@ -454,12 +392,12 @@ async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
     );
 
     for status in ["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"] {
-        let step = fulfillment_step(
-            &app,
-            "recordDeliveryEvent",
-            json!({ "fulfillmentOrderId": fo, "status": status }),
-        )
-        .await;
+        let step = app
+            .fulfillment_step(
+                "recordDeliveryEvent",
+                json!({ "fulfillmentOrderId": fo, "status": status }),
+            )
+            .await;
         assert_eq!(step["fulfillmentOrder"]["status"], status, "{step}");
     }
     let order = app.staff(ORDER, json!({ "id": order_id })).await["data"]["order"].clone();
@@ -507,11 +445,12 @@ async fn an_order_goes_from_placement_to_the_door(app: TestApp) {
 
 async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }])),
-    )
-    .await;
+    let placed = app
+        .place_order(order_input(
+            &w.customer,
+            json!([{ "sku": "EV-48A", "quantity": 1 }]),
+        ))
+        .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     let fo = placed["order"]["fulfillmentOrders"][0]["id"]
         .as_str()
@@ -519,49 +458,49 @@ async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
         .to_owned();
     let before = app.staff(ORDER, json!({ "id": order_id })).await;
 
-    let ship = fulfillment_step(
-        &app,
-        "shipFulfillmentOrder",
-        json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z1" }),
-    )
-    .await;
+    let ship = app
+        .fulfillment_step(
+            "shipFulfillmentOrder",
+            json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z1" }),
+        )
+        .await;
     assert_eq!(
-        codes(&ship),
+        user_errors(&ship),
         vec![(
             json!(["input", "fulfillmentOrderId"]),
             "INVALID_TRANSITION".to_owned()
         )],
         "{ship}"
     );
-    let pack = fulfillment_step(&app, "markPacked", json!({ "fulfillmentOrderId": fo })).await;
-    assert_eq!(codes(&pack)[0].1, "INVALID_TRANSITION");
-    let deliver = fulfillment_step(
-        &app,
-        "recordDeliveryEvent",
-        json!({ "fulfillmentOrderId": fo, "status": "DELIVERED" }),
-    )
-    .await;
-    assert_eq!(codes(&deliver)[0].1, "INVALID_TRANSITION");
-    let wrong = fulfillment_step(
-        &app,
-        "recordDeliveryEvent",
-        json!({ "fulfillmentOrderId": fo, "status": "PACKED" }),
-    )
-    .await;
+    let pack = app
+        .fulfillment_step("markPacked", json!({ "fulfillmentOrderId": fo }))
+        .await;
+    assert_eq!(user_errors(&pack)[0].1, "INVALID_TRANSITION");
+    let deliver = app
+        .fulfillment_step(
+            "recordDeliveryEvent",
+            json!({ "fulfillmentOrderId": fo, "status": "DELIVERED" }),
+        )
+        .await;
+    assert_eq!(user_errors(&deliver)[0].1, "INVALID_TRANSITION");
+    let wrong = app
+        .fulfillment_step(
+            "recordDeliveryEvent",
+            json!({ "fulfillmentOrderId": fo, "status": "PACKED" }),
+        )
+        .await;
     assert_eq!(
-        codes(&wrong),
+        user_errors(&wrong),
         vec![(json!(["input", "status"]), "INVALID_INPUT".to_owned())]
     );
-    let bad_url = fulfillment_step(&app, "shipFulfillmentOrder", json!({ "fulfillmentOrderId": fo, "carrier": " ", "trackingNumber": "1Z1", "trackingUrl": "javascript:alert(1)" })).await;
-    assert_eq!(codes(&bad_url).len(), 2, "{bad_url}");
-    let missing = fulfillment_step(
-        &app,
-        "startPicking",
+    let bad_url = app.fulfillment_step("shipFulfillmentOrder", json!({ "fulfillmentOrderId": fo, "carrier": " ", "trackingNumber": "1Z1", "trackingUrl": "javascript:alert(1)" })).await;
+    assert_eq!(user_errors(&bad_url).len(), 2, "{bad_url}");
+    let missing = app.fulfillment_step("startPicking",
         json!({ "fulfillmentOrderId": orderly_tests::foreign_id(orderly::gid::Kind::FulfillmentOrder, 999) }),
     )
     .await;
     assert_eq!(
-        codes(&missing),
+        user_errors(&missing),
         vec![(
             json!(["input", "fulfillmentOrderId"]),
             "NOT_FOUND".to_owned()
@@ -574,11 +513,12 @@ async fn illegal_transitions_are_refused_and_change_nothing(app: TestApp) {
 
 async fn cancelling_releases_stock_voids_payment_and_honours_expected_version(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 3 }])),
-    )
-    .await;
+    let placed = app
+        .place_order(order_input(
+            &w.customer,
+            json!([{ "sku": "SOLAR-6KW", "quantity": 3 }]),
+        ))
+        .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     const CANCEL: &str = "mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { order { status paymentStatus version cancelReason } userErrors { field code message } } }";
 
@@ -589,7 +529,7 @@ async fn cancelling_releases_stock_voids_payment_and_honours_expected_version(ap
         )
         .await;
     assert_eq!(
-        codes(&stale["data"]["cancelOrder"]),
+        user_errors(&stale["data"]["cancelOrder"]),
         vec![(
             json!(["input", "expectedVersion"]),
             "VERSION_CONFLICT".to_owned()
@@ -623,21 +563,19 @@ async fn cancelling_releases_stock_voids_payment_and_honours_expected_version(ap
         .staff(CANCEL, json!({ "input": { "orderId": order_id } }))
         .await;
     assert_eq!(
-        codes(&again["data"]["cancelOrder"])[0].1,
+        user_errors(&again["data"]["cancelOrder"])[0].1,
         "INVALID_TRANSITION"
     );
 }
 
 async fn cancelling_after_part_has_shipped_keeps_the_shipped_part(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(
+    let placed = app
+        .place_order(order_input(
             &w.customer,
             json!([{ "sku": "BATT-13KWH", "quantity": 1 }, { "sku": "EV-48A", "quantity": 1 }]),
-        ),
-    )
-    .await;
+        ))
+        .await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     let reno = placed["order"]["fulfillmentOrders"]
         .as_array()
@@ -647,10 +585,10 @@ async fn cancelling_after_part_has_shipped_keeps_the_shipped_part(app: TestApp) 
         .unwrap()["id"]
         .clone();
     for step in ["startPicking", "markPacked"] {
-        fulfillment_step(&app, step, json!({ "fulfillmentOrderId": reno })).await;
+        app.fulfillment_step(step, json!({ "fulfillmentOrderId": reno }))
+            .await;
     }
-    fulfillment_step(
-        &app,
+    app.fulfillment_step(
         "shipFulfillmentOrder",
         json!({ "fulfillmentOrderId": reno, "carrier": "UPS", "trackingNumber": "1Z2" }),
     )
@@ -678,25 +616,24 @@ async fn cancelling_after_part_has_shipped_keeps_the_shipped_part(app: TestApp) 
 
 async fn carriers_report_delays_and_new_estimates(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 1 }])),
-    )
-    .await;
+    let placed = app
+        .place_order(order_input(
+            &w.customer,
+            json!([{ "sku": "SOLAR-6KW", "quantity": 1 }]),
+        ))
+        .await;
     let fo = placed["order"]["fulfillmentOrders"][0]["id"].clone();
     let order_id = placed["order"]["id"].clone();
     for step in ["startPicking", "markPacked"] {
-        fulfillment_step(&app, step, json!({ "fulfillmentOrderId": fo })).await;
+        app.fulfillment_step(step, json!({ "fulfillmentOrderId": fo }))
+            .await;
     }
-    fulfillment_step(
-        &app,
+    app.fulfillment_step(
         "shipFulfillmentOrder",
         json!({ "fulfillmentOrderId": fo, "carrier": "FedEx", "trackingNumber": "7712" }),
     )
     .await;
-    fulfillment_step(
-        &app,
-        "recordDeliveryEvent",
+    app.fulfillment_step("recordDeliveryEvent",
         json!({ "fulfillmentOrderId": fo, "status": "DELIVERY_EXCEPTION", "message": "Weather delay" }),
     )
     .await;
@@ -711,9 +648,7 @@ async fn carriers_report_delays_and_new_estimates(app: TestApp) {
     );
 
     let tomorrow = app.clock_now() + chrono::Duration::hours(30);
-    fulfillment_step(
-        &app,
-        "recordDeliveryEvent",
+    app.fulfillment_step("recordDeliveryEvent",
         json!({ "fulfillmentOrderId": fo, "status": "IN_TRANSIT", "estimatedDeliveryAt": tomorrow.to_rfc3339() }),
     )
     .await;
@@ -730,29 +665,31 @@ async fn manual_payments_wait_and_block_shipping(app: TestApp) {
     let w = world(&app).await;
     let mut input = order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]));
     input["payment"] = json!({ "provider": "manual" });
-    let placed = place(&app, input).await;
+    let placed = app.place_order(input).await;
     assert_eq!(placed["order"]["status"], "PENDING_PAYMENT", "{placed}");
     assert_eq!(placed["order"]["paymentStatus"], "PENDING");
     let fo = placed["order"]["fulfillmentOrders"][0]["id"].clone();
     for step in ["startPicking", "markPacked"] {
-        fulfillment_step(&app, step, json!({ "fulfillmentOrderId": fo })).await;
+        app.fulfillment_step(step, json!({ "fulfillmentOrderId": fo }))
+            .await;
     }
-    let ship = fulfillment_step(
-        &app,
-        "shipFulfillmentOrder",
-        json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z3" }),
-    )
-    .await;
-    assert_eq!(codes(&ship)[0].1, "INVALID_TRANSITION", "{ship}");
+    let ship = app
+        .fulfillment_step(
+            "shipFulfillmentOrder",
+            json!({ "fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": "1Z3" }),
+        )
+        .await;
+    assert_eq!(user_errors(&ship)[0].1, "INVALID_TRANSITION", "{ship}");
 }
 
 async fn partners_need_the_fulfillment_scope(app: TestApp) {
     let w = world(&app).await;
-    let placed = place(
-        &app,
-        order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }])),
-    )
-    .await;
+    let placed = app
+        .place_order(order_input(
+            &w.customer,
+            json!([{ "sku": "EV-48A", "quantity": 1 }]),
+        ))
+        .await;
     let fo = placed["order"]["fulfillmentOrders"][0]["id"].clone();
     let reader = app.partner_token(&[Scope::OrdersRead]);
     let body = app.as_token(&reader, STEP, json!({ "id": fo })).await;
@@ -777,7 +714,7 @@ async fn concurrent_buyers_never_oversell_the_last_units(app: TestApp) {
         let app = app.clone();
         let input = order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 1 }]));
         handles.push(tokio::spawn(async move {
-            app.staff(PLACE, json!({ "input": input })).await
+            app.staff(PLACE_ORDER, json!({ "input": input })).await
         }));
     }
     let mut placed = 0;
@@ -787,7 +724,7 @@ async fn concurrent_buyers_never_oversell_the_last_units(app: TestApp) {
         let payload = &body["data"]["placeOrder"];
         if payload["order"].is_object() {
             placed += 1;
-        } else if codes(payload)
+        } else if user_errors(payload)
             == vec![(
                 json!(["input", "lines", "0", "quantity"]),
                 "OUT_OF_STOCK".to_owned(),

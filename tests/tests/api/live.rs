@@ -16,69 +16,34 @@ const DELIVERY_UPDATES: &str = "subscription { deliveryUpdates { status label es
 
 async fn setup(app: &TestApp) -> (String, String) {
     let location = app.create_location("RNO", "US").await;
-    app.staff(
-        "mutation { upsertSku(input: { code: \"EV-48A\", name: \"EV Charger\", price: { amount: \"599.00\", currencyCode: \"USD\" } }) { userErrors { message } } }",
-        json!({}),
-    )
-    .await;
-    app.staff(
-        "mutation($l: ID!) { setInventory(input: { skuCode: \"EV-48A\", locationId: $l, onHand: 50 }) { userErrors { message } } }",
-        json!({ "l": location }),
-    )
-    .await;
-    let body = app
-        .staff("mutation { createCustomer(input: { email: \"aiko@example.com\", name: \"Aiko Tanaka\", timeZone: \"America/New_York\" }) { customer { id } } }", json!({}))
+    app.upsert_sku("EV-48A", "599.00").await;
+    app.set_stock(&location, "EV-48A", 50).await;
+    let customer = app
+        .create_customer("aiko@example.com", "Aiko Tanaka", "America/New_York")
         .await;
-    (
-        body["data"]["createCustomer"]["customer"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        location,
-    )
+    (customer, location)
 }
 
 /// Places an order for `customer`; returns (order id, fulfilment order id).
 async fn place(app: &TestApp, customer: &str) -> (String, String) {
-    let body = app
-        .staff(
-            "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id fulfillmentOrders { id } } userErrors { message } } }",
-            json!({ "input": {
-                "customerId": customer, "lines": [{ "sku": "EV-48A", "quantity": 1 }], "shippingMethod": "EXPRESS",
-                "shippingAddress": { "line1": "200 Bedford Ave", "city": "Brooklyn", "postalCode": "11249", "country": "US" },
-                "payment": { "provider": "test", "token": "tok_visa" }
-            }}),
-        )
+    let payload = app
+        .place_order(json!({
+            "customerId": customer, "lines": [{ "sku": "EV-48A", "quantity": 1 }], "shippingMethod": "EXPRESS",
+            "shippingAddress": { "line1": "200 Bedford Ave", "city": "Brooklyn", "postalCode": "11249", "country": "US" },
+            "payment": { "provider": "test", "token": "tok_visa" }
+        }))
         .await;
-    let order = &body["data"]["placeOrder"]["order"];
+    let order = &payload["order"];
     (
         order["id"]
             .as_str()
-            .unwrap_or_else(|| panic!("{body}"))
+            .unwrap_or_else(|| panic!("{payload}"))
             .to_owned(),
         order["fulfillmentOrders"][0]["id"]
             .as_str()
             .unwrap()
             .to_owned(),
     )
-}
-
-async fn step(app: &TestApp, mutation: &str, fo: &str) {
-    let body = app.staff(&format!("mutation($id: ID!) {{ {mutation}(input: {{ fulfillmentOrderId: $id }}) {{ userErrors {{ message }} }} }}"), json!({ "id": fo })).await;
-    assert_eq!(body["data"][mutation]["userErrors"], json!([]), "{body}");
-}
-
-async fn ship(app: &TestApp, fo: &str) {
-    step(app, "startPicking", fo).await;
-    step(app, "markPacked", fo).await;
-    let body = app
-        .staff("mutation($id: ID!) { shipFulfillmentOrder(input: { fulfillmentOrderId: $id, carrier: \"UPS\", trackingNumber: \"1Z9\" }) { userErrors { message } } }", json!({ "id": fo }))
-        .await;
-    assert_eq!(
-        body["data"]["shipFulfillmentOrder"]["userErrors"],
-        json!([]),
-        "{body}"
-    );
 }
 
 fn event(payload: &Value) -> (i64, String) {
@@ -114,9 +79,9 @@ async fn a_subscription_replays_history_then_follows_live(app: TestApp) {
             (3, "ALLOCATED".into())
         ]
     );
-    step(&app, "startPicking", &fo).await;
+    app.step("startPicking", &fo).await;
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
-    step(&app, "markPacked", &fo).await;
+    app.step("markPacked", &fo).await;
     let packed = sub.next().await;
     assert_eq!(event(&packed), (5, "PACKED".into()));
     assert_eq!(
@@ -132,7 +97,7 @@ async fn a_subscription_replays_history_then_follows_live(app: TestApp) {
 async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
-    step(&app, "startPicking", &fo).await;
+    app.step("startPicking", &fo).await;
     let mut sub = app
         .subscribe(
             "graphql-transport-ws",
@@ -143,7 +108,7 @@ async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
         .await;
     assert_eq!(event(&sub.next().await), (3, "ALLOCATED".into()));
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
-    step(&app, "markPacked", &fo).await;
+    app.step("markPacked", &fo).await;
     assert_eq!(event(&sub.next().await), (5, "PACKED".into()));
 
     // Without afterSequence: only what happens from now on.
@@ -247,7 +212,7 @@ async fn the_legacy_graphql_ws_protocol_streams_too(app: TestApp) {
             json!({ "id": order, "after": 3 }),
         )
         .await;
-    step(&app, "startPicking", &fo).await;
+    app.step("startPicking", &fo).await;
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
 }
 
@@ -264,7 +229,7 @@ async fn delivery_updates_carry_the_promise(app: TestApp) {
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, fo) = place(&app, &customer).await;
-    ship(&app, &fo).await;
+    app.ship(&fo).await;
     let update = sub.next().await;
     let update = &update["data"]["deliveryUpdates"];
     assert_eq!(update["event"]["type"], "SHIPPED", "{update}");
@@ -280,7 +245,7 @@ async fn delivery_updates_carry_the_promise(app: TestApp) {
 async fn arriving_tomorrow_is_announced_once(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
-    ship(&app, &fo).await;
+    app.ship(&fo).await;
     let estimate = app
         .staff(
             "query($id: ID!) { order(id: $id) { fulfillmentOrders { estimatedDelivery { earliest } } } }",
@@ -426,7 +391,7 @@ async fn a_warehouse_screen_follows_its_queue(app: TestApp) {
     let new = screen.next().await;
     assert_eq!(new["data"]["fulfillmentQueue"]["status"], "OPEN", "{new}");
     assert_eq!(new["data"]["fulfillmentQueue"]["location"]["code"], "RNO");
-    step(&app, "startPicking", &fo).await;
+    app.step("startPicking", &fo).await;
     assert_eq!(
         screen.next().await["data"]["fulfillmentQueue"]["status"],
         "PICKING"
@@ -484,8 +449,8 @@ async fn a_change_on_one_instance_reaches_subscribers_on_another_once() {
         .await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    step(&a, "startPicking", &fo).await;
-    step(&a, "markPacked", &fo).await;
+    a.step("startPicking", &fo).await;
+    a.step("markPacked", &fo).await;
     assert_eq!(event(&on_b.next().await), (4, "PICKING_STARTED".into()));
     assert_eq!(event(&on_b.next().await), (5, "PACKED".into()));
     assert!(
@@ -580,8 +545,8 @@ async fn a_redis_outage_loses_nothing() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     redis.stop();
-    step(&app, "startPicking", &fo).await;
-    step(&app, "markPacked", &fo).await;
+    app.step("startPicking", &fo).await;
+    app.step("markPacked", &fo).await;
     assert_eq!(app.get("/ready").await.status(), 503);
 
     let _back = PrivateRedis::start(Some(redis.port));

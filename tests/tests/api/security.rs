@@ -7,15 +7,9 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use orderly::auth::Scope;
-use orderly_tests::{Handshake, Options, TestApp, backend_tests, next_frame, now_secs};
+use orderly_tests::{Handshake, Options, TestApp, backend_tests, error_code, next_frame, now_secs};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_default()
-}
 
 /// Base64url without padding, for hand-made tokens.
 fn b64(text: &str) -> String {
@@ -63,12 +57,16 @@ async fn bad_tokens_are_refused_and_never_downgraded(app: TestApp) {
             .post(Some(&token), "{ locations { id } }", json!({}))
             .await;
         assert_eq!(status, 401, "{what}: {body}");
-        assert_eq!(code(&body), "UNAUTHENTICATED", "{what}: {body}");
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{what}: {body}");
         assert!(body["data"].is_null(), "{what}: {body}");
     }
     // No token: anonymous, which may introspect and nothing else.
     let (status, body) = app.post(None, "{ locations { id } }", json!({})).await;
-    assert_eq!((status, code(&body)), (200, "UNAUTHENTICATED"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (200, "UNAUTHENTICATED"),
+        "{body}"
+    );
     let (_, body) = app
         .post(
             None,
@@ -96,10 +94,10 @@ async fn schema_tools_can_introspect_but_not_fan_out(app: TestApp) {
     // A list inside itself grows exponentially with depth: refused however shallow.
     let fan = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
     let (_, body) = app.post(None, fan, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
     let fan = "{ __type(name: \"Order\") { fields { type { fields { name } } } } }";
     let (_, body) = app.post(None, fan, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
     // And ofType chains stay bounded.
     let chain = format!(
         "{{ __type(name: \"Order\") {{ {} name {} }} }}",
@@ -107,18 +105,18 @@ async fn schema_tools_can_introspect_but_not_fan_out(app: TestApp) {
         "}".repeat(25)
     );
     let (_, body) = app.post(None, &chain, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
 }
 
 async fn introspection_can_be_closed_to_anonymous_callers(app: TestApp) {
     let (_, body) = app
         .post(None, "{ __schema { queryType { name } } }", json!({}))
         .await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     let (_, body) = app
         .post(None, r#"{ __type(name: "Order") { name } }"#, json!({}))
         .await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     let body = app
         .staff("{ __schema { queryType { name } } }", json!({}))
         .await;
@@ -166,7 +164,7 @@ async fn partner_api_keys_are_shown_once_hashed_and_revocable(app: TestApp) {
             json!({}),
         )
         .await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 
     // Listed without the key; stored only as a hash.
     let listed = app
@@ -232,7 +230,11 @@ async fn partner_api_keys_are_shown_once_hashed_and_revocable(app: TestApp) {
             json!({}),
         )
         .await;
-    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (401, "UNAUTHENTICATED"),
+        "{body}"
+    );
     let handshake = app
         .ws_handshake("graphql-transport-ws", Some(init), Duration::from_secs(5))
         .await;
@@ -253,7 +255,7 @@ async fn partner_api_keys_are_shown_once_hashed_and_revocable(app: TestApp) {
             json!({}),
         )
         .await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     let body = app
         .staff(r#"mutation { createApiKey(input: { name: "x", scopes: ["root:all"] }) { key userErrors { field code } } }"#, json!({}))
         .await;
@@ -281,12 +283,12 @@ async fn oversized_deep_wide_aliased_and_batched_requests_are_refused(app: TestA
     // Deeper than 12.
     let deep = "{ orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { orders(first: 1) { edges { node { customer { id } } } } } } } } } } } } }";
     let body = app.staff(deep, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
 
     // Wide: pages inside pages cost their sizes multiplied.
     let wide = "{ orders(first: 100) { edges { node { id number customer { orders(first: 100) { edges { node { id number } } } } } } } }";
     let body = app.staff(wide, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
     assert!(body["data"].is_null());
 
     // Too many aliases.
@@ -298,13 +300,17 @@ async fn oversized_deep_wide_aliased_and_batched_requests_are_refused(app: TestA
             .join(" ")
     );
     let body = app.staff(&aliased, json!({})).await;
-    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
 
     // Over 256 KiB, plainly and after decompression.
     let padding = " ".repeat(300 * 1024);
     let big = json!({ "query": format!("{{ __typename {padding}}}") }).to_string();
     let (status, _, body) = app.post_raw(&headers, big.clone()).await;
-    assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, "PAYLOAD_TOO_LARGE"),
+        "{body}"
+    );
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gzip.write_all(big.as_bytes()).unwrap();
     let compressed = gzip.finish().unwrap();
@@ -316,13 +322,17 @@ async fn oversized_deep_wide_aliased_and_batched_requests_are_refused(app: TestA
     let mut gz_headers = headers.to_vec();
     gz_headers.push(("content-encoding", "gzip"));
     let (status, _, body) = app.post_raw(&gz_headers, compressed).await;
-    assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, "PAYLOAD_TOO_LARGE"),
+        "{body}"
+    );
 
     // Array batches.
     let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
     let (status, _, body) = app.post_raw(&headers, batch).await;
     assert_eq!(
-        (status, code(&body)),
+        (status, error_code(&body)),
         (400, "BATCH_NOT_SUPPORTED"),
         "{body}"
     );
@@ -375,20 +385,20 @@ async fn oversized_deep_wide_aliased_and_batched_requests_are_refused(app: TestA
     let body = app
         .staff(r#"{ orderByNumber(number: "\u0000") { id } }"#, json!({}))
         .await;
-    assert_eq!(code(&body), "INVALID_INPUT", "{body}");
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
     let body = app
         .staff(
             "query($n: String!) { orderByNumber(number: $n) { id } }",
             json!({ "n": "10\u{0}01" }),
         )
         .await;
-    assert_eq!(code(&body), "INVALID_INPUT", "{body}");
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
 
     // Pages over 100.
     let body = app
         .staff("{ orders(first: 101) { edges { cursor } } }", json!({}))
         .await;
-    assert_eq!(code(&body), "INVALID_INPUT", "{body}");
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
 
     // No schema hints for strangers; signed-in callers get them.
     let (_, body) = app.post(None, "{ ordrs { id } }", json!({})).await;
@@ -447,7 +457,7 @@ async fn costs_are_reported_and_spent_budgets_are_rate_limited(app: TestApp) {
         last_available = available;
     }
     let (retry_after, body) = limited.expect("a 1000-point budget runs out");
-    assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+    assert_eq!(error_code(&body), "RATE_LIMITED", "{body}");
     assert!(body["data"].is_null(), "{body}");
     let wait = body["errors"][0]["extensions"]["retryAfter"]
         .as_f64()
@@ -527,7 +537,7 @@ async fn slow_requests_time_out_with_a_code(app: TestApp) {
             json!({}),
         )
         .await;
-    assert_eq!((status, code(&body)), (504, "TIMEOUT"), "{body}");
+    assert_eq!((status, error_code(&body)), (504, "TIMEOUT"), "{body}");
     assert!(
         body["errors"][0]["extensions"]["correlationId"].is_string()
             || body.to_string().contains("TIMEOUT")
@@ -873,7 +883,11 @@ async fn tokens_need_only_the_contract_claims_and_nbf_is_honoured(app: TestApp) 
     let (status, body) = app
         .post(Some(&not_yet), "{ locations { id } }", json!({}))
         .await;
-    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (401, "UNAUTHENTICATED"),
+        "{body}"
+    );
 
     let already = app.token_with_claims(json!({
         "sub": "ops", "role": "staff", "scopes": [], "exp": now_secs() + 600,

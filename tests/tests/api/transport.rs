@@ -5,7 +5,6 @@ use futures_util::SinkExt;
 use orderly_tests::{Options, TestApp, backend_tests};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn health_ready_and_metrics_answer(app: TestApp) {
     assert_eq!(app.get("/health").await.status(), 200);
@@ -193,18 +192,6 @@ async fn malformed_requests_get_coded_errors_not_internals(app: TestApp) {
     }
 }
 
-async fn open_socket(app: &TestApp, protocol: &str) -> orderly_tests::Socket {
-    let mut request = app.ws_url().into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", protocol.parse().unwrap());
-    let (socket, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket upgrade");
-    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
-    socket
-}
-
 async fn next_text(socket: &mut orderly_tests::Socket) -> Option<Value> {
     orderly_tests::next_frame(socket, std::time::Duration::from_secs(5))
         .await?
@@ -214,7 +201,7 @@ async fn next_text(socket: &mut orderly_tests::Socket) -> Option<Value> {
 async fn websocket_negotiates_both_protocols_and_authenticates_in_connection_init(app: TestApp) {
     let token = app.staff_token();
     for protocol in ["graphql-transport-ws", "graphql-ws"] {
-        let mut socket = open_socket(&app, protocol).await;
+        let mut socket = app.open_socket(protocol).await;
         let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
         socket
             .send(Message::Text(init.to_string().into()))
@@ -224,7 +211,7 @@ async fn websocket_negotiates_both_protocols_and_authenticates_in_connection_ini
         assert_eq!(ack["type"], "connection_ack", "{protocol}: {ack}");
     }
 
-    let mut socket = open_socket(&app, "graphql-transport-ws").await;
+    let mut socket = app.open_socket("graphql-transport-ws").await;
     let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.forged_token()) } });
     socket
         .send(Message::Text(init.to_string().into()))
