@@ -328,6 +328,9 @@ impl Store {
             .map_err(|u| out_of_stock(&u.short, priced))
     }
 
+    /// One attempt at placing, in one write transaction, as named steps: price, route,
+    /// reserve, insert the order, its lines and fulfilment orders, record the payment,
+    /// append the events, claim the idempotency key. `Error::Retry` re-runs it all.
     async fn place_once(
         &self,
         input: &PlaceOrder,
@@ -341,24 +344,7 @@ impl Store {
         let plan = self.route(&txn, input, &priced).await?;
         let amounts = self.amounts(input, &priced)?;
         let currency = priced[0].0.currency.clone();
-
-        // Conditional UPDATE, never read-then-write: two checkouts must not both take the
-        // last unit. Rows are locked in (location, SKU) order so concurrent orders cannot
-        // deadlock each other.
-        let mut reservations: Vec<(LocationId, SkuId, i32)> = plan
-            .allocations
-            .iter()
-            .flat_map(|a| a.lines.iter().map(move |(s, q)| (a.location, *s, *q)))
-            .collect();
-        reservations.sort();
-        for (location, sku, qty) in &reservations {
-            let reserved =
-                move_stock(&txn, location.0, sku.0, Movement::Reserve(*qty), now).await?;
-            if !reserved {
-                // Someone took the stock between routing and reserving: route again.
-                return Err(Error::Retry);
-            }
-        }
+        reserve(&txn, &plan, now).await?;
 
         let (payment_status, reference) = match authorization {
             Authorization::Authorized { reference } => {
@@ -366,199 +352,37 @@ impl Store {
             }
             Authorization::Pending { reference } => (PaymentStatus::Pending, reference.clone()),
         };
-        let status = derive_order_status(
+        let head = OrderHead {
+            input,
+            plan: &plan,
+            amounts: &amounts,
+            currency: &currency,
             payment_status,
-            &vec![FulfillmentStatus::Open; plan.allocations.len()],
-        );
-        let a = &input.address;
-        // Unique until the id is known (numbers are at most 32 characters).
-        let placeholder = format!("~{}", &uuid::Uuid::new_v4().simple().to_string()[..30]);
-        let created = order::Entity::insert(order::ActiveModel {
-            number: Set(placeholder),
-            customer_id: Set(input.customer.0),
-            channel: Set(input.channel.clone()),
-            status: Set(status.as_ref().to_owned()),
-            payment_status: Set(payment_status.as_ref().to_owned()),
-            return_status: Set(None),
-            currency: Set(currency.clone()),
-            subtotal: Set(amounts.subtotal),
-            shipping_total: Set(amounts.shipping),
-            tax_total: Set(amounts.tax),
-            total: Set(amounts.total),
-            ship_name: Set(a.name.clone()),
-            ship_line1: Set(a.line1.clone()),
-            ship_line2: Set(a.line2.clone()),
-            ship_city: Set(a.city.clone()),
-            ship_region: Set(a.region.clone()),
-            ship_postal_code: Set(a.postal_code.clone()),
-            ship_country: Set(a.country.as_str().to_owned()),
-            ship_latitude: Set(a.latitude),
-            ship_longitude: Set(a.longitude),
-            shipping_method: Set(input.method.as_ref().to_owned()),
-            routing_strategy: Set(plan.strategy.as_ref().to_owned()),
-            routing_reason: Set(plan.reason.clone()),
-            note: Set(input.note.clone()),
-            cancel_reason: Set(None),
-            placed_at: Set(now),
-            updated_at: Set(now),
-            cancelled_at: Set(None),
-            last_sequence: Set(0),
-            version: Set(1),
-            ..Default::default()
-        })
-        .exec_with_returning(&txn)
-        .await?;
-        // Numbers follow ids (#1001 is order 1), so they are unique without a shared counter.
-        let number = format!("#{}", 1000 + created.id);
-        order::Entity::update_many()
-            .col_expr(order::Column::Number, Expr::value(number.clone()))
-            .filter(order::Column::Id.eq(created.id))
-            .exec(&txn)
-            .await?;
-
-        let lines =
-            order_line::Entity::insert_many(priced.iter().enumerate().map(|(i, (s, q))| {
-                order_line::ActiveModel {
-                    order_id: Set(created.id),
-                    line_number: Set(i as i32 + 1),
-                    sku_id: Set(s.id),
-                    quantity: Set(*q),
-                    unit_price: Set(s.price_amount),
-                    quantity_fulfilled: Set(0),
-                    quantity_cancelled: Set(0),
-                    ..Default::default()
-                }
-            }))
-            .exec_with_returning(&txn)
-            .await?;
-        let line_of: HashMap<i64, i64> = lines.iter().map(|l| (l.sku_id, l.id)).collect();
-
-        let mut fulfillment_ids = Vec::new();
-        for allocation in &plan.allocations {
-            let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
-                order_id: Set(created.id),
-                location_id: Set(allocation.location.0),
-                status: Set(FulfillmentStatus::Open.as_ref().to_owned()),
-                shipping_method: Set(input.method.as_ref().to_owned()),
-                carrier: Set(None),
-                tracking_number: Set(None),
-                tracking_url: Set(None),
-                shipped_at: Set(None),
-                delivered_at: Set(None),
-                estimated_earliest: Set(None),
-                estimated_latest: Set(None),
-                arriving_tomorrow_notified_on: Set(None),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .exec_with_returning(&txn)
-            .await?;
-            fulfillment_order_line::Entity::insert_many(allocation.lines.iter().map(
-                |(sku, qty)| fulfillment_order_line::ActiveModel {
-                    fulfillment_order_id: Set(fo.id),
-                    order_line_id: Set(line_of.get(&sku.0).copied().unwrap_or_default()),
-                    sku_id: Set(sku.0),
-                    quantity: Set(*qty),
-                    ..Default::default()
-                },
-            ))
-            .exec_without_returning(&txn)
-            .await?;
-            fulfillment_ids.push((fo.id, allocation.location.0));
-        }
-
-        payment::Entity::insert(payment::ActiveModel {
-            order_id: Set(created.id),
-            provider: Set(input.provider.clone()),
-            provider_reference: Set(Some(reference)),
-            status: Set(payment_status.as_ref().to_owned()),
-            currency: Set(currency.clone()),
-            amount_authorized: Set(if payment_status == PaymentStatus::Authorized {
-                amounts.total
-            } else {
-                0
-            }),
-            amount_captured: Set(0),
-            amount_refunded: Set(0),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec_without_returning(&txn)
-        .await?;
-
-        let mut events = vec![
-            NewEvent::new(OrderEventType::Placed)
-                .message(format!("Order {number} placed via {}", input.channel))
-                .payload(serde_json::json!({ "number": number, "total": amounts.total, "currency": currency })),
-        ];
-        if payment_status == PaymentStatus::Authorized {
-            events.push(NewEvent::new(OrderEventType::PaymentAuthorized).payload(
-                serde_json::json!({
-                    "provider": input.provider, "amount": amounts.total, "currency": currency
-                }),
-            ));
-        }
-        // One ALLOCATED per fulfilment order, so each location's queue hears of its part.
-        for (fo, location) in &fulfillment_ids {
-            events.push(
-                NewEvent::new(OrderEventType::Allocated)
-                    .fulfillment(*fo, *location)
-                    .message(plan.reason.clone())
-                    .payload(serde_json::json!({ "strategy": plan.strategy.as_ref() })),
-            );
-        }
-        let count = events.len() as i32;
-        append_events(
-            &txn,
-            created.id,
-            input.customer.0,
-            0,
-            events,
-            &actor.name,
             now,
-        )
-        .await?;
-        order::Entity::update_many()
-            .col_expr(order::Column::LastSequence, Expr::value(count))
-            .col_expr(order::Column::Version, Expr::value(count))
-            .filter(order::Column::Id.eq(created.id))
-            .exec(&txn)
-            .await?;
+        };
+        let created = insert_order(&txn, &head).await?;
+        let fulfillments = insert_lines(&txn, &head, created.id, &priced).await?;
+        insert_payment(&txn, &head, created.id, reference).await?;
+        let count = append_placement_events(&txn, &head, &created, &fulfillments, actor).await?;
 
-        if let Some(key) = &input.idempotency_key {
-            let stored = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-                principal: Set(actor.name.clone()),
-                key: Set(key.clone()),
-                request_hash: Set(fingerprint.to_owned()),
-                order_id: Set(Some(created.id)),
-                response: Set(None),
-                created_at: Set(now),
-                ..Default::default()
-            })
-            .exec_without_returning(&txn)
-            .await;
-            if let Err(err) = stored {
-                // The same key committed concurrently: roll back and replay that order.
-                return match err.sql_err() {
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                        drop(txn);
-                        self.replay(input, actor, fingerprint)
-                            .await?
-                            .ok_or(Error::Retry)
-                    }
-                    _ => Err(err.into()),
-                };
-            }
+        if let Some(key) = &input.idempotency_key
+            && let Err(err) = claim_key(&txn, actor, key, fingerprint, created.id, now).await
+        {
+            // The same key committed concurrently: roll back and replay that order.
+            return match err.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    drop(txn);
+                    self.replay(input, actor, fingerprint)
+                        .await?
+                        .ok_or(Error::Retry)
+                }
+                _ => Err(err.into()),
+            };
         }
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
         let order = order::Model {
-            number,
             last_sequence: count,
             version: count,
             ..created
@@ -759,4 +583,249 @@ pub(crate) async fn settle_lines(
             .await?;
     }
     Ok(lines)
+}
+
+/// What every step of a placement shares.
+struct OrderHead<'a> {
+    input: &'a PlaceOrder,
+    plan: &'a Plan,
+    amounts: &'a crate::domain::pricing::Totals,
+    currency: &'a str,
+    payment_status: PaymentStatus,
+    now: DateTime<Utc>,
+}
+
+/// Reserves the plan's stock. Conditional UPDATE, never read-then-write: two checkouts
+/// must not both take the last unit. Rows are locked in (location, SKU) order so
+/// concurrent orders cannot deadlock each other.
+async fn reserve(txn: &DatabaseTransaction, plan: &Plan, now: DateTime<Utc>) -> Result<()> {
+    let mut reservations: Vec<(LocationId, SkuId, i32)> = plan
+        .allocations
+        .iter()
+        .flat_map(|a| a.lines.iter().map(move |(s, q)| (a.location, *s, *q)))
+        .collect();
+    reservations.sort();
+    for (location, sku, qty) in &reservations {
+        if !move_stock(txn, location.0, sku.0, Movement::Reserve(*qty), now).await? {
+            // Someone took the stock between routing and reserving: route again.
+            return Err(Error::Retry);
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the order row and gives it its number (`#1001` is order 1, so numbers are
+/// unique without a shared counter).
+async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result<order::Model> {
+    let (input, plan, amounts) = (head.input, head.plan, head.amounts);
+    let status = derive_order_status(
+        head.payment_status,
+        &vec![FulfillmentStatus::Open; plan.allocations.len()],
+    );
+    let a = &input.address;
+    // Unique until the id is known (numbers are at most 32 characters).
+    let placeholder = format!("~{}", &uuid::Uuid::new_v4().simple().to_string()[..30]);
+    let created = order::Entity::insert(order::ActiveModel {
+        number: Set(placeholder),
+        customer_id: Set(input.customer.0),
+        channel: Set(input.channel.clone()),
+        status: Set(status.as_ref().to_owned()),
+        payment_status: Set(head.payment_status.as_ref().to_owned()),
+        return_status: Set(None),
+        currency: Set(head.currency.to_owned()),
+        subtotal: Set(amounts.subtotal),
+        shipping_total: Set(amounts.shipping),
+        tax_total: Set(amounts.tax),
+        total: Set(amounts.total),
+        ship_name: Set(a.name.clone()),
+        ship_line1: Set(a.line1.clone()),
+        ship_line2: Set(a.line2.clone()),
+        ship_city: Set(a.city.clone()),
+        ship_region: Set(a.region.clone()),
+        ship_postal_code: Set(a.postal_code.clone()),
+        ship_country: Set(a.country.as_str().to_owned()),
+        ship_latitude: Set(a.latitude),
+        ship_longitude: Set(a.longitude),
+        shipping_method: Set(input.method.as_ref().to_owned()),
+        routing_strategy: Set(plan.strategy.as_ref().to_owned()),
+        routing_reason: Set(plan.reason.clone()),
+        note: Set(input.note.clone()),
+        cancel_reason: Set(None),
+        placed_at: Set(head.now),
+        updated_at: Set(head.now),
+        cancelled_at: Set(None),
+        last_sequence: Set(0),
+        version: Set(1),
+        ..Default::default()
+    })
+    .exec_with_returning(txn)
+    .await?;
+    let number = format!("#{}", 1000 + created.id);
+    order::Entity::update_many()
+        .col_expr(order::Column::Number, Expr::value(number.clone()))
+        .filter(order::Column::Id.eq(created.id))
+        .exec(txn)
+        .await?;
+    Ok(order::Model { number, ..created })
+}
+
+/// Inserts the order lines and one fulfilment order (with its lines) per allocation;
+/// returns each fulfilment order's id and location.
+async fn insert_lines(
+    txn: &DatabaseTransaction,
+    head: &OrderHead<'_>,
+    order_id: i64,
+    priced: &[(sku::Model, i32)],
+) -> Result<Vec<(i64, i64)>> {
+    let lines = order_line::Entity::insert_many(priced.iter().enumerate().map(|(i, (s, q))| {
+        order_line::ActiveModel {
+            order_id: Set(order_id),
+            line_number: Set(i as i32 + 1),
+            sku_id: Set(s.id),
+            quantity: Set(*q),
+            unit_price: Set(s.price_amount),
+            quantity_fulfilled: Set(0),
+            quantity_cancelled: Set(0),
+            ..Default::default()
+        }
+    }))
+    .exec_with_returning(txn)
+    .await?;
+    let line_of: HashMap<i64, i64> = lines.iter().map(|l| (l.sku_id, l.id)).collect();
+    let mut fulfillments = Vec::new();
+    for allocation in &head.plan.allocations {
+        let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
+            order_id: Set(order_id),
+            location_id: Set(allocation.location.0),
+            status: Set(FulfillmentStatus::Open.as_ref().to_owned()),
+            shipping_method: Set(head.input.method.as_ref().to_owned()),
+            carrier: Set(None),
+            tracking_number: Set(None),
+            tracking_url: Set(None),
+            shipped_at: Set(None),
+            delivered_at: Set(None),
+            estimated_earliest: Set(None),
+            estimated_latest: Set(None),
+            arriving_tomorrow_notified_on: Set(None),
+            version: Set(1),
+            created_at: Set(head.now),
+            updated_at: Set(head.now),
+            ..Default::default()
+        })
+        .exec_with_returning(txn)
+        .await?;
+        fulfillment_order_line::Entity::insert_many(allocation.lines.iter().map(|(sku, qty)| {
+            fulfillment_order_line::ActiveModel {
+                fulfillment_order_id: Set(fo.id),
+                order_line_id: Set(line_of.get(&sku.0).copied().unwrap_or_default()),
+                sku_id: Set(sku.0),
+                quantity: Set(*qty),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(txn)
+        .await?;
+        fulfillments.push((fo.id, allocation.location.0));
+    }
+    Ok(fulfillments)
+}
+
+/// Records the payment as the provider left it: authorised for the total, or pending.
+async fn insert_payment(
+    txn: &DatabaseTransaction,
+    head: &OrderHead<'_>,
+    order_id: i64,
+    reference: String,
+) -> Result<()> {
+    let authorized = head.payment_status == PaymentStatus::Authorized;
+    payment::Entity::insert(payment::ActiveModel {
+        order_id: Set(order_id),
+        provider: Set(head.input.provider.clone()),
+        provider_reference: Set(Some(reference)),
+        status: Set(head.payment_status.as_ref().to_owned()),
+        currency: Set(head.currency.to_owned()),
+        amount_authorized: Set(if authorized { head.amounts.total } else { 0 }),
+        amount_captured: Set(0),
+        amount_refunded: Set(0),
+        version: Set(1),
+        created_at: Set(head.now),
+        updated_at: Set(head.now),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// Appends PLACED, PAYMENT_AUTHORIZED (when authorised) and one ALLOCATED per fulfilment
+/// order, so each location's queue hears of its part; the order's version becomes the
+/// last sequence, which is returned.
+async fn append_placement_events(
+    txn: &DatabaseTransaction,
+    head: &OrderHead<'_>,
+    created: &order::Model,
+    fulfillments: &[(i64, i64)],
+    actor: &Actor,
+) -> Result<i32> {
+    let (input, amounts, currency) = (head.input, head.amounts, head.currency);
+    let mut events = vec![
+        NewEvent::new(OrderEventType::Placed)
+            .message(format!("Order {} placed via {}", created.number, input.channel))
+            .payload(serde_json::json!({ "number": created.number, "total": amounts.total, "currency": currency })),
+    ];
+    if head.payment_status == PaymentStatus::Authorized {
+        events.push(NewEvent::new(OrderEventType::PaymentAuthorized).payload(
+            serde_json::json!({ "provider": input.provider, "amount": amounts.total, "currency": currency }),
+        ));
+    }
+    for (fo, location) in fulfillments {
+        events.push(
+            NewEvent::new(OrderEventType::Allocated)
+                .fulfillment(*fo, *location)
+                .message(head.plan.reason.clone())
+                .payload(serde_json::json!({ "strategy": head.plan.strategy.as_ref() })),
+        );
+    }
+    let count = events.len() as i32;
+    append_events(
+        txn,
+        created.id,
+        input.customer.0,
+        0,
+        events,
+        &actor.name,
+        head.now,
+    )
+    .await?;
+    order::Entity::update_many()
+        .col_expr(order::Column::LastSequence, Expr::value(count))
+        .col_expr(order::Column::Version, Expr::value(count))
+        .filter(order::Column::Id.eq(created.id))
+        .exec(txn)
+        .await?;
+    Ok(count)
+}
+
+/// Claims `key` for this order; a unique violation means the same key committed
+/// concurrently (the caller replays that order).
+async fn claim_key(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    key: &str,
+    fingerprint: &str,
+    order_id: i64,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), sea_orm::DbErr> {
+    idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+        principal: Set(actor.name.clone()),
+        key: Set(key.to_owned()),
+        request_hash: Set(fingerprint.to_owned()),
+        order_id: Set(Some(order_id)),
+        response: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await
+    .map(|_| ())
 }
