@@ -118,6 +118,8 @@ impl Store {
     }
 
     #[tracing::instrument(skip(self, make, actor))]
+    /// One fulfilment step in one write transaction: lock the order, check the version
+    /// and the transition, apply what the step does, bump the version, append its events.
     async fn step(
         &self,
         id: FulfillmentOrderId,
@@ -128,108 +130,32 @@ impl Store {
         let step = make();
         let now = self.clock().now();
         let (_writer, txn) = self.begin_write().await?;
-        let not_found = || Error::not_found("fulfillmentOrderId", "no such fulfillment order");
-        let order_id = fulfillment_order::Entity::find_by_id(id.0)
-            .select_only()
-            .column(fulfillment_order::Column::OrderId)
-            .into_tuple::<i64>()
-            .one(&txn)
-            .await?
-            .ok_or_else(not_found)?;
-        let order = lock_order(&txn, OrderId(order_id))
-            .await?
-            .ok_or_else(not_found)?;
-        let fo = fulfillment_order::Entity::find_by_id(id.0)
-            .one(&txn)
-            .await?
-            .ok_or_else(not_found)?;
-        if let Some(expected) = expected_version
-            && expected != fo.version
-        {
-            return Err(Error::VersionConflict {
-                current: fo.version,
-            });
-        }
-        let from: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+        let (order, fo) = lock_fulfillment(&txn, id, expected_version).await?;
         let to = step.target();
-        if !fulfillment_can_transition(from, to) {
-            return Err(Error::invalid_transition(
-                "fulfillmentOrderId",
-                format!(
-                    "a fulfillment order that is {} cannot become {}",
-                    from.as_ref(),
-                    to.as_ref()
-                ),
-            ));
-        }
+        check_transition(&fo, to)?;
 
-        let mut row = fulfillment_order::ActiveModel {
-            status: Set(to.as_ref().to_owned()),
-            updated_at: Set(now),
-            ..Default::default()
+        let mut change = Change {
+            row: fulfillment_order::ActiveModel {
+                status: Set(to.as_ref().to_owned()),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+            events: vec![NewEvent::new(event_for(to)).fulfillment(fo.id, fo.location_id)],
+            stock_moved: Vec::new(),
         };
-        let mut events = vec![NewEvent::new(event_for(to)).fulfillment(fo.id, fo.location_id)];
-        let mut stock_moved = Vec::new();
         match step {
             Step::Pick | Step::Pack => {}
             Step::Ship(shipment) => {
-                let (captured, skus) = self.ship_goods(&txn, &order, &fo, now).await?;
-                stock_moved = skus;
-                let ship_date = local_date(&txn, &order, now).await?;
-                let method: ShippingMethod =
-                    decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
-                let window = estimate_window(ship_date, method);
-                row.carrier = Set(Some(shipment.carrier.clone()));
-                row.tracking_number = Set(Some(shipment.tracking_number.clone()));
-                row.tracking_url = Set(shipment.tracking_url.clone());
-                row.shipped_at = Set(Some(now));
-                row.estimated_earliest = Set(Some(window.earliest));
-                row.estimated_latest = Set(Some(window.latest));
-                events[0] = NewEvent::new(OrderEventType::Shipped)
-                    .fulfillment(fo.id, fo.location_id)
-                    .message(format!("{} {}", shipment.carrier, shipment.tracking_number))
-                    .payload(serde_json::json!({
-                        "carrier": shipment.carrier, "trackingNumber": shipment.tracking_number,
-                        "estimatedEarliest": window.earliest, "estimatedLatest": window.latest,
-                    }));
-                if let Some((amount, currency)) = captured {
-                    events.push(
-                        NewEvent::new(OrderEventType::PaymentCaptured)
-                            .fulfillment(fo.id, fo.location_id)
-                            .payload(serde_json::json!({ "amount": amount, "currency": currency })),
-                    );
-                }
+                self.apply_shipment(&txn, &order, &fo, &shipment, now, &mut change)
+                    .await?;
             }
             Step::Deliver(update) => {
-                let at = update.occurred_at.unwrap_or(now);
-                if to == FulfillmentStatus::Delivered {
-                    row.delivered_at = Set(Some(at));
-                }
-                if let Some(estimate) = update.estimated_delivery_at {
-                    let day = local_date(&txn, &order, estimate).await?;
-                    let window = DeliveryWindow {
-                        earliest: day,
-                        latest: day,
-                    };
-                    row.estimated_earliest = Set(Some(window.earliest));
-                    row.estimated_latest = Set(Some(window.latest));
-                    // A new estimate may make "tomorrow" true again later.
-                    row.arriving_tomorrow_notified_on = Set(None);
-                }
-                let mut event = NewEvent::new(event_for(to))
-                    .fulfillment(fo.id, fo.location_id)
-                    .payload(serde_json::json!({
-                        "occurredAt": at, "estimatedDeliveryAt": update.estimated_delivery_at,
-                    }));
-                if let Some(message) = update.message {
-                    event = event.message(message);
-                }
-                events[0] = event;
+                apply_delivery_update(&txn, &order, &fo, to, update, now, &mut change).await?;
             }
         }
 
         let updated = fulfillment_order::Entity::update_many()
-            .set(row)
+            .set(change.row)
             .col_expr(
                 fulfillment_order::Column::Version,
                 Expr::col(fulfillment_order::Column::Version).add(1),
@@ -241,17 +167,60 @@ impl Store {
         if updated.rows_affected != 1 {
             return Err(Error::Retry);
         }
-        record_change(&txn, &order, events, &actor.name, now, |_| {}).await?;
+        record_change(&txn, &order, change.events, &actor.name, now, |_| {}).await?;
         let fo = fulfillment_order::Entity::find_by_id(id.0)
             .one(&txn)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(|| {
+                Error::Corrupt("fulfillment order vanished in its transaction".into())
+            })?;
         txn.commit().await?;
         self.events_committed();
-        if !stock_moved.is_empty() {
-            self.stock_changed(stock_moved);
+        if !change.stock_moved.is_empty() {
+            self.stock_changed(change.stock_moved);
         }
         Ok(fo)
+    }
+
+    /// Shipping: stock leaves the shelf, what ships is captured, the carrier and the
+    /// delivery estimate are set, and SHIPPED (plus PAYMENT_CAPTURED) is recorded.
+    async fn apply_shipment(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &order::Model,
+        fo: &fulfillment_order::Model,
+        shipment: &Shipment,
+        now: DateTime<Utc>,
+        change: &mut Change,
+    ) -> Result<()> {
+        let (captured, skus) = self.ship_goods(txn, order, fo, now).await?;
+        change.stock_moved = skus;
+        let ship_date = local_date(txn, order, now).await?;
+        let method: ShippingMethod =
+            decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
+        let window = estimate_window(ship_date, method);
+        let row = &mut change.row;
+        row.carrier = Set(Some(shipment.carrier.clone()));
+        row.tracking_number = Set(Some(shipment.tracking_number.clone()));
+        row.tracking_url = Set(shipment.tracking_url.clone());
+        row.shipped_at = Set(Some(now));
+        row.estimated_earliest = Set(Some(window.earliest));
+        row.estimated_latest = Set(Some(window.latest));
+        change.events[0] = NewEvent::new(OrderEventType::Shipped)
+            .fulfillment(fo.id, fo.location_id)
+            .message(format!("{} {}", shipment.carrier, shipment.tracking_number))
+            .payload(serde_json::json!({
+                "carrier": shipment.carrier, "trackingNumber": shipment.tracking_number,
+                "estimatedEarliest": window.earliest, "estimatedLatest": window.latest,
+            }));
+        if let Some((amount, currency)) = captured {
+            change.events.push(
+                NewEvent::new(OrderEventType::PaymentCaptured)
+                    .fulfillment(fo.id, fo.location_id)
+                    .payload(serde_json::json!({ "amount": amount, "currency": currency })),
+            );
+        }
+        Ok(())
     }
 
     /// Takes shipped units out of stock and captures their price; returns what was
@@ -370,4 +339,97 @@ async fn local_date(
         .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
         .unwrap_or(chrono_tz::UTC);
     Ok(at.with_timezone(&zone).date_naive())
+}
+
+/// What one fulfilment step writes: the row's new columns, its events, the SKUs whose
+/// stock moved.
+struct Change {
+    row: fulfillment_order::ActiveModel,
+    events: Vec<NewEvent>,
+    stock_moved: Vec<i64>,
+}
+
+/// The fulfilment order and its order, the order locked; `NOT_FOUND` or
+/// `VERSION_CONFLICT` as the input deserves.
+async fn lock_fulfillment(
+    txn: &DatabaseTransaction,
+    id: FulfillmentOrderId,
+    expected_version: Option<i32>,
+) -> Result<(order::Model, fulfillment_order::Model)> {
+    let not_found = || Error::not_found("fulfillmentOrderId", "no such fulfillment order");
+    let order_id = fulfillment_order::Entity::find_by_id(id.0)
+        .select_only()
+        .column(fulfillment_order::Column::OrderId)
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?
+        .ok_or_else(not_found)?;
+    let order = lock_order(txn, OrderId(order_id))
+        .await?
+        .ok_or_else(not_found)?;
+    let fo = fulfillment_order::Entity::find_by_id(id.0)
+        .one(txn)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(expected) = expected_version
+        && expected != fo.version
+    {
+        return Err(Error::VersionConflict {
+            current: fo.version,
+        });
+    }
+    Ok((order, fo))
+}
+
+/// `INVALID_TRANSITION` unless the fulfilment order may become `to`.
+fn check_transition(fo: &fulfillment_order::Model, to: FulfillmentStatus) -> Result<()> {
+    let from: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+    if fulfillment_can_transition(from, to) {
+        return Ok(());
+    }
+    Err(Error::invalid_transition(
+        "fulfillmentOrderId",
+        format!(
+            "a fulfillment order that is {} cannot become {}",
+            from.as_ref(),
+            to.as_ref()
+        ),
+    ))
+}
+
+/// A carrier's update: delivered time, a new estimate (which may make "tomorrow" true
+/// again later), and the event with the carrier's message.
+async fn apply_delivery_update(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    fo: &fulfillment_order::Model,
+    to: FulfillmentStatus,
+    update: DeliveryUpdate,
+    now: DateTime<Utc>,
+    change: &mut Change,
+) -> Result<()> {
+    let at = update.occurred_at.unwrap_or(now);
+    if to == FulfillmentStatus::Delivered {
+        change.row.delivered_at = Set(Some(at));
+    }
+    if let Some(estimate) = update.estimated_delivery_at {
+        let day = local_date(txn, order, estimate).await?;
+        let window = DeliveryWindow {
+            earliest: day,
+            latest: day,
+        };
+        change.row.estimated_earliest = Set(Some(window.earliest));
+        change.row.estimated_latest = Set(Some(window.latest));
+        change.row.arriving_tomorrow_notified_on = Set(None);
+    }
+    let mut event = NewEvent::new(event_for(to))
+        .fulfillment(fo.id, fo.location_id)
+        .payload(serde_json::json!({
+            "occurredAt": at, "estimatedDeliveryAt": update.estimated_delivery_at,
+        }));
+    if let Some(message) = update.message {
+        event = event.message(message);
+    }
+    change.events[0] = event;
+    Ok(())
 }

@@ -430,37 +430,7 @@ impl Store {
             .order_by_asc(fulfillment_order::Column::Id)
             .all(&txn)
             .await?;
-        let mut cancelled = 0;
-        let mut released = Vec::new();
-        for fo in &fulfillments {
-            let status: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
-            if !crate::domain::lifecycle::fulfillment_can_transition(
-                status,
-                FulfillmentStatus::Cancelled,
-            ) {
-                continue;
-            }
-            let lines = settle_lines(&txn, fo, Settlement::Cancelled, now).await?;
-            released.extend(lines.iter().map(|l| l.sku_id));
-            let updated = fulfillment_order::Entity::update_many()
-                .col_expr(
-                    fulfillment_order::Column::Status,
-                    Expr::value(FulfillmentStatus::Cancelled.as_ref()),
-                )
-                .col_expr(
-                    fulfillment_order::Column::Version,
-                    Expr::col(fulfillment_order::Column::Version).add(1),
-                )
-                .col_expr(fulfillment_order::Column::UpdatedAt, Expr::value(now))
-                .filter(fulfillment_order::Column::Id.eq(fo.id))
-                .filter(fulfillment_order::Column::Version.eq(fo.version))
-                .exec(&txn)
-                .await?;
-            if updated.rows_affected != 1 {
-                return Err(Error::Retry);
-            }
-            cancelled += 1;
-        }
+        let (cancelled, released) = cancel_open_parts(&txn, &fulfillments, now).await?;
         if cancelled == 0 {
             let why = if order.cancelled_at.is_some() {
                 "the order is already cancelled"
@@ -470,44 +440,7 @@ impl Store {
             return Err(Error::invalid_transition("orderId", why));
         }
 
-        let mut events = Vec::new();
-        if let Some(payment) = order_payment(&txn, order.id).await? {
-            let status: PaymentStatus = decode("payments.status", &payment.status)?;
-            let provider = self.payments.get(&payment.provider);
-            let reference = payment.provider_reference.clone().unwrap_or_default();
-            let new_status = if payment.amount_captured == 0 {
-                PaymentStatus::Voided
-            } else {
-                PaymentStatus::Captured
-            };
-            if status != new_status
-                && crate::domain::lifecycle::payment_can_transition(status, new_status)
-            {
-                if let Some(provider) = provider {
-                    provider.void(&reference).await.map_err(Error::Provider)?;
-                }
-                payment::Entity::update_many()
-                    .col_expr(payment::Column::Status, Expr::value(new_status.as_ref()))
-                    // What stays authorised is what was captured; a void keeps the
-                    // historical amount for the record.
-                    .col_expr(
-                        payment::Column::AmountAuthorized,
-                        Expr::value(if new_status == PaymentStatus::Captured {
-                            payment.amount_captured
-                        } else {
-                            payment.amount_authorized
-                        }),
-                    )
-                    .col_expr(
-                        payment::Column::Version,
-                        Expr::col(payment::Column::Version).add(1),
-                    )
-                    .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-                    .filter(payment::Column::Id.eq(payment.id))
-                    .exec(&txn)
-                    .await?;
-            }
-        }
+        self.settle_payment_on_cancel(&txn, order.id, now).await?;
         let whole = cancelled
             == fulfillments
                 .iter()
@@ -519,13 +452,13 @@ impl Store {
             (None, true) => "Order cancelled".to_owned(),
             (None, false) => format!("Cancelled {cancelled} unshipped part(s); shipped parts stay"),
         };
-        events.push(
+        let events = vec![
             NewEvent::new(OrderEventType::Cancelled)
                 .message(message)
                 .payload(serde_json::json!({
                     "whole": whole, "fulfillmentOrdersCancelled": cancelled
                 })),
-        );
+        ];
         let updated = record_change(&txn, &order, events, &actor.name, now, |row| {
             row.cancel_reason = Set(reason);
             if whole {
@@ -537,6 +470,55 @@ impl Store {
         self.events_committed();
         self.stock_changed(released);
         Ok(updated)
+    }
+
+    /// Voids what was authorised and not captured: the payment becomes VOIDED, or stays
+    /// CAPTURED for what shipped.
+    async fn settle_payment_on_cancel(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(payment) = order_payment(txn, order_id).await? else {
+            return Ok(());
+        };
+        let status: PaymentStatus = decode("payments.status", &payment.status)?;
+        let new_status = if payment.amount_captured == 0 {
+            PaymentStatus::Voided
+        } else {
+            PaymentStatus::Captured
+        };
+        if status == new_status
+            || !crate::domain::lifecycle::payment_can_transition(status, new_status)
+        {
+            return Ok(());
+        }
+        if let Some(provider) = self.payments.get(&payment.provider) {
+            let reference = payment.provider_reference.clone().unwrap_or_default();
+            provider.void(&reference).await.map_err(Error::Provider)?;
+        }
+        payment::Entity::update_many()
+            .col_expr(payment::Column::Status, Expr::value(new_status.as_ref()))
+            // What stays authorised is what was captured; a void keeps the historical
+            // amount for the record.
+            .col_expr(
+                payment::Column::AmountAuthorized,
+                Expr::value(if new_status == PaymentStatus::Captured {
+                    payment.amount_captured
+                } else {
+                    payment.amount_authorized
+                }),
+            )
+            .col_expr(
+                payment::Column::Version,
+                Expr::col(payment::Column::Version).add(1),
+            )
+            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+            .filter(payment::Column::Id.eq(payment.id))
+            .exec(txn)
+            .await?;
+        Ok(())
     }
 }
 
@@ -828,4 +810,45 @@ async fn claim_key(
     .exec_without_returning(txn)
     .await
     .map(|_| ())
+}
+
+/// Cancels every fulfilment order that may still be cancelled, releasing its
+/// reservations; returns how many were cancelled and the SKUs released.
+async fn cancel_open_parts(
+    txn: &DatabaseTransaction,
+    fulfillments: &[fulfillment_order::Model],
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<i64>)> {
+    let mut cancelled = 0;
+    let mut released = Vec::new();
+    for fo in fulfillments {
+        let status: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+        if !crate::domain::lifecycle::fulfillment_can_transition(
+            status,
+            FulfillmentStatus::Cancelled,
+        ) {
+            continue;
+        }
+        let lines = settle_lines(txn, fo, Settlement::Cancelled, now).await?;
+        released.extend(lines.iter().map(|l| l.sku_id));
+        let updated = fulfillment_order::Entity::update_many()
+            .col_expr(
+                fulfillment_order::Column::Status,
+                Expr::value(FulfillmentStatus::Cancelled.as_ref()),
+            )
+            .col_expr(
+                fulfillment_order::Column::Version,
+                Expr::col(fulfillment_order::Column::Version).add(1),
+            )
+            .col_expr(fulfillment_order::Column::UpdatedAt, Expr::value(now))
+            .filter(fulfillment_order::Column::Id.eq(fo.id))
+            .filter(fulfillment_order::Column::Version.eq(fo.version))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(Error::Retry);
+        }
+        cancelled += 1;
+    }
+    Ok((cancelled, released))
 }
