@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::{FulfillmentStatus, ShippingMethod};
+
 /// A row of `fulfillment_orders`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "fulfillment_orders")]
@@ -11,8 +13,8 @@ pub struct Model {
     pub id: i64,
     pub order_id: i64,
     pub location_id: i64,
-    pub status: String,
-    pub shipping_method: String,
+    pub status: FulfillmentStatus,
+    pub shipping_method: ShippingMethod,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub tracking_url: Option<String>,

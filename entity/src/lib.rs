@@ -1,5 +1,6 @@
 //! SeaORM models of Orderly's tables. Plain data: no API types, no business rules.
-//! Statuses are stored as strings and parsed into the enums of `orderly::domain`.
+//! Statuses are `DeriveActiveEnum`s (`status.rs`), stored as their `SCREAMING_SNAKE_CASE`
+//! names.
 
 pub mod api_key;
 pub mod channel;
@@ -19,3 +20,4 @@ pub mod refund;
 pub mod return_line;
 pub mod return_request;
 pub mod sku;
+pub mod status;

@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::LocationKind;
+
 /// A row of `locations`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "locations")]
@@ -11,7 +13,7 @@ pub struct Model {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: LocationKind,
     pub address_name: Option<String>,
     pub line1: String,
     pub line2: Option<String>,

@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::{OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod};
+
 /// A row of `orders`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "orders")]
@@ -12,8 +14,8 @@ pub struct Model {
     pub number: String,
     pub customer_id: i64,
     pub channel: String,
-    pub status: String,
-    pub payment_status: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
     pub return_status: Option<String>,
     pub currency: String,
     pub subtotal: i64,
@@ -29,8 +31,8 @@ pub struct Model {
     pub ship_country: String,
     pub ship_latitude: Option<f64>,
     pub ship_longitude: Option<f64>,
-    pub shipping_method: String,
-    pub routing_strategy: String,
+    pub shipping_method: ShippingMethod,
+    pub routing_strategy: RoutingStrategy,
     pub routing_reason: String,
     pub note: Option<String>,
     pub cancel_reason: Option<String>,

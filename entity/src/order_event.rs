@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::OrderEventType;
+
 /// A row of `order_events`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "order_events")]
@@ -11,7 +13,7 @@ pub struct Model {
     pub id: i64,
     pub order_id: i64,
     pub sequence: i32,
-    pub event_type: String,
+    pub event_type: OrderEventType,
     pub fulfillment_order_id: Option<i64>,
     pub customer_id: i64,
     pub message: Option<String>,

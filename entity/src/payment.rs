@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::PaymentStatus;
+
 /// A row of `payments`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "payments")]
@@ -12,7 +14,7 @@ pub struct Model {
     pub order_id: i64,
     pub provider: String,
     pub provider_reference: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub currency: String,
     pub amount_authorized: i64,
     pub amount_captured: i64,

@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::ReturnStatus;
+
 /// A row of `returns`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "returns")]
@@ -11,7 +13,7 @@ pub struct Model {
     pub id: i64,
     pub order_id: i64,
     pub number: String,
-    pub status: String,
+    pub status: ReturnStatus,
     pub reason: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,

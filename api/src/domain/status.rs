@@ -1,67 +1,11 @@
-//! The status enums of every state machine and the other closed vocabularies, with their
-//! stored spelling (`SCREAMING_SNAKE_CASE`, the same as in the GraphQL schema).
+//! The status enums of every state machine and the other closed vocabularies. They are
+//! defined beside the models that store them (`entity::status`, plain enums with their
+//! stored spelling, `SCREAMING_SNAKE_CASE`); their rules live here, in `lifecycle`.
 
-use strum::{AsRefStr, Display, EnumIter, EnumString};
-
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsRefStr, Display, EnumString, EnumIter)]
-        #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-    };
-}
-
-stored_enum!(
-    /// Derived summary of an order, from its payments, fulfilment orders and returns.
-    OrderStatus { PendingPayment, Confirmed, InProgress, PartiallyShipped, Shipped, PartiallyDelivered, Delivered, Cancelled }
-);
-stored_enum!(
-    /// State of one payment.
-    PaymentStatus { Pending, Authorized, PartiallyCaptured, Captured, PartiallyRefunded, Refunded, Failed, Voided }
-);
-stored_enum!(
-    /// State of one fulfilment order (the part of an order one location ships).
-    FulfillmentStatus { Open, Picking, Packed, Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, Cancelled }
-);
-stored_enum!(
-    /// State of a return (RMA).
-    ReturnStatus { Requested, Approved, Received, Refunded, Rejected, Cancelled }
-);
-stored_enum!(
-    /// How fast an order ships; sets transit business days and the shipping charge.
-    ShippingMethod { Standard, Express, Overnight }
-);
-stored_enum!(
-    /// What kind of site a location is.
-    LocationKind { Warehouse, Store }
-);
-stored_enum!(
-    /// How an order was routed to locations.
-    RoutingStrategy { Single, Split }
-);
-stored_enum!(
-    /// What an order event records.
-    OrderEventType {
-        Placed, PaymentAuthorized, PaymentCaptured, PaymentFailed, Allocated, PickingStarted, Packed,
-        Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, ArrivingTomorrow, Cancelled,
-        NoteAdded,
-    }
-);
-
-impl FulfillmentStatus {
-    /// True once the parcel has left the building (shipped or any later carrier state).
-    pub fn has_shipped(self) -> bool {
-        matches!(
-            self,
-            Self::Shipped
-                | Self::InTransit
-                | Self::OutForDelivery
-                | Self::Delivered
-                | Self::DeliveryException
-        )
-    }
-}
+pub use entity::status::{
+    FulfillmentStatus, LocationKind, OrderEventType, OrderStatus, PaymentStatus, ReturnStatus,
+    RoutingStrategy, ShippingMethod,
+};
 
 #[cfg(test)]
 mod tests {

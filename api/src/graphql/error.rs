@@ -145,13 +145,3 @@ pub fn payload<T, U>(
         Err(err) => Ok((None, user_errors(err)?)),
     }
 }
-
-/// Reads a stored enum spelling into its GraphQL enum; a bad row is an internal error.
-pub fn stored<T: std::str::FromStr, G: From<T>>(
-    column: &str,
-    value: &str,
-) -> async_graphql::Result<G> {
-    service::decode::<T>(column, value)
-        .map(G::from)
-        .map_err(|e| internal(&e))
-}

@@ -11,7 +11,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::enums::FulfillmentStatus;
-use super::error::{query_error, stored, top_level};
+use super::error::{query_error, top_level};
 use super::guard::{can_read_order, order_visibility, principal};
 use super::loaders::{load, load_required};
 use super::types::catalog::Sku;
@@ -52,7 +52,7 @@ impl DeliveryUpdate {
     /// The shipment's status now.
     async fn status(&self, ctx: &Context<'_>) -> Result<FulfillmentStatus> {
         let fo = self.fulfillment_order(ctx).await?;
-        stored::<domain::FulfillmentStatus, _>("fulfillment_orders.status", &fo.0.status)
+        Ok(fo.0.status.into())
     }
     /// The estimated delivery window with its label, when there is one.
     async fn estimated_delivery(&self, ctx: &Context<'_>) -> Result<Option<DeliveryEstimate>> {
@@ -68,15 +68,16 @@ impl DeliveryUpdate {
     }
 }
 
-fn is_delivery_event(kind: &str) -> bool {
+fn is_delivery_event(kind: domain::OrderEventType) -> bool {
+    use domain::OrderEventType as E;
     matches!(
         kind,
-        "SHIPPED"
-            | "IN_TRANSIT"
-            | "OUT_FOR_DELIVERY"
-            | "DELIVERED"
-            | "DELIVERY_EXCEPTION"
-            | "ARRIVING_TOMORROW"
+        E::Shipped
+            | E::InTransit
+            | E::OutForDelivery
+            | E::Delivered
+            | E::DeliveryException
+            | E::ArrivingTomorrow
     )
 }
 
@@ -293,7 +294,7 @@ impl Subscription {
                 match r {
                     Ok(event)
                         if event.fulfillment_order_id.is_some()
-                            && is_delivery_event(&event.event_type) =>
+                            && is_delivery_event(event.event_type) =>
                     {
                         Some(Ok(DeliveryUpdate { event }))
                     }

@@ -69,7 +69,7 @@ impl Store {
         let row = location::ActiveModel {
             code: Set(input.code.as_str().to_owned()),
             name: Set(input.name),
-            kind: Set(input.kind.as_ref().to_owned()),
+            kind: Set(input.kind),
             address_name: Set(a.name),
             line1: Set(a.line1),
             line2: Set(a.line2),

@@ -11,7 +11,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{Error, Result, decode};
+use super::{Error, Result};
 use crate::domain::ids::OrderId;
 use crate::domain::lifecycle::derive_order_status;
 use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus};
@@ -94,14 +94,11 @@ pub(crate) async fn record_change(
         .filter(fulfillment_order::Column::OrderId.eq(order.id))
         .select_only()
         .column(fulfillment_order::Column::Status)
-        .into_tuple::<String>()
+        .into_tuple::<FulfillmentStatus>()
         .all(txn)
-        .await?
-        .iter()
-        .map(|s| decode::<FulfillmentStatus>("fulfillment_orders.status", s))
-        .collect::<Result<Vec<_>>>()?;
+        .await?;
     let payment_status = match order_payment(txn, order.id).await? {
-        Some(p) => decode::<PaymentStatus>("payments.status", &p.status)?,
+        Some(p) => p.status,
         None => PaymentStatus::Pending,
     };
     let status = derive_order_status(payment_status, &fulfillments);
@@ -109,8 +106,8 @@ pub(crate) async fn record_change(
         i32::try_from(events.len()).map_err(|_| Error::Corrupt("too many events".into()))?;
 
     let mut row = order::ActiveModel {
-        status: Set(status.as_ref().to_owned()),
-        payment_status: Set(payment_status.as_ref().to_owned()),
+        status: Set(status),
+        payment_status: Set(payment_status),
         updated_at: Set(now),
         ..Default::default()
     };
@@ -169,7 +166,7 @@ pub(crate) async fn append_events(
         .map(|(i, e)| order_event::ActiveModel {
             order_id: Set(order_id),
             sequence: Set(last_sequence + i as i32 + 1),
-            event_type: Set(e.kind.as_ref().to_owned()),
+            event_type: Set(e.kind),
             fulfillment_order_id: Set(e.fulfillment_order),
             customer_id: Set(customer_id),
             message: Set(e.message),

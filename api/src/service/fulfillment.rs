@@ -12,7 +12,7 @@ use sea_orm::{
 use super::changes::{NewEvent, lock_order, order_payment, record_change};
 use super::ordering::Actor;
 use super::ordering::{Settlement, settle_lines};
-use super::{Error, Result, Store, decode, retrying};
+use super::{Error, Result, Store, retrying};
 use crate::domain::delivery::{DeliveryWindow, estimate_window};
 use crate::domain::ids::{FulfillmentOrderId, OrderId};
 use crate::domain::lifecycle::{fulfillment_can_transition, payment_can_transition};
@@ -136,7 +136,7 @@ impl Store {
 
         let mut change = Change {
             row: fulfillment_order::ActiveModel {
-                status: Set(to.as_ref().to_owned()),
+                status: Set(to),
                 updated_at: Set(now),
                 ..Default::default()
             },
@@ -196,8 +196,7 @@ impl Store {
         let (captured, skus) = self.ship_goods(txn, order, fo, now).await?;
         change.stock_moved = skus;
         let ship_date = local_date(txn, order, now).await?;
-        let method: ShippingMethod =
-            decode("fulfillment_orders.shipping_method", &fo.shipping_method)?;
+        let method: ShippingMethod = fo.shipping_method;
         let window = estimate_window(ship_date, method);
         let row = &mut change.row;
         row.carrier = Set(Some(shipment.carrier.clone()));
@@ -235,7 +234,7 @@ impl Store {
         let payment = order_payment(txn, order.id)
             .await?
             .ok_or_else(|| Error::Corrupt("order without payment".into()))?;
-        let payment_status: PaymentStatus = decode("payments.status", &payment.status)?;
+        let payment_status: PaymentStatus = payment.status;
         if !matches!(
             payment_status,
             PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured
@@ -265,7 +264,11 @@ impl Store {
         let unshipped_others = fulfillment_order::Entity::find()
             .filter(fulfillment_order::Column::OrderId.eq(order.id))
             .filter(fulfillment_order::Column::Id.ne(fo.id))
-            .filter(fulfillment_order::Column::Status.is_in(["OPEN", "PICKING", "PACKED"]))
+            .filter(fulfillment_order::Column::Status.is_in([
+                FulfillmentStatus::Open,
+                FulfillmentStatus::Picking,
+                FulfillmentStatus::Packed,
+            ]))
             .all(txn)
             .await?
             .len();
@@ -311,7 +314,7 @@ impl Store {
         }
         payment::Entity::update_many()
             .col_expr(payment::Column::AmountCaptured, Expr::value(captured))
-            .col_expr(payment::Column::Status, Expr::value(status.as_ref()))
+            .col_expr(payment::Column::Status, Expr::value(status))
             .col_expr(
                 payment::Column::Version,
                 Expr::col(payment::Column::Version).add(1),
@@ -383,7 +386,7 @@ async fn lock_fulfillment(
 
 /// `INVALID_TRANSITION` unless the fulfilment order may become `to`.
 fn check_transition(fo: &fulfillment_order::Model, to: FulfillmentStatus) -> Result<()> {
-    let from: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+    let from: FulfillmentStatus = fo.status;
     if fulfillment_can_transition(from, to) {
         return Ok(());
     }

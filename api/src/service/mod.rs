@@ -16,7 +16,6 @@ pub mod page;
 pub mod payments;
 pub mod seed;
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use sea_orm::{
@@ -140,13 +139,6 @@ pub(crate) fn group<K: std::hash::Hash + Eq, T>(
         out.entry(key(&row)).or_default().push(row);
     }
     out
-}
-
-/// Parses a stored enum spelling, reporting a corrupt row instead of panicking.
-pub fn decode<T: FromStr>(column: &str, stored: &str) -> Result<T> {
-    stored
-        .parse()
-        .map_err(|_| Error::Corrupt(format!("{column} = {stored:?}")))
 }
 
 /// Runs a use case again (a few times, with a short pause) while it fails with a

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, append_events, lock_order, order_payment, record_change};
 use super::payments::{Authorization, PaymentError};
-use super::{Error, Result, Store, decode, retrying};
+use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
 use crate::domain::ids::{CustomerId, LocationId, OrderId, SkuId};
 use crate::domain::lifecycle::derive_order_status;
@@ -444,7 +444,7 @@ impl Store {
         let whole = cancelled
             == fulfillments
                 .iter()
-                .filter(|f| f.status != FulfillmentStatus::Cancelled.as_ref())
+                .filter(|f| f.status != FulfillmentStatus::Cancelled)
                 .count();
         let reason = input.reason.clone();
         let message = match (&reason, whole) {
@@ -483,7 +483,7 @@ impl Store {
         let Some(payment) = order_payment(txn, order_id).await? else {
             return Ok(());
         };
-        let status: PaymentStatus = decode("payments.status", &payment.status)?;
+        let status: PaymentStatus = payment.status;
         let new_status = if payment.amount_captured == 0 {
             PaymentStatus::Voided
         } else {
@@ -499,7 +499,7 @@ impl Store {
             provider.void(&reference).await.map_err(Error::Provider)?;
         }
         payment::Entity::update_many()
-            .col_expr(payment::Column::Status, Expr::value(new_status.as_ref()))
+            .col_expr(payment::Column::Status, Expr::value(new_status))
             // What stays authorised is what was captured; a void keeps the historical
             // amount for the record.
             .col_expr(
@@ -611,8 +611,8 @@ async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result
         number: Set(placeholder),
         customer_id: Set(input.customer.0),
         channel: Set(input.channel.clone()),
-        status: Set(status.as_ref().to_owned()),
-        payment_status: Set(head.payment_status.as_ref().to_owned()),
+        status: Set(status),
+        payment_status: Set(head.payment_status),
         return_status: Set(None),
         currency: Set(head.currency.to_owned()),
         subtotal: Set(amounts.subtotal),
@@ -628,8 +628,8 @@ async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result
         ship_country: Set(a.country.as_str().to_owned()),
         ship_latitude: Set(a.latitude),
         ship_longitude: Set(a.longitude),
-        shipping_method: Set(input.method.as_ref().to_owned()),
-        routing_strategy: Set(plan.strategy.as_ref().to_owned()),
+        shipping_method: Set(input.method),
+        routing_strategy: Set(plan.strategy),
         routing_reason: Set(plan.reason.clone()),
         note: Set(input.note.clone()),
         cancel_reason: Set(None),
@@ -679,8 +679,8 @@ async fn insert_lines(
         let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
             order_id: Set(order_id),
             location_id: Set(allocation.location.0),
-            status: Set(FulfillmentStatus::Open.as_ref().to_owned()),
-            shipping_method: Set(head.input.method.as_ref().to_owned()),
+            status: Set(FulfillmentStatus::Open),
+            shipping_method: Set(head.input.method),
             carrier: Set(None),
             tracking_number: Set(None),
             tracking_url: Set(None),
@@ -724,7 +724,7 @@ async fn insert_payment(
         order_id: Set(order_id),
         provider: Set(head.input.provider.clone()),
         provider_reference: Set(Some(reference)),
-        status: Set(head.payment_status.as_ref().to_owned()),
+        status: Set(head.payment_status),
         currency: Set(head.currency.to_owned()),
         amount_authorized: Set(if authorized { head.amounts.total } else { 0 }),
         amount_captured: Set(0),
@@ -822,7 +822,7 @@ async fn cancel_open_parts(
     let mut cancelled = 0;
     let mut released = Vec::new();
     for fo in fulfillments {
-        let status: FulfillmentStatus = decode("fulfillment_orders.status", &fo.status)?;
+        let status: FulfillmentStatus = fo.status;
         if !crate::domain::lifecycle::fulfillment_can_transition(
             status,
             FulfillmentStatus::Cancelled,
@@ -834,7 +834,7 @@ async fn cancel_open_parts(
         let updated = fulfillment_order::Entity::update_many()
             .col_expr(
                 fulfillment_order::Column::Status,
-                Expr::value(FulfillmentStatus::Cancelled.as_ref()),
+                Expr::value(FulfillmentStatus::Cancelled),
             )
             .col_expr(
                 fulfillment_order::Column::Version,

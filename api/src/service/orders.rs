@@ -121,9 +121,7 @@ impl Store {
             select = select.filter(order::Column::CustomerId.eq(id.0));
         }
         if !query.statuses.is_empty() {
-            select = select.filter(
-                order::Column::Status.is_in(query.statuses.iter().map(|s| s.as_ref().to_owned())),
-            );
+            select = select.filter(order::Column::Status.is_in(query.statuses.iter().copied()));
         }
         if let Some(channel) = &query.channel {
             select = select.filter(order::Column::Channel.eq(channel.as_str()));
@@ -354,10 +352,8 @@ impl Store {
             select = select.filter(fulfillment_order::Column::LocationId.eq(location.0));
         }
         if !statuses.is_empty() {
-            select = select.filter(
-                fulfillment_order::Column::Status
-                    .is_in(statuses.iter().map(|s| s.as_ref().to_owned())),
-            );
+            select =
+                select.filter(fulfillment_order::Column::Status.is_in(statuses.iter().copied()));
         }
         let keyset = Keyset {
             key: Expr::col((fulfillment_order::Entity, fulfillment_order::Column::Id)),

@@ -84,10 +84,10 @@ impl Store {
         // Time zones put "tomorrow" within a day either side of UTC's.
         let (from, to) = (today, today.checked_add_days(Days::new(3)).unwrap_or(today));
         let candidates = fulfillment_order::Entity::find()
-            .filter(fulfillment_order::Column::Status.is_in([
-                FulfillmentStatus::Shipped.as_ref(),
-                FulfillmentStatus::InTransit.as_ref(),
-            ]))
+            .filter(
+                fulfillment_order::Column::Status
+                    .is_in([FulfillmentStatus::Shipped, FulfillmentStatus::InTransit]),
+            )
             .filter(fulfillment_order::Column::EstimatedEarliest.between(from, to))
             .filter(
                 Condition::any()

@@ -17,7 +17,8 @@ use super::{Result, Store};
 use crate::domain::delivery::estimate_window;
 use crate::domain::pricing::totals;
 use crate::domain::status::{
-    FulfillmentStatus, OrderEventType, OrderStatus, PaymentStatus, ShippingMethod,
+    FulfillmentStatus, LocationKind, OrderEventType, OrderStatus, PaymentStatus, RoutingStrategy,
+    ShippingMethod,
 };
 
 /// What `seed_demo` wrote.
@@ -248,7 +249,7 @@ impl Store {
             let row = location::Entity::insert(location::ActiveModel {
                 code: Set(code.to_owned()),
                 name: Set(name.to_owned()),
-                kind: Set(kind.to_owned()),
+                kind: Set(kind.parse().unwrap_or(LocationKind::Warehouse)),
                 address_name: Set(Some(name.to_owned())),
                 line1: Set(line1.to_owned()),
                 line2: Set(None),
@@ -673,8 +674,8 @@ async fn insert_order(
         number: Set(number.to_owned()),
         customer_id: Set(customer_id),
         channel: Set("web".to_owned()),
-        status: Set(order_status.as_ref().to_owned()),
-        payment_status: Set(payment_status.as_ref().to_owned()),
+        status: Set(order_status),
+        payment_status: Set(payment_status),
         return_status: Set(None),
         currency: Set("USD".to_owned()),
         subtotal: Set(t.subtotal),
@@ -690,8 +691,8 @@ async fn insert_order(
         ship_country: Set("US".to_owned()),
         ship_latitude: Set(Some(lat)),
         ship_longitude: Set(Some(lon)),
-        shipping_method: Set(demo.method.as_ref().to_owned()),
-        routing_strategy: Set("SINGLE".to_owned()),
+        shipping_method: Set(demo.method),
+        routing_strategy: Set(RoutingStrategy::Single),
         routing_reason: Set(format!("single location: {}", demo.location)),
         note: Set(None),
         cancel_reason: Set(matches!(demo.stage, Stage::Cancelled)
@@ -711,8 +712,8 @@ async fn insert_order(
     let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
         order_id: Set(order.id),
         location_id: Set(ctx.location_ids[demo.location]),
-        status: Set(fo_status.as_ref().to_owned()),
-        shipping_method: Set(demo.method.as_ref().to_owned()),
+        status: Set(fo_status),
+        shipping_method: Set(demo.method),
         carrier: Set(has_shipped.then(|| "UPS".to_owned())),
         tracking_number: Set(has_shipped.then(|| format!("1Z999AA1{:010}", order.id))),
         tracking_url: Set(has_shipped.then(|| {
@@ -777,7 +778,7 @@ async fn insert_order(
         }
         .to_owned()),
         provider_reference: Set(Some(format!("demo_{}", order.id))),
-        status: Set(payment_status.as_ref().to_owned()),
+        status: Set(payment_status),
         currency: Set("USD".to_owned()),
         amount_authorized: Set(if matches!(demo.stage, Stage::PendingPayment) {
             0
@@ -809,7 +810,7 @@ async fn insert_order(
             order_event::ActiveModel {
                 order_id: Set(order.id),
                 sequence: Set(i as i32 + 1),
-                event_type: Set(kind.as_ref().to_owned()),
+                event_type: Set(kind),
                 fulfillment_order_id: Set(fo_events.contains(&kind).then_some(fo.id)),
                 customer_id: Set(customer_id),
                 message: Set(message),

@@ -7,7 +7,6 @@ use super::global_id;
 use crate::domain::ids::{LocationId, SkuId};
 use crate::gid::Kind;
 use crate::graphql::enums::LocationKind;
-use crate::graphql::error::stored;
 use crate::graphql::loaders::{LevelsOf, load_list, load_required};
 use crate::graphql::scalars::{Address, Money};
 use crate::service::catalog::ships_to;
@@ -32,7 +31,7 @@ impl Location {
     }
     /// Warehouse or store.
     async fn kind(&self) -> Result<LocationKind> {
-        stored::<crate::domain::status::LocationKind, _>("locations.kind", &self.0.kind)
+        Ok(self.0.kind.into())
     }
     /// Where the location is.
     async fn address(&self) -> Address {

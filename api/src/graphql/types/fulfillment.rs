@@ -9,13 +9,11 @@ use super::global_id;
 use super::order::{Order, OrderLine};
 use crate::domain::delivery::{self, DeliveryWindow};
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId, SkuId};
-use crate::domain::status as domain;
 use crate::gid::Kind;
 use crate::graphql::enums::{FulfillmentStatus, ShippingMethod};
-use crate::graphql::error::stored;
 use crate::graphql::loaders::{LinesOfFulfillmentOrder, load_list, load_required};
 use crate::graphql::scalars::Date;
-use crate::service::{self, Store};
+use crate::service::Store;
 
 /// The part of an order one location ships.
 pub struct FulfillmentOrder(pub fulfillment_order::Model);
@@ -59,11 +57,8 @@ impl FulfillmentOrder {
         let tz: chrono_tz::Tz = customer.time_zone.parse().unwrap_or(chrono_tz::UTC);
         let now = ctx.data::<Store>()?.clock().now();
         let local_day = |at: DateTime<Utc>| -> NaiveDate { at.with_timezone(&tz).date_naive() };
-        let status: domain::FulfillmentStatus =
-            service::decode("fulfillment_orders.status", &self.0.status)
-                .map_err(|e| crate::graphql::error::internal(&e))?;
         Ok(delivery::label(
-            status,
+            self.0.status,
             self.window(),
             self.0.delivered_at.map(local_day),
             local_day(now),
@@ -90,14 +85,11 @@ impl FulfillmentOrder {
     }
     /// Where it stands.
     async fn status(&self) -> Result<FulfillmentStatus> {
-        stored::<domain::FulfillmentStatus, _>("fulfillment_orders.status", &self.0.status)
+        Ok(self.0.status.into())
     }
     /// Shipping speed.
     async fn shipping_method(&self) -> Result<ShippingMethod> {
-        stored::<domain::ShippingMethod, _>(
-            "fulfillment_orders.shipping_method",
-            &self.0.shipping_method,
-        )
+        Ok(self.0.shipping_method.into())
     }
     /// What it ships.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<FulfillmentOrderLine>> {

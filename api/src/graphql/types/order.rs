@@ -8,12 +8,11 @@ use super::customer::Customer;
 use super::fulfillment::FulfillmentOrder;
 use super::global_id;
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
-use crate::domain::status as domain;
 use crate::gid::Kind;
 use crate::graphql::enums::{
     OrderEventType, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod,
 };
-use crate::graphql::error::{invalid_argument, query_error, stored};
+use crate::graphql::error::{invalid_argument, query_error};
 use crate::graphql::loaders::{
     FulfillmentOrdersOf, LinesOf, PaymentsOf, load, load_list, load_required,
 };
@@ -49,11 +48,11 @@ impl Order {
     }
     /// Summary status, derived from payments, fulfilment orders and returns.
     async fn status(&self) -> Result<OrderStatus> {
-        stored::<domain::OrderStatus, _>("orders.status", &self.0.status)
+        Ok(self.0.status.into())
     }
     /// Summary of the order's payments.
     async fn payment_status(&self) -> Result<PaymentStatus> {
-        stored::<domain::PaymentStatus, _>("orders.payment_status", &self.0.payment_status)
+        Ok(self.0.payment_status.into())
     }
     /// Who placed the order.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
@@ -150,7 +149,7 @@ impl Order {
     }
     /// Shipping speed.
     async fn shipping_method(&self) -> Result<ShippingMethod> {
-        stored::<domain::ShippingMethod, _>("orders.shipping_method", &self.0.shipping_method)
+        Ok(self.0.shipping_method.into())
     }
     /// Which locations ship the order, and why.
     async fn routing(&self) -> RoutingPlan {
@@ -226,7 +225,7 @@ impl Payment {
     }
     /// Status.
     async fn status(&self) -> Result<PaymentStatus> {
-        stored::<domain::PaymentStatus, _>("payments.status", &self.0.status)
+        Ok(self.0.status.into())
     }
     /// Amount authorised.
     async fn amount_authorized(&self) -> Money {
@@ -263,7 +262,7 @@ impl OrderEvent {
     /// What happened.
     #[graphql(name = "type")]
     async fn event_type(&self) -> Result<OrderEventType> {
-        stored::<domain::OrderEventType, _>("order_events.event_type", &self.0.event_type)
+        Ok(self.0.event_type.into())
     }
     /// When it happened.
     async fn occurred_at(&self) -> chrono::DateTime<chrono::Utc> {
@@ -296,7 +295,7 @@ pub struct RoutingPlan(order::Model);
 impl RoutingPlan {
     /// Single location or split.
     async fn strategy(&self) -> Result<RoutingStrategy> {
-        stored::<domain::RoutingStrategy, _>("orders.routing_strategy", &self.0.routing_strategy)
+        Ok(self.0.routing_strategy.into())
     }
     /// Why, e.g. "single location, 12 km" or "split: 2 locations".
     async fn reason(&self) -> &str {
