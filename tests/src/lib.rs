@@ -90,14 +90,16 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// A fresh Postgres database on the server of `base_url`; its URL.
-async fn fresh_postgres_database(base_url: &str) -> String {
+/// A fresh Postgres database on the server of `base_url` (a copy of `template` when
+/// given); its URL.
+async fn fresh_postgres_database(base_url: &str, template: Option<&str>) -> String {
     let admin = Database::connect(base_url)
         .await
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but Postgres is unreachable: {e}"));
     let name = format!("orderly_test_{}", uuid::Uuid::new_v4().simple());
+    let copy = template.map_or_else(String::new, |t| format!(" TEMPLATE {t}"));
     admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .execute_unprepared(&format!("CREATE DATABASE {name}{copy}"))
         .await
         .expect("create test database");
     admin.close().await.ok();
@@ -114,6 +116,88 @@ async fn fresh_postgres_database(base_url: &str) -> String {
         None => (tail, String::new()),
     };
     format!("{head}://{authority}/{name}{query}")
+}
+
+/// The name of the database in a Postgres URL.
+fn database_name(url: &str) -> &str {
+    let path = url.rsplit('/').next().unwrap_or_default();
+    path.split('?').next().unwrap_or_default()
+}
+
+/// Demo databases, written once per test process, backend and clock through the use
+/// cases (`Store::seed_demo`), then copied for each test that asks for the demo data:
+/// writing 64 orders step by step is too slow to repeat for every test. Keyed by backend
+/// and `Options::now`; the value is a SQLite file path or a Postgres database name.
+static DEMO_TEMPLATES: std::sync::LazyLock<
+    tokio::sync::Mutex<std::collections::HashMap<String, String>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Where the SQLite templates live for as long as the test process runs.
+static TEMPLATE_DIR: std::sync::LazyLock<tempfile::TempDir> =
+    std::sync::LazyLock::new(|| tempfile::tempdir().expect("template dir"));
+
+/// Writes the demo data into the empty, migrated-here database at `url`, with the clock
+/// at `now`, and closes every connection to it.
+async fn write_demo(url: &str, now: DateTime<Utc>) {
+    let metrics = orderly::metrics::Metrics::new().expect("metrics");
+    let db = orderly::service::db::connect(url, 2, 0, &metrics)
+        .await
+        .expect("connect to the template database");
+    orderly::service::db::migrate(&db).await.expect("migrate");
+    let store = orderly::service::Store::new(db.clone(), Arc::new(ManualClock::new(now)));
+    store
+        .seed_demo()
+        .await
+        .unwrap_or_else(|e| panic!("seed the demo template: {e:?}"));
+    db.close().await.expect("close the template database");
+}
+
+/// A fresh copy of the demo database for `backend` with the clock at `now` (`None`:
+/// now); its URL, and the folder holding it (SQLite).
+async fn demo_database(
+    backend: &Backend,
+    now: Option<DateTime<Utc>>,
+) -> (String, Option<tempfile::TempDir>) {
+    let key = format!("{}:{now:?}", matches!(backend, Backend::Sqlite));
+    let template = {
+        let mut templates = DEMO_TEMPLATES.lock().await;
+        match templates.get(&key) {
+            Some(template) => template.clone(),
+            None => {
+                let at = now.unwrap_or_else(Utc::now);
+                let template = match backend {
+                    Backend::Sqlite => {
+                        let path = TEMPLATE_DIR
+                            .path()
+                            .join(format!("demo-{}.db", templates.len()));
+                        write_demo(&format!("sqlite://{}?mode=rwc", path.display()), at).await;
+                        path.display().to_string()
+                    }
+                    Backend::Postgres(base) => {
+                        let url = fresh_postgres_database(base, None).await;
+                        write_demo(&url, at).await;
+                        database_name(&url).to_owned()
+                    }
+                };
+                templates.insert(key, template.clone());
+                template
+            }
+        }
+    };
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("orderly.db");
+            std::fs::copy(&template, &path).expect("copy the demo database");
+            // Closing checkpoints the write-ahead log into the file; copy it if it stayed.
+            let wal = format!("{template}-wal");
+            if std::path::Path::new(&wal).exists() {
+                std::fs::copy(&wal, dir.path().join("orderly.db-wal")).expect("copy the log");
+            }
+            (format!("sqlite://{}?mode=rwc", path.display()), Some(dir))
+        }
+        Backend::Postgres(base) => (fresh_postgres_database(base, Some(&template)).await, None),
+    }
 }
 
 /// Server logs go to the test's captured output (shown when it fails); `RUST_LOG`
@@ -136,6 +220,15 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let (url, dir, name) = match (backend, options.database_url.clone()) {
         (Backend::Sqlite, Some(url)) => (url, None, "sqlite"),
         (Backend::Postgres(_), Some(url)) => (url, None, "postgres"),
+        (backend, None) if options.seed => {
+            let (url, dir) = demo_database(&backend, options.now).await;
+            let name = if matches!(backend, Backend::Sqlite) {
+                "sqlite"
+            } else {
+                "postgres"
+            };
+            (url, dir, name)
+        }
         (Backend::Sqlite, None) => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!(
@@ -144,7 +237,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             );
             (url, Some(dir), "sqlite")
         }
-        (Backend::Postgres(base), None) => (fresh_postgres_database(&base).await, None, "postgres"),
+        (Backend::Postgres(base), None) => {
+            (fresh_postgres_database(&base, None).await, None, "postgres")
+        }
     };
     let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
     let secret = options.jwt_secret.clone().unwrap_or(secret);

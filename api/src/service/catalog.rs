@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use entity::{inventory_adjustment, inventory_level, location, sku};
+use entity::{channel, inventory_adjustment, inventory_level, location, sku};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
@@ -58,6 +58,21 @@ pub fn ships_to(model: &location::Model) -> Vec<String> {
 }
 
 impl Store {
+    /// Registers a sales channel (`web`, `pos`, …) unless it exists.
+    pub async fn register_channel(&self, code: &str, name: &str) -> Result<()> {
+        let row = channel::ActiveModel {
+            code: sea_orm::ActiveValue::Set(code.to_owned()),
+            name: sea_orm::ActiveValue::Set(name.to_owned()),
+            created_at: sea_orm::ActiveValue::Set(self.clock().now()),
+            ..Default::default()
+        };
+        channel::Entity::insert(row)
+            .on_conflict_do_nothing_on([channel::Column::Code])
+            .exec_without_returning(self.db())
+            .await?;
+        Ok(())
+    }
+
     /// Creates a location; its code must be unused (`TAKEN` on `code`).
     #[tracing::instrument(skip_all, fields(code = input.code.as_str()))]
     pub async fn create_location(&self, input: NewLocation) -> Result<location::Model> {

@@ -235,6 +235,15 @@ impl Store {
         self
     }
 
+    /// The same store reading time from `clock` (the demo writes its history with a
+    /// clock it moves).
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            ..self.clone()
+        }
+    }
+
     /// The same store with `payments` as its providers.
     pub fn with_payments(mut self, payments: payments::Payments) -> Self {
         self.payments = Arc::new(payments);

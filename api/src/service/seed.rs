@@ -1,25 +1,34 @@
 //! Demo data for the embedded default and for trying the API: three locations, a solar
 //! catalogue, customers (among them Steven Boyle of San Francisco), stock, and orders in
 //! every state — Steven's delivered solar array and a battery arriving tomorrow among them.
-//! Dates are relative to the store's clock so the promise labels read right on any day.
+//!
+//! Everything is written through the use cases, with a clock moved to when each step
+//! happened (place, pick, pack, ship, carrier events, cancel): one write path for every
+//! order in the system, so the demo obeys every rule a real order does. Dates are
+//! relative to the store's clock and are the customers' local dates, so the promise
+//! labels read right on any day, in any time zone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use entity::{
-    channel, customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order,
-    order_event, order_line, payment, sku,
-};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use entity::{location, order_event};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
+use super::catalog::{NewLocation, SkuUpsert, StockChange};
+use super::customers::NewCustomer;
+use super::fulfillment::{DeliveryUpdate, Shipment};
+use super::ordering::{Actor, CancelOrder, PlaceOrder};
+use super::orders::Visibility;
 use super::{Result, Store};
-use crate::domain::delivery::estimate_window;
-use crate::domain::pricing::totals;
-use crate::domain::status::{
-    FulfillmentStatus, LocationKind, OrderEventType, OrderStatus, PaymentStatus, RoutingStrategy,
-    ShippingMethod,
-};
+use crate::clock::ManualClock;
+use crate::domain::address::{Address, AddressFields, CountryCode};
+use crate::domain::catalog::{Code, Email, parse_time_zone};
+use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
+use crate::domain::money::{Currency, Money};
+use crate::domain::status::{FulfillmentStatus, LocationKind, ShippingMethod};
 
 /// What `seed_demo` wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -194,11 +203,11 @@ enum Stage {
     Picking,
     /// Packed, waiting for the carrier.
     Packed,
-    /// Shipped `days` business days ago, now with the carrier.
+    /// With the carrier, arriving on that (local) day.
     InTransit {
         arriving: NaiveDate,
     },
-    /// Delivered on that day.
+    /// Delivered on that (local) day.
     Delivered {
         on: NaiveDate,
     },
@@ -209,146 +218,58 @@ enum Stage {
 
 struct DemoOrder {
     customer: usize,
-    location: &'static str,
     lines: &'static [(&'static str, i32)],
     method: ShippingMethod,
     placed: DateTime<Utc>,
     stage: Stage,
 }
 
+/// Stock the demo starts with on top of `STOCK`, so that the history can ship; what is
+/// left is set back to `STOCK` (or what stays reserved) at the end, as a stock take.
+const OPENING_EXTRA: i32 = 500;
+
+/// Who the demo's history is written by.
+fn actor() -> Actor {
+    Actor {
+        name: "seed".to_owned(),
+    }
+}
+
 impl Store {
-    /// Writes the demo data unless it is there already; one transaction.
+    /// Writes the demo data unless it is there already, through the use cases.
     #[tracing::instrument(skip(self))]
     pub async fn seed_demo(&self) -> Result<Option<SeedSummary>> {
-        let (_writer, txn) = self.begin_write().await?;
         if location::Entity::find()
             .filter(location::Column::Code.eq("SF-STORE"))
-            .count(&txn)
+            .count(self.db())
             .await?
             > 0
         {
             return Ok(None);
         }
         let now = self.clock().now();
-
-        channel::Entity::insert_many(["web", "pos", "marketplace"].map(|code| {
-            channel::ActiveModel {
-                code: Set(code.to_owned()),
-                name: Set(code.to_uppercase()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-        }))
-        .exec_without_returning(&txn)
-        .await?;
-
-        let mut location_ids = std::collections::HashMap::new();
-        for &(code, name, kind, line1, city, region, postal, lat, lon, ships_to, priority) in
-            LOCATIONS
-        {
-            let row = location::Entity::insert(location::ActiveModel {
-                code: Set(code.to_owned()),
-                name: Set(name.to_owned()),
-                kind: Set(kind.parse().unwrap_or(LocationKind::Warehouse)),
-                address_name: Set(Some(name.to_owned())),
-                line1: Set(line1.to_owned()),
-                line2: Set(None),
-                city: Set(city.to_owned()),
-                region: Set(Some(region.to_owned())),
-                postal_code: Set(postal.to_owned()),
-                country: Set("US".to_owned()),
-                latitude: Set(Some(lat)),
-                longitude: Set(Some(lon)),
-                ships_to: Set(ships_to.to_owned()),
-                priority: Set(priority),
-                active: Set(true),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .exec_with_returning(&txn)
-            .await?;
-            location_ids.insert(code, row.id);
-        }
-
-        let mut skus = std::collections::HashMap::new();
-        for &(code, name, price, grams) in SKUS {
-            let row = sku::Entity::insert(sku::ActiveModel {
-                code: Set(code.to_owned()),
-                name: Set(name.to_owned()),
-                price_amount: Set(price),
-                currency: Set("USD".to_owned()),
-                weight_grams: Set(Some(grams)),
-                active: Set(true),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .exec_with_returning(&txn)
-            .await?;
-            skus.insert(code, row);
-        }
-
-        let mut customer_ids = Vec::new();
-        for &(name, email, tz, ..) in CUSTOMERS {
-            let row = customer::Entity::insert(customer::ActiveModel {
-                email: Set(email.to_owned()),
-                name: Set(name.to_owned()),
-                phone: Set(None),
-                time_zone: Set(tz.to_owned()),
-                version: Set(1),
-                created_at: Set(now - Duration::days(120)),
-                updated_at: Set(now - Duration::days(120)),
-                ..Default::default()
-            })
-            .exec_with_returning(&txn)
-            .await?;
-            customer_ids.push(row.id);
-        }
+        let clock = Arc::new(ManualClock::new(now - Duration::days(120)));
+        let demo = self.with_clock(clock.clone());
+        let world = demo.seed_catalogue().await?;
 
         let orders = demo_orders(now);
-        // Units still reserved (allocated, not shipped) per level; STOCK is what is left
-        // on hand after the demo history shipped.
-        let mut reserved: std::collections::HashMap<(&str, &str), i32> =
-            std::collections::HashMap::new();
-        for (i, demo) in orders.iter().enumerate() {
-            let number = format!("#{}", 1001 + i);
-            let ctx = SeedContext {
-                txn: &txn,
-                skus: &skus,
-                location_ids: &location_ids,
-                customer_ids: &customer_ids,
-            };
-            insert_order(&ctx, &number, demo, now).await?;
-            for &(code, qty) in demo.lines {
-                let key = (demo.location, code);
-                if matches!(
-                    demo.stage,
-                    Stage::PendingPayment | Stage::Open | Stage::Picking | Stage::Packed
-                ) {
-                    *reserved.entry(key).or_default() += qty;
-                }
-            }
+        let mut placed = Vec::new();
+        for order in &orders {
+            placed.push(demo.seed_order(&clock, &world, order).await?);
         }
+        // The battery's "arriving tomorrow", as the scheduler announces it.
+        clock.set(now - Duration::minutes(30));
+        demo.announce_arriving_tomorrow().await?;
 
-        for &(loc, code, on_hand) in STOCK {
-            let key = (loc, code);
-            let held = reserved.get(&key).copied().unwrap_or(0);
-            inventory_level::Entity::insert(inventory_level::ActiveModel {
-                location_id: Set(location_ids[loc]),
-                sku_id: Set(skus[code].id),
-                on_hand: Set(on_hand.max(held)),
-                reserved: Set(held),
-                version: Set(1),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .exec_without_returning(&txn)
+        clock.set(now);
+        demo.stock_take(&world).await?;
+        // Demo history is not news: no relay replays it to subscribers.
+        order_event::Entity::update_many()
+            .col_expr(order_event::Column::PublishedAt, Expr::value(now))
+            .filter(order_event::Column::OrderId.is_in(placed.iter().map(|o: &OrderId| o.0)))
+            .filter(order_event::Column::PublishedAt.is_null())
+            .exec(self.db())
             .await?;
-        }
-        txn.commit().await?;
         Ok(Some(SeedSummary {
             locations: LOCATIONS.len(),
             skus: SKUS.len(),
@@ -356,6 +277,297 @@ impl Store {
             orders: orders.len(),
         }))
     }
+
+    /// Channels, locations, SKUs, customers and opening stock.
+    async fn seed_catalogue(&self) -> Result<DemoWorld> {
+        for code in ["web", "pos", "marketplace"] {
+            self.register_channel(code, &code.to_uppercase()).await?;
+        }
+        let mut locations = HashMap::new();
+        for &(code, name, kind, line1, city, region, postal, lat, lon, ships_to, priority) in
+            LOCATIONS
+        {
+            let row = self
+                .create_location(NewLocation {
+                    code: Code::parse("code", code)?,
+                    name: name.to_owned(),
+                    kind: kind.parse().unwrap_or(LocationKind::Warehouse),
+                    address: Address::parse(AddressFields {
+                        name: Some(name.to_owned()),
+                        line1: line1.to_owned(),
+                        line2: None,
+                        city: city.to_owned(),
+                        region: Some(region.to_owned()),
+                        postal_code: postal.to_owned(),
+                        country: "US".to_owned(),
+                        latitude: Some(lat),
+                        longitude: Some(lon),
+                    })?,
+                    ships_to: ships_to
+                        .split(',')
+                        .map(CountryCode::parse)
+                        .collect::<std::result::Result<_, _>>()?,
+                    priority,
+                })
+                .await?;
+            locations.insert(code, LocationId(row.id));
+        }
+        let usd = Currency::parse("USD")?;
+        let mut skus = HashMap::new();
+        for &(code, name, price, grams) in SKUS {
+            let row = self
+                .upsert_sku(SkuUpsert {
+                    code: Code::parse("code", code)?,
+                    name: name.to_owned(),
+                    price: Money {
+                        minor: price,
+                        currency: usd,
+                    },
+                    weight_grams: Some(grams),
+                })
+                .await?;
+            skus.insert(code, SkuId(row.id));
+        }
+        let mut customers = Vec::new();
+        for &(name, email, zone, ..) in CUSTOMERS {
+            let row = self
+                .create_customer(NewCustomer {
+                    email: Email::parse(email)?,
+                    name: name.to_owned(),
+                    phone: None,
+                    time_zone: parse_time_zone(zone)?,
+                })
+                .await?;
+            customers.push(CustomerId(row.id));
+        }
+        for &(location, sku, on_hand) in STOCK {
+            self.change_stock(
+                sku,
+                locations[location],
+                StockChange::Set(on_hand + OPENING_EXTRA),
+                "demo: opening stock",
+                "seed",
+            )
+            .await?;
+        }
+        Ok(DemoWorld {
+            locations,
+            skus,
+            customers,
+        })
+    }
+
+    /// Places one demo order at its time and walks it to its stage, each step at the
+    /// time it happened.
+    async fn seed_order(
+        &self,
+        clock: &ManualClock,
+        world: &DemoWorld,
+        demo: &DemoOrder,
+    ) -> Result<OrderId> {
+        let (name, _, _, line1, city, region, postal, lat, lon) = CUSTOMERS[demo.customer];
+        let manual = matches!(demo.stage, Stage::PendingPayment);
+        clock.set(demo.placed);
+        let placed = self
+            .place_order(
+                PlaceOrder {
+                    customer: world.customers[demo.customer],
+                    channel: "web".to_owned(),
+                    lines: demo
+                        .lines
+                        .iter()
+                        .map(|(code, qty)| ((*code).to_owned(), *qty))
+                        .collect(),
+                    address: Address::parse(AddressFields {
+                        name: Some(name.to_owned()),
+                        line1: line1.to_owned(),
+                        line2: None,
+                        city: city.to_owned(),
+                        region: Some(region.to_owned()),
+                        postal_code: postal.to_owned(),
+                        country: "US".to_owned(),
+                        latitude: Some(lat),
+                        longitude: Some(lon),
+                    })?,
+                    method: demo.method,
+                    provider: if manual { "manual" } else { "test" }.to_owned(),
+                    token: (!manual).then(|| "tok_visa".to_owned()),
+                    idempotency_key: None,
+                    note: None,
+                },
+                &actor(),
+            )
+            .await?;
+        let order = OrderId(placed.order.id);
+        let Some(fo) = self
+            .fulfillment_orders_by_orders(&[order])
+            .await?
+            .get(&order)
+            .and_then(|fos| fos.first())
+            .map(|fo| FulfillmentOrderId(fo.id))
+        else {
+            return Ok(order);
+        };
+        let at = |hours: i64| demo.placed + Duration::hours(hours);
+        let zone = zone_of(demo.customer);
+        match demo.stage {
+            Stage::PendingPayment | Stage::Open => {}
+            Stage::Cancelled => {
+                clock.set(at(3));
+                self.cancel_order(
+                    CancelOrder {
+                        order,
+                        reason: Some("Customer changed their mind".to_owned()),
+                        expected_version: None,
+                    },
+                    &actor(),
+                    Visibility::All,
+                )
+                .await?;
+            }
+            Stage::Picking => {
+                clock.set(at(2));
+                self.start_picking(fo, None, &actor()).await?;
+            }
+            Stage::Packed => {
+                self.pick_and_pack(clock, fo, at(2), at(4)).await?;
+            }
+            Stage::InTransit { arriving } => {
+                self.ship_demo(clock, fo, demo).await?;
+                clock.set(at(32));
+                let estimate = local_noon(arriving, zone).unwrap_or(demo.placed);
+                self.carrier_update(fo, FulfillmentStatus::InTransit, Some(estimate), None)
+                    .await?;
+            }
+            Stage::Delivered { on } => {
+                self.ship_demo(clock, fo, demo).await?;
+                clock.set(at(32));
+                self.carrier_update(fo, FulfillmentStatus::InTransit, None, None)
+                    .await?;
+                // Mid-afternoon, the customer's time.
+                let delivered = on
+                    .and_hms_opt(15, 30, 0)
+                    .and_then(|t| t.and_local_timezone(zone).earliest())
+                    .map_or(at(48), |t| t.with_timezone(&Utc))
+                    .max(at(33));
+                clock.set(delivered);
+                self.carrier_update(fo, FulfillmentStatus::Delivered, None, None)
+                    .await?;
+            }
+            Stage::Delayed => {
+                self.ship_demo(clock, fo, demo).await?;
+                clock.set(at(24 + 72));
+                self.carrier_update(
+                    fo,
+                    FulfillmentStatus::DeliveryException,
+                    None,
+                    Some("Weather delay at the hub".to_owned()),
+                )
+                .await?;
+            }
+        }
+        Ok(order)
+    }
+
+    async fn pick_and_pack(
+        &self,
+        clock: &ManualClock,
+        fo: FulfillmentOrderId,
+        picked: DateTime<Utc>,
+        packed: DateTime<Utc>,
+    ) -> Result<()> {
+        clock.set(picked);
+        self.start_picking(fo, None, &actor()).await?;
+        clock.set(packed);
+        self.mark_packed(fo, None, &actor()).await?;
+        Ok(())
+    }
+
+    /// Picks, packs and hands the parcel to UPS the day after the order was placed.
+    async fn ship_demo(
+        &self,
+        clock: &ManualClock,
+        fo: FulfillmentOrderId,
+        demo: &DemoOrder,
+    ) -> Result<()> {
+        let at = |hours: i64| demo.placed + Duration::hours(hours);
+        self.pick_and_pack(clock, fo, at(3), at(6)).await?;
+        clock.set(at(24));
+        let tracking = format!("1Z999AA1{:010}", fo.0);
+        self.ship(
+            fo,
+            Shipment {
+                carrier: "UPS".to_owned(),
+                tracking_url: Some(format!("https://www.ups.com/track?tracknum={tracking}")),
+                tracking_number: tracking,
+            },
+            None,
+            &actor(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn carrier_update(
+        &self,
+        fo: FulfillmentOrderId,
+        status: FulfillmentStatus,
+        estimated_delivery_at: Option<DateTime<Utc>>,
+        message: Option<String>,
+    ) -> Result<()> {
+        self.record_delivery_event(
+            fo,
+            DeliveryUpdate {
+                status,
+                occurred_at: None,
+                estimated_delivery_at,
+                message,
+            },
+            None,
+            &actor(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Counts the shelves after the history shipped: each level back to what `STOCK`
+    /// says is left (never below what open orders hold).
+    async fn stock_take(&self, world: &DemoWorld) -> Result<()> {
+        let ids: Vec<SkuId> = world.skus.values().copied().collect();
+        let levels = self.levels_by_skus(&ids).await?;
+        for &(location, sku, on_hand) in STOCK {
+            let reserved = levels
+                .get(&world.skus[sku])
+                .into_iter()
+                .flatten()
+                .find(|l| l.location_id == world.locations[location].0)
+                .map_or(0, |l| l.reserved);
+            self.change_stock(
+                sku,
+                world.locations[location],
+                StockChange::Set(on_hand.max(reserved)),
+                "demo: stock take",
+                "seed",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The demo's locations, SKUs and customers by their demo keys.
+struct DemoWorld {
+    locations: HashMap<&'static str, LocationId>,
+    skus: HashMap<&'static str, SkuId>,
+    customers: Vec<CustomerId>,
+}
+
+/// Noon on `day` in `zone`, as an instant.
+fn local_noon(day: NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
+    day.and_hms_opt(12, 0, 0)?
+        .and_local_timezone(zone)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The time zone of demo customer `customer`.
@@ -392,7 +604,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
         let placed_days_ago = 70 - i as i64;
         orders.push(DemoOrder {
             customer: i % CUSTOMERS.len(),
-            location: if i % 3 == 0 { "EWR-WH" } else { "RNO-WH" },
             lines: HISTORY[i % HISTORY.len()],
             method: if i % 4 == 0 {
                 ShippingMethod::Express
@@ -408,7 +619,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     // The orders a portal demo is about.
     orders.push(DemoOrder {
         customer: 0,
-        location: "RNO-WH",
         lines: &[("SOLAR-6KW", 1), ("RAIL-KIT", 1)],
         method: ShippingMethod::Standard,
         placed: days_ago(9),
@@ -416,7 +626,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 0,
-        location: "RNO-WH",
         lines: &[("BATT-13KWH", 1)],
         method: ShippingMethod::Express,
         placed: days_ago(2),
@@ -426,7 +635,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 2,
-        location: "EWR-WH",
         lines: &[("EV-48A", 1), ("MON-HUB", 1)],
         method: ShippingMethod::Standard,
         placed: days_ago(1),
@@ -434,7 +642,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 1,
-        location: "RNO-WH",
         lines: &[("INV-7600", 1), ("MC4-PAIR", 8)],
         method: ShippingMethod::Overnight,
         placed: now - Duration::hours(5),
@@ -442,7 +649,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 3,
-        location: "RNO-WH",
         lines: &[("SOLAR-6KW", 1)],
         method: ShippingMethod::Standard,
         placed: days_ago(4),
@@ -450,7 +656,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 4,
-        location: "SF-STORE",
         lines: &[("EV-48A", 1)],
         method: ShippingMethod::Standard,
         placed: now - Duration::hours(1),
@@ -458,7 +663,6 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 3,
-        location: "EWR-WH",
         lines: &[("MON-HUB", 2)],
         method: ShippingMethod::Standard,
         placed: days_ago(3) - Duration::hours(12),
@@ -466,367 +670,10 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     });
     orders.push(DemoOrder {
         customer: 1,
-        location: "RNO-WH",
         lines: &[("RAIL-KIT", 1)],
         method: ShippingMethod::Express,
         placed: days_ago(8),
         stage: Stage::Delayed,
     });
     orders
-}
-
-struct SeedContext<'a> {
-    txn: &'a DatabaseTransaction,
-    skus: &'a std::collections::HashMap<&'static str, sku::Model>,
-    location_ids: &'a std::collections::HashMap<&'static str, i64>,
-    customer_ids: &'a [i64],
-}
-
-async fn insert_order(
-    ctx: &SeedContext<'_>,
-    number: &str,
-    demo: &DemoOrder,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let (_, _, _, line1, city, region, postal, lat, lon) = CUSTOMERS[demo.customer];
-    let customer_id = ctx.customer_ids[demo.customer];
-    let priced: Vec<(i64, i32)> = demo
-        .lines
-        .iter()
-        .map(|(code, qty)| (ctx.skus[code].price_amount, *qty))
-        .collect();
-    let t = totals(&priced, demo.method, 0).unwrap_or(crate::domain::pricing::Totals {
-        subtotal: 0,
-        shipping: 0,
-        tax: 0,
-        total: 0,
-    });
-    let ship_date = demo
-        .placed
-        .date_naive()
-        .checked_add_days(Days::new(1))
-        .unwrap_or(demo.placed.date_naive());
-    let (fo_status, order_status, payment_status) = match demo.stage {
-        Stage::PendingPayment => (
-            FulfillmentStatus::Open,
-            OrderStatus::PendingPayment,
-            PaymentStatus::Pending,
-        ),
-        Stage::Open => (
-            FulfillmentStatus::Open,
-            OrderStatus::Confirmed,
-            PaymentStatus::Authorized,
-        ),
-        Stage::Picking => (
-            FulfillmentStatus::Picking,
-            OrderStatus::InProgress,
-            PaymentStatus::Authorized,
-        ),
-        Stage::Packed => (
-            FulfillmentStatus::Packed,
-            OrderStatus::InProgress,
-            PaymentStatus::Authorized,
-        ),
-        Stage::Delayed => (
-            FulfillmentStatus::DeliveryException,
-            OrderStatus::Shipped,
-            PaymentStatus::Captured,
-        ),
-        Stage::InTransit { .. } => (
-            FulfillmentStatus::InTransit,
-            OrderStatus::Shipped,
-            PaymentStatus::Captured,
-        ),
-        Stage::Delivered { .. } => (
-            FulfillmentStatus::Delivered,
-            OrderStatus::Delivered,
-            PaymentStatus::Captured,
-        ),
-        Stage::Cancelled => (
-            FulfillmentStatus::Cancelled,
-            OrderStatus::Cancelled,
-            PaymentStatus::Voided,
-        ),
-    };
-    let mut events: Vec<(OrderEventType, DateTime<Utc>, Option<String>)> = vec![(
-        OrderEventType::Placed,
-        demo.placed,
-        Some(format!("Order {number} placed")),
-    )];
-    if !matches!(demo.stage, Stage::PendingPayment) {
-        events.push((OrderEventType::PaymentAuthorized, demo.placed, None));
-    }
-    events.push((
-        OrderEventType::Allocated,
-        demo.placed,
-        Some("single location".to_owned()),
-    ));
-    let shipped_at = demo.placed + Duration::days(1);
-    let (window, delivered_at) = match demo.stage {
-        Stage::InTransit { arriving } => {
-            let w = estimate_window(ship_date, demo.method);
-            (Some((arriving, w.latest.max(arriving))), None)
-        }
-        Stage::Delayed => {
-            let w = estimate_window(ship_date, demo.method);
-            (Some((w.earliest, w.latest)), None)
-        }
-        Stage::Delivered { on } => {
-            let w = estimate_window(ship_date, demo.method);
-            (
-                Some((w.earliest, w.latest)),
-                // Mid-afternoon, the customer's time.
-                Some(
-                    on.and_hms_opt(15, 30, 0)
-                        .and_then(|t| t.and_local_timezone(zone_of(demo.customer)).earliest())
-                        .map_or(now, |t| t.with_timezone(&Utc)),
-                ),
-            )
-        }
-        _ => (None, None),
-    };
-    match demo.stage {
-        Stage::Picking => events.push((
-            OrderEventType::PickingStarted,
-            demo.placed + Duration::hours(2),
-            None,
-        )),
-        Stage::Packed => {
-            events.push((
-                OrderEventType::PickingStarted,
-                demo.placed + Duration::hours(2),
-                None,
-            ));
-            events.push((
-                OrderEventType::Packed,
-                demo.placed + Duration::hours(4),
-                None,
-            ));
-        }
-        Stage::Delayed => {
-            events.push((
-                OrderEventType::PickingStarted,
-                demo.placed + Duration::hours(3),
-                None,
-            ));
-            events.push((
-                OrderEventType::Packed,
-                demo.placed + Duration::hours(6),
-                None,
-            ));
-            events.push((
-                OrderEventType::Shipped,
-                shipped_at,
-                Some("UPS 1Z999AA10123456785".to_owned()),
-            ));
-            events.push((OrderEventType::PaymentCaptured, shipped_at, None));
-            events.push((
-                OrderEventType::DeliveryException,
-                shipped_at + Duration::days(3),
-                Some("Weather delay at the hub".to_owned()),
-            ));
-        }
-        Stage::InTransit { .. } | Stage::Delivered { .. } => {
-            events.push((
-                OrderEventType::PickingStarted,
-                demo.placed + Duration::hours(3),
-                None,
-            ));
-            events.push((
-                OrderEventType::Packed,
-                demo.placed + Duration::hours(6),
-                None,
-            ));
-            events.push((
-                OrderEventType::Shipped,
-                shipped_at,
-                Some("UPS 1Z999AA10123456784".to_owned()),
-            ));
-            events.push((OrderEventType::PaymentCaptured, shipped_at, None));
-            events.push((
-                OrderEventType::InTransit,
-                shipped_at + Duration::hours(8),
-                None,
-            ));
-            if let Some(at) = delivered_at {
-                events.push((OrderEventType::Delivered, at.min(now), None));
-            }
-            if let Stage::InTransit { arriving } = demo.stage {
-                let message = format!("Arriving tomorrow, {}", arriving.format("%A %b %-d"));
-                events.push((
-                    OrderEventType::ArrivingTomorrow,
-                    now - Duration::minutes(30),
-                    Some(message),
-                ));
-            }
-        }
-        Stage::Cancelled => events.push((
-            OrderEventType::Cancelled,
-            demo.placed + Duration::hours(3),
-            Some("Customer changed their mind".to_owned()),
-        )),
-        Stage::PendingPayment | Stage::Open => {}
-    }
-    let updated_at = events.iter().map(|e| e.1).max().unwrap_or(demo.placed);
-    let has_shipped = fo_status.has_shipped();
-
-    let order = order::Entity::insert(order::ActiveModel {
-        number: Set(number.to_owned()),
-        customer_id: Set(customer_id),
-        channel: Set("web".to_owned()),
-        status: Set(order_status),
-        payment_status: Set(payment_status),
-        return_status: Set(None),
-        currency: Set("USD".to_owned()),
-        subtotal: Set(t.subtotal),
-        shipping_total: Set(t.shipping),
-        tax_total: Set(t.tax),
-        total: Set(t.total),
-        ship_name: Set(Some(CUSTOMERS[demo.customer].0.to_owned())),
-        ship_line1: Set(line1.to_owned()),
-        ship_line2: Set(None),
-        ship_city: Set(city.to_owned()),
-        ship_region: Set(Some(region.to_owned())),
-        ship_postal_code: Set(postal.to_owned()),
-        ship_country: Set("US".to_owned()),
-        ship_latitude: Set(Some(lat)),
-        ship_longitude: Set(Some(lon)),
-        shipping_method: Set(demo.method),
-        routing_strategy: Set(RoutingStrategy::Single),
-        routing_reason: Set(format!("single location: {}", demo.location)),
-        note: Set(None),
-        cancel_reason: Set(matches!(demo.stage, Stage::Cancelled)
-            .then(|| "Customer changed their mind".to_owned())),
-        placed_at: Set(demo.placed),
-        updated_at: Set(updated_at),
-        cancelled_at: Set(
-            matches!(demo.stage, Stage::Cancelled).then_some(demo.placed + Duration::hours(3))
-        ),
-        last_sequence: Set(events.len() as i32),
-        version: Set(events.len() as i32),
-        ..Default::default()
-    })
-    .exec_with_returning(ctx.txn)
-    .await?;
-
-    let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
-        order_id: Set(order.id),
-        location_id: Set(ctx.location_ids[demo.location]),
-        status: Set(fo_status),
-        shipping_method: Set(demo.method),
-        carrier: Set(has_shipped.then(|| "UPS".to_owned())),
-        tracking_number: Set(has_shipped.then(|| format!("1Z999AA1{:010}", order.id))),
-        tracking_url: Set(has_shipped.then(|| {
-            format!(
-                "https://www.ups.com/track?tracknum=1Z999AA1{:010}",
-                order.id
-            )
-        })),
-        shipped_at: Set(has_shipped.then_some(shipped_at)),
-        delivered_at: Set(delivered_at),
-        estimated_earliest: Set(window.map(|w| w.0)),
-        estimated_latest: Set(window.map(|w| w.1)),
-        // The demo's "arriving tomorrow" was already announced (it is in the history).
-        arriving_tomorrow_notified_on: Set(match demo.stage {
-            Stage::InTransit { arriving } => Some(arriving),
-            _ => None,
-        }),
-        version: Set(1),
-        created_at: Set(demo.placed),
-        updated_at: Set(updated_at),
-        ..Default::default()
-    })
-    .exec_with_returning(ctx.txn)
-    .await?;
-
-    for (n, &(code, qty)) in demo.lines.iter().enumerate() {
-        let sku = &ctx.skus[code];
-        let line = order_line::Entity::insert(order_line::ActiveModel {
-            order_id: Set(order.id),
-            line_number: Set(n as i32 + 1),
-            sku_id: Set(sku.id),
-            quantity: Set(qty),
-            unit_price: Set(sku.price_amount),
-            quantity_fulfilled: Set(if has_shipped { qty } else { 0 }),
-            quantity_cancelled: Set(if matches!(demo.stage, Stage::Cancelled) {
-                qty
-            } else {
-                0
-            }),
-            ..Default::default()
-        })
-        .exec_with_returning(ctx.txn)
-        .await?;
-        fulfillment_order_line::Entity::insert(fulfillment_order_line::ActiveModel {
-            fulfillment_order_id: Set(fo.id),
-            order_line_id: Set(line.id),
-            sku_id: Set(sku.id),
-            quantity: Set(qty),
-            ..Default::default()
-        })
-        .exec_without_returning(ctx.txn)
-        .await?;
-    }
-
-    let captured = if has_shipped { t.total } else { 0 };
-    payment::Entity::insert(payment::ActiveModel {
-        order_id: Set(order.id),
-        provider: Set(if matches!(demo.stage, Stage::PendingPayment) {
-            "manual"
-        } else {
-            "test"
-        }
-        .to_owned()),
-        provider_reference: Set(Some(format!("demo_{}", order.id))),
-        status: Set(payment_status),
-        currency: Set("USD".to_owned()),
-        amount_authorized: Set(if matches!(demo.stage, Stage::PendingPayment) {
-            0
-        } else {
-            t.total
-        }),
-        amount_captured: Set(captured),
-        amount_refunded: Set(0),
-        version: Set(1),
-        created_at: Set(demo.placed),
-        updated_at: Set(updated_at),
-        ..Default::default()
-    })
-    .exec_without_returning(ctx.txn)
-    .await?;
-
-    let fo_events = [
-        OrderEventType::PickingStarted,
-        OrderEventType::Packed,
-        OrderEventType::Shipped,
-        OrderEventType::InTransit,
-        OrderEventType::Delivered,
-        OrderEventType::DeliveryException,
-        OrderEventType::ArrivingTomorrow,
-        OrderEventType::Allocated,
-    ];
-    order_event::Entity::insert_many(events.into_iter().enumerate().map(
-        |(i, (kind, at, message))| {
-            order_event::ActiveModel {
-                order_id: Set(order.id),
-                sequence: Set(i as i32 + 1),
-                event_type: Set(kind),
-                fulfillment_order_id: Set(fo_events.contains(&kind).then_some(fo.id)),
-                customer_id: Set(customer_id),
-                message: Set(message),
-                payload: Set("{}".to_owned()),
-                actor: Set("seed".to_owned()),
-                occurred_at: Set(at),
-                // Demo history is not news: mark it published so no relay replays it.
-                published_at: Set(Some(now)),
-                location_id: Set(fo_events
-                    .contains(&kind)
-                    .then_some(ctx.location_ids[demo.location])),
-                ..Default::default()
-            }
-        },
-    ))
-    .exec_without_returning(ctx.txn)
-    .await?;
-    Ok(())
 }
