@@ -128,8 +128,9 @@ fn database_name(url: &str) -> &str {
 /// cases (`Store::seed_demo`), then copied for each test that asks for the demo data:
 /// writing 64 orders step by step is too slow to repeat for every test. Keyed by backend
 /// and `Options::now`; the value is a SQLite file path or a Postgres database name.
+type Template = Arc<tokio::sync::OnceCell<String>>;
 static DEMO_TEMPLATES: std::sync::LazyLock<
-    tokio::sync::Mutex<std::collections::HashMap<String, String>>,
+    std::sync::Mutex<std::collections::HashMap<String, Template>>,
 > = std::sync::LazyLock::new(Default::default);
 
 /// Where the SQLite templates live for as long as the test process runs.
@@ -159,31 +160,33 @@ async fn demo_database(
     now: Option<DateTime<Utc>>,
 ) -> (String, Option<tempfile::TempDir>) {
     let key = format!("{}:{now:?}", matches!(backend, Backend::Sqlite));
-    let template = {
-        let mut templates = DEMO_TEMPLATES.lock().await;
-        match templates.get(&key) {
-            Some(template) => template.clone(),
-            None => {
-                let at = now.unwrap_or_else(Utc::now);
-                let template = match backend {
-                    Backend::Sqlite => {
-                        let path = TEMPLATE_DIR
-                            .path()
-                            .join(format!("demo-{}.db", templates.len()));
-                        write_demo(&format!("sqlite://{}?mode=rwc", path.display()), at).await;
-                        path.display().to_string()
-                    }
-                    Backend::Postgres(base) => {
-                        let url = fresh_postgres_database(base, None).await;
-                        write_demo(&url, at).await;
-                        database_name(&url).to_owned()
-                    }
-                };
-                templates.insert(key, template.clone());
-                template
-            }
-        }
+    // One cell per key: templates for different keys are written side by side, and
+    // every test of one key waits for the first to write it.
+    let (cell, index) = {
+        let mut templates = DEMO_TEMPLATES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = templates.len();
+        (templates.entry(key).or_default().clone(), index)
     };
+    let template = cell
+        .get_or_init(|| async {
+            let at = now.unwrap_or_else(Utc::now);
+            match backend {
+                Backend::Sqlite => {
+                    let path = TEMPLATE_DIR.path().join(format!("demo-{index}.db"));
+                    write_demo(&format!("sqlite://{}?mode=rwc", path.display()), at).await;
+                    path.display().to_string()
+                }
+                Backend::Postgres(base) => {
+                    let url = fresh_postgres_database(base, None).await;
+                    write_demo(&url, at).await;
+                    database_name(&url).to_owned()
+                }
+            }
+        })
+        .await
+        .clone();
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
