@@ -43,6 +43,29 @@ pub fn totals(
     })
 }
 
+/// What a shipment of goods worth `shipped_value` captures from a payment that has
+/// `remaining` authorised and `captured` taken so far. The last shipment (`last`) takes
+/// whatever is left, so rounding never drifts; an earlier one takes its goods, their share
+/// of the tax, and the shipping charge with the first capture — never more than remains.
+pub fn shipment_capture(
+    order: &Totals,
+    shipped_value: i64,
+    captured: i64,
+    remaining: i64,
+    last: bool,
+) -> i64 {
+    if last {
+        return remaining;
+    }
+    let tax_share = if order.subtotal > 0 {
+        order.tax * shipped_value / order.subtotal
+    } else {
+        0
+    };
+    let shipping = if captured == 0 { order.shipping } else { 0 };
+    Ord::min(shipped_value + tax_share + shipping, remaining)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +78,23 @@ mod tests {
         assert_eq!(t.tax, 66_142); // 7.25 % of 9,123.00 = 661.4175
         assert_eq!(t.total, 978_442);
         assert_eq!(totals(&[(i64::MAX, 2)], ShippingMethod::Standard, 0), None);
+    }
+
+    #[test]
+    fn shipments_capture_their_goods_tax_share_and_shipping_once() {
+        let order = Totals {
+            subtotal: 10_000,
+            shipping: 1_000,
+            tax: 725,
+            total: 11_725,
+        };
+        // First of two parcels: half the goods, half the tax, all the shipping.
+        let first = shipment_capture(&order, 5_000, 0, 11_725, false);
+        assert_eq!(first, 5_000 + 362 + 1_000);
+        // The last takes exactly what is left.
+        let last = shipment_capture(&order, 5_000, first, 11_725 - first, true);
+        assert_eq!(first + last, order.total);
+        // Never more than remains.
+        assert_eq!(shipment_capture(&order, 9_000, 0, 100, false), 100);
     }
 }

@@ -16,6 +16,7 @@ use super::{Error, Result, Store, retrying};
 use crate::domain::delivery::{DeliveryWindow, estimate_window};
 use crate::domain::ids::{FulfillmentOrderId, OrderId};
 use crate::domain::lifecycle::{fulfillment_can_transition, payment_can_transition};
+use crate::domain::pricing::{Totals, shipment_capture};
 use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus, ShippingMethod};
 
 /// Carrier details when a parcel ships.
@@ -272,22 +273,18 @@ impl Store {
             .all(txn)
             .await?
             .len();
-        let remaining = payment.amount_authorized - payment.amount_captured;
-        let amount = if unshipped_others == 0 {
-            remaining
-        } else {
-            let tax_share = if order.subtotal > 0 {
-                order.tax_total * shipped_value / order.subtotal
-            } else {
-                0
-            };
-            let shipping = if payment.amount_captured == 0 {
-                order.shipping_total
-            } else {
-                0
-            };
-            Ord::min(shipped_value + tax_share + shipping, remaining)
-        };
+        let amount = shipment_capture(
+            &Totals {
+                subtotal: order.subtotal,
+                shipping: order.shipping_total,
+                tax: order.tax_total,
+                total: order.total,
+            },
+            shipped_value,
+            payment.amount_captured,
+            payment.amount_authorized - payment.amount_captured,
+            unshipped_others == 0,
+        );
         if amount <= 0 {
             return Ok((None, skus));
         }

@@ -365,7 +365,6 @@ impl Store {
         world: &DemoWorld,
         demo: &DemoOrder,
     ) -> Result<OrderId> {
-        let (name, _, _, line1, city, region, postal, lat, lon) = CUSTOMERS[demo.customer];
         let manual = matches!(demo.stage, Stage::PendingPayment);
         clock.set(demo.placed);
         let placed = self
@@ -378,17 +377,7 @@ impl Store {
                         .iter()
                         .map(|(code, qty)| ((*code).to_owned(), *qty))
                         .collect(),
-                    address: Address::parse(AddressFields {
-                        name: Some(name.to_owned()),
-                        line1: line1.to_owned(),
-                        line2: None,
-                        city: city.to_owned(),
-                        region: Some(region.to_owned()),
-                        postal_code: postal.to_owned(),
-                        country: "US".to_owned(),
-                        latitude: Some(lat),
-                        longitude: Some(lon),
-                    })?,
+                    address: customer_address(demo.customer)?,
                     method: demo.method,
                     provider: if manual { "manual" } else { "test" }.to_owned(),
                     token: (!manual).then(|| "tok_visa".to_owned()),
@@ -408,6 +397,18 @@ impl Store {
         else {
             return Ok(order);
         };
+        self.walk_to_stage(clock, order, fo, demo).await?;
+        Ok(order)
+    }
+
+    /// The steps after placing that bring the order to its demo stage.
+    async fn walk_to_stage(
+        &self,
+        clock: &ManualClock,
+        order: OrderId,
+        fo: FulfillmentOrderId,
+        demo: &DemoOrder,
+    ) -> Result<()> {
         let at = |hours: i64| demo.placed + Duration::hours(hours);
         let zone = zone_of(demo.customer);
         match demo.stage {
@@ -466,7 +467,7 @@ impl Store {
                 .await?;
             }
         }
-        Ok(order)
+        Ok(())
     }
 
     async fn pick_and_pack(
@@ -562,6 +563,22 @@ struct DemoWorld {
     customers: Vec<CustomerId>,
 }
 
+/// Demo customer `customer`'s home, where their orders go.
+fn customer_address(customer: usize) -> Result<Address> {
+    let (name, _, _, line1, city, region, postal, lat, lon) = CUSTOMERS[customer];
+    Ok(Address::parse(AddressFields {
+        name: Some(name.to_owned()),
+        line1: line1.to_owned(),
+        line2: None,
+        city: city.to_owned(),
+        region: Some(region.to_owned()),
+        postal_code: postal.to_owned(),
+        country: "US".to_owned(),
+        latitude: Some(lat),
+        longitude: Some(lon),
+    })?)
+}
+
 /// Noon on `day` in `zone`, as an instant.
 fn local_noon(day: NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
     day.and_hms_opt(12, 0, 0)?
@@ -581,6 +598,7 @@ fn local_today(now: DateTime<Utc>, customer: usize) -> NaiveDate {
     now.with_timezone(&zone_of(customer)).date_naive()
 }
 
+/// The demo's orders, oldest history first (long because it is a table of data).
 fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
     let days_ago = |d: i64| now - Duration::days(d);
     let date_ago = |customer: usize, d: u64| {
