@@ -292,17 +292,7 @@ impl Store {
                     code: Code::parse("code", code)?,
                     name: name.to_owned(),
                     kind: kind.parse().unwrap_or(LocationKind::Warehouse),
-                    address: Address::parse(AddressFields {
-                        name: Some(name.to_owned()),
-                        line1: line1.to_owned(),
-                        line2: None,
-                        city: city.to_owned(),
-                        region: Some(region.to_owned()),
-                        postal_code: postal.to_owned(),
-                        country: "US".to_owned(),
-                        latitude: Some(lat),
-                        longitude: Some(lon),
-                    })?,
+                    address: us_address(name, line1, city, region, postal, (lat, lon))?,
                     ships_to: ships_to
                         .split(',')
                         .map(CountryCode::parse)
@@ -566,6 +556,18 @@ struct DemoWorld {
 /// Demo customer `customer`'s home, where their orders go.
 fn customer_address(customer: usize) -> Result<Address> {
     let (name, _, _, line1, city, region, postal, lat, lon) = CUSTOMERS[customer];
+    us_address(name, line1, city, region, postal, (lat, lon))
+}
+
+/// A demo address in the United States.
+fn us_address(
+    name: &str,
+    line1: &str,
+    city: &str,
+    region: &str,
+    postal: &str,
+    (lat, lon): (f64, f64),
+) -> Result<Address> {
     Ok(Address::parse(AddressFields {
         name: Some(name.to_owned()),
         line1: line1.to_owned(),
