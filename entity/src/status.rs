@@ -34,7 +34,11 @@ stored_enum!(
 );
 stored_enum!(
     /// State of a return (RMA).
-    ReturnStatus { Requested, Approved, Received, Refunded, Rejected, Cancelled }
+    ReturnStatus { Requested, Approved, Declined, InTransit, Received, Refunded, Cancelled }
+);
+stored_enum!(
+    /// Where an order stands with returns, derived from its returns (none: never asked).
+    OrderReturnStatus { ReturnRequested, ReturnInProgress, PartiallyReturned, Returned }
 );
 stored_enum!(
     /// How fast an order ships; sets transit business days and the shipping charge.

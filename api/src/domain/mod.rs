@@ -8,6 +8,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod money;
 pub mod pricing;
+pub mod returns;
 pub mod routing;
 pub mod status;
 
