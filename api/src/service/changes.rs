@@ -4,13 +4,14 @@
 //! the caller's transaction (the transactional outbox).
 
 use chrono::{DateTime, Utc};
-use entity::{fulfillment_order, order, order_event, payment};
+use entity::{fulfillment_order, fulfillment_order_line, order, order_event, order_line, payment};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
+use super::catalog::{Movement, move_stock};
 use super::{Error, Result};
 use crate::domain::ids::OrderId;
 use crate::domain::lifecycle::derive_order_status;
@@ -179,6 +180,75 @@ pub(crate) async fn append_events(
         });
     order_event::Entity::insert_many(rows)
         .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// What becomes of a fulfilment order's units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settlement {
+    /// They leave the building: out of on-hand and reserved, counted as fulfilled.
+    Shipped,
+    /// They go back to available stock, counted as cancelled.
+    Cancelled,
+}
+
+/// Settles every line of `fo` (stock moved with one conditional update each, order-line
+/// counters bumped) and returns the lines.
+pub(crate) async fn settle_lines(
+    txn: &DatabaseTransaction,
+    fo: &fulfillment_order::Model,
+    settlement: Settlement,
+    now: DateTime<Utc>,
+) -> Result<Vec<fulfillment_order_line::Model>> {
+    let lines = fulfillment_order_line::Entity::find()
+        .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
+        .all(txn)
+        .await?;
+    let counter = match settlement {
+        Settlement::Shipped => order_line::Column::QuantityFulfilled,
+        Settlement::Cancelled => order_line::Column::QuantityCancelled,
+    };
+    for line in &lines {
+        let movement = match settlement {
+            Settlement::Shipped => Movement::Ship(line.quantity),
+            Settlement::Cancelled => Movement::Release(line.quantity),
+        };
+        if !move_stock(txn, fo.location_id, line.sku_id, movement, now).await? {
+            return Err(Error::Corrupt(format!(
+                "fulfilment order {} has no reservation for SKU {}",
+                fo.id, line.sku_id
+            )));
+        }
+        order_line::Entity::update_many()
+            .col_expr(counter, Expr::col(counter).add(line.quantity))
+            .filter(order_line::Column::Id.eq(line.order_line_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(lines)
+}
+
+/// Saves a payment's new status and amounts, bumping its version.
+pub(crate) async fn save_payment(
+    txn: &DatabaseTransaction,
+    payment: &payment::Model,
+    status: PaymentStatus,
+    authorized: i64,
+    captured: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(status))
+        .col_expr(payment::Column::AmountAuthorized, Expr::value(authorized))
+        .col_expr(payment::Column::AmountCaptured, Expr::value(captured))
+        .col_expr(
+            payment::Column::Version,
+            Expr::col(payment::Column::Version).add(1),
+        )
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+        .filter(payment::Column::Id.eq(payment.id))
+        .exec(txn)
         .await?;
     Ok(())
 }

@@ -3,15 +3,15 @@
 //! is checked against the fulfilment state machine and recorded as an order event.
 
 use chrono::{DateTime, Utc};
-use entity::{customer, fulfillment_order, order, order_line, payment};
+use entity::{customer, fulfillment_order, order, order_line};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use super::changes::{NewEvent, lock_order, order_payment, record_change};
+use super::changes::{NewEvent, lock_order, order_payment, record_change, save_payment};
+use super::changes::{Settlement, settle_lines};
 use super::ordering::Actor;
-use super::ordering::{Settlement, settle_lines};
 use super::{Error, Result, Store, retrying};
 use crate::domain::delivery::{DeliveryWindow, estimate_window};
 use crate::domain::ids::{FulfillmentOrderId, OrderId};
@@ -309,17 +309,15 @@ impl Store {
                 status.as_ref()
             )));
         }
-        payment::Entity::update_many()
-            .col_expr(payment::Column::AmountCaptured, Expr::value(captured))
-            .col_expr(payment::Column::Status, Expr::value(status))
-            .col_expr(
-                payment::Column::Version,
-                Expr::col(payment::Column::Version).add(1),
-            )
-            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-            .filter(payment::Column::Id.eq(payment.id))
-            .exec(txn)
-            .await?;
+        save_payment(
+            txn,
+            &payment,
+            status,
+            payment.amount_authorized,
+            captured,
+            now,
+        )
+        .await?;
         Ok((Some((amount, payment.currency)), skus))
     }
 }

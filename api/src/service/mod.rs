@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod bus;
+pub mod cancelling;
 pub mod catalog;
 mod changes;
 pub mod customers;

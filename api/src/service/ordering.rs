@@ -1,6 +1,6 @@
-//! Placing and cancelling orders. Placement prices the lines, routes them, authorises the
-//! payment, then — in one write transaction — reserves stock with conditional updates that
-//! cannot oversell, and writes the order, its lines, fulfilment orders, payment, events and
+//! Placing orders (cancelling is in `cancelling.rs`). Placement prices the lines, routes
+//! them, authorises the payment, then — in one write transaction — reserves stock with
+//! conditional updates that cannot oversell, and writes the order, its lines, fulfilment orders, payment, events and
 //! idempotency key together. A decline or a shortage writes nothing.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,18 +10,16 @@ use entity::{
     customer, fulfillment_order, fulfillment_order_line, idempotency_key, inventory_level,
     location, order, order_line, payment, sku,
 };
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Movement, move_stock};
-use super::changes::{NewEvent, append_events, lock_order, order_payment, record_change};
+use super::changes::{NewEvent, append_events};
 use super::payments::{Authorization, PaymentError};
 use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
-use crate::domain::ids::{CustomerId, LocationId, OrderId, SkuId};
+use crate::domain::ids::{CustomerId, LocationId, SkuId};
 use crate::domain::lifecycle::derive_order_status;
 use crate::domain::pricing::totals;
 use crate::domain::routing::{self, Candidate, Destination, Plan};
@@ -54,14 +52,6 @@ pub struct Actor {
 pub struct Placed {
     pub order: order::Model,
     pub replayed: bool,
-}
-
-/// A cancellation request.
-#[derive(Debug, Clone)]
-pub struct CancelOrder {
-    pub order: OrderId,
-    pub reason: Option<String>,
-    pub expected_version: Option<i32>,
 }
 
 impl PlaceOrder {
@@ -393,178 +383,6 @@ impl Store {
             replayed: false,
         })
     }
-
-    /// Cancels what has not shipped: releases its reservations, voids the rest of the
-    /// payment authorisation, appends `CANCELLED`. Shipped parts stay.
-    #[tracing::instrument(skip_all, fields(order = %input.order))]
-    pub async fn cancel_order(
-        &self,
-        input: CancelOrder,
-        actor: &Actor,
-        scope: super::orders::Visibility,
-    ) -> Result<order::Model> {
-        retrying!(self.cancel_once(&input, actor, scope))
-    }
-
-    async fn cancel_once(
-        &self,
-        input: &CancelOrder,
-        actor: &Actor,
-        scope: super::orders::Visibility,
-    ) -> Result<order::Model> {
-        let now = self.clock().now();
-        let (_writer, txn) = self.begin_write().await?;
-        let order = lock_order(&txn, input.order)
-            .await?
-            .filter(|o| scope.allows(o.customer_id))
-            .ok_or_else(|| Error::not_found("orderId", "no such order"))?;
-        if let Some(expected) = input.expected_version
-            && expected != order.version
-        {
-            return Err(Error::VersionConflict {
-                current: order.version,
-            });
-        }
-        let fulfillments = fulfillment_order::Entity::find()
-            .filter(fulfillment_order::Column::OrderId.eq(order.id))
-            .order_by_asc(fulfillment_order::Column::Id)
-            .all(&txn)
-            .await?;
-        let (cancelled, released) = cancel_open_parts(&txn, &fulfillments, now).await?;
-        if cancelled == 0 {
-            let why = if order.cancelled_at.is_some() {
-                "the order is already cancelled"
-            } else {
-                "everything has shipped; nothing is left to cancel"
-            };
-            return Err(Error::invalid_transition("orderId", why));
-        }
-
-        self.settle_payment_on_cancel(&txn, order.id, now).await?;
-        let whole = cancelled
-            == fulfillments
-                .iter()
-                .filter(|f| f.status != FulfillmentStatus::Cancelled)
-                .count();
-        let reason = input.reason.clone();
-        let message = match (&reason, whole) {
-            (Some(r), _) => r.clone(),
-            (None, true) => "Order cancelled".to_owned(),
-            (None, false) => format!("Cancelled {cancelled} unshipped part(s); shipped parts stay"),
-        };
-        let events = vec![
-            NewEvent::new(OrderEventType::Cancelled)
-                .message(message)
-                .payload(serde_json::json!({
-                    "whole": whole, "fulfillmentOrdersCancelled": cancelled
-                })),
-        ];
-        let updated = record_change(&txn, &order, events, &actor.name, now, |row| {
-            row.cancel_reason = Set(reason);
-            if whole {
-                row.cancelled_at = Set(Some(now));
-            }
-        })
-        .await?;
-        txn.commit().await?;
-        self.events_committed();
-        self.stock_changed(released);
-        Ok(updated)
-    }
-
-    /// Voids what was authorised and not captured: the payment becomes VOIDED, or stays
-    /// CAPTURED for what shipped.
-    async fn settle_payment_on_cancel(
-        &self,
-        txn: &DatabaseTransaction,
-        order_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let Some(payment) = order_payment(txn, order_id).await? else {
-            return Ok(());
-        };
-        let status: PaymentStatus = payment.status;
-        let new_status = if payment.amount_captured == 0 {
-            PaymentStatus::Voided
-        } else {
-            PaymentStatus::Captured
-        };
-        if status == new_status
-            || !crate::domain::lifecycle::payment_can_transition(status, new_status)
-        {
-            return Ok(());
-        }
-        if let Some(provider) = self.payments.get(&payment.provider) {
-            let reference = payment.provider_reference.clone().unwrap_or_default();
-            provider.void(&reference).await.map_err(Error::Provider)?;
-        }
-        payment::Entity::update_many()
-            .col_expr(payment::Column::Status, Expr::value(new_status))
-            // What stays authorised is what was captured; a void keeps the historical
-            // amount for the record.
-            .col_expr(
-                payment::Column::AmountAuthorized,
-                Expr::value(if new_status == PaymentStatus::Captured {
-                    payment.amount_captured
-                } else {
-                    payment.amount_authorized
-                }),
-            )
-            .col_expr(
-                payment::Column::Version,
-                Expr::col(payment::Column::Version).add(1),
-            )
-            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-            .filter(payment::Column::Id.eq(payment.id))
-            .exec(txn)
-            .await?;
-        Ok(())
-    }
-}
-
-/// What becomes of a fulfilment order's units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Settlement {
-    /// They leave the building: out of on-hand and reserved, counted as fulfilled.
-    Shipped,
-    /// They go back to available stock, counted as cancelled.
-    Cancelled,
-}
-
-/// Settles every line of `fo` (stock moved with one conditional update each, order-line
-/// counters bumped) and returns the lines.
-pub(crate) async fn settle_lines(
-    txn: &DatabaseTransaction,
-    fo: &fulfillment_order::Model,
-    settlement: Settlement,
-    now: DateTime<Utc>,
-) -> Result<Vec<fulfillment_order_line::Model>> {
-    let lines = fulfillment_order_line::Entity::find()
-        .filter(fulfillment_order_line::Column::FulfillmentOrderId.eq(fo.id))
-        .all(txn)
-        .await?;
-    let counter = match settlement {
-        Settlement::Shipped => order_line::Column::QuantityFulfilled,
-        Settlement::Cancelled => order_line::Column::QuantityCancelled,
-    };
-    for line in &lines {
-        let movement = match settlement {
-            Settlement::Shipped => Movement::Ship(line.quantity),
-            Settlement::Cancelled => Movement::Release(line.quantity),
-        };
-        if !move_stock(txn, fo.location_id, line.sku_id, movement, now).await? {
-            return Err(Error::Corrupt(format!(
-                "fulfilment order {} has no reservation for SKU {}",
-                fo.id, line.sku_id
-            )));
-        }
-        order_line::Entity::update_many()
-            .col_expr(counter, Expr::col(counter).add(line.quantity))
-            .filter(order_line::Column::Id.eq(line.order_line_id))
-            .exec(txn)
-            .await?;
-    }
-    Ok(lines)
 }
 
 /// What every step of a placement shares.
@@ -810,45 +628,4 @@ async fn claim_key(
     .exec_without_returning(txn)
     .await
     .map(|_| ())
-}
-
-/// Cancels every fulfilment order that may still be cancelled, releasing its
-/// reservations; returns how many were cancelled and the SKUs released.
-async fn cancel_open_parts(
-    txn: &DatabaseTransaction,
-    fulfillments: &[fulfillment_order::Model],
-    now: DateTime<Utc>,
-) -> Result<(usize, Vec<i64>)> {
-    let mut cancelled = 0;
-    let mut released = Vec::new();
-    for fo in fulfillments {
-        let status: FulfillmentStatus = fo.status;
-        if !crate::domain::lifecycle::fulfillment_can_transition(
-            status,
-            FulfillmentStatus::Cancelled,
-        ) {
-            continue;
-        }
-        let lines = settle_lines(txn, fo, Settlement::Cancelled, now).await?;
-        released.extend(lines.iter().map(|l| l.sku_id));
-        let updated = fulfillment_order::Entity::update_many()
-            .col_expr(
-                fulfillment_order::Column::Status,
-                Expr::value(FulfillmentStatus::Cancelled),
-            )
-            .col_expr(
-                fulfillment_order::Column::Version,
-                Expr::col(fulfillment_order::Column::Version).add(1),
-            )
-            .col_expr(fulfillment_order::Column::UpdatedAt, Expr::value(now))
-            .filter(fulfillment_order::Column::Id.eq(fo.id))
-            .filter(fulfillment_order::Column::Version.eq(fo.version))
-            .exec(txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(Error::Retry);
-        }
-        cancelled += 1;
-    }
-    Ok((cancelled, released))
 }

@@ -17,10 +17,11 @@ use entity::{location, order_event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
+use super::cancelling::CancelOrder;
 use super::catalog::{NewLocation, SkuUpsert, StockChange};
 use super::customers::NewCustomer;
 use super::fulfillment::{DeliveryUpdate, Shipment};
-use super::ordering::{Actor, CancelOrder, PlaceOrder};
+use super::ordering::{Actor, PlaceOrder};
 use super::orders::Visibility;
 use super::{Result, Store};
 use crate::clock::ManualClock;

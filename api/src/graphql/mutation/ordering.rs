@@ -17,7 +17,8 @@ use crate::graphql::error::{UserError, payload};
 use crate::graphql::guard::{order_visibility, principal};
 use crate::graphql::types::order::Order;
 use crate::service::Store;
-use crate::service::ordering::{Actor, CancelOrder, PlaceOrder};
+use crate::service::cancelling::CancelOrder;
+use crate::service::ordering::{Actor, PlaceOrder};
 
 /// Most lines one order may have.
 const MAX_LINES: usize = 100;
