@@ -258,11 +258,12 @@ impl Store {
         for order in &orders {
             placed.push(demo.seed_order(&clock, &world, order).await?);
         }
-        // The battery's "arriving tomorrow", as the scheduler announces it.
-        clock.set(now - Duration::minutes(30));
-        demo.announce_arriving_tomorrow().await?;
-
+        // The battery's "arriving tomorrow", as the scheduler announces it. Announced at
+        // `now`, not earlier: half an hour before a customer's midnight, their tomorrow
+        // is another day, and the server's own scheduler would announce it at start-up
+        // while clients already read the order.
         clock.set(now);
+        demo.announce_arriving_tomorrow().await?;
         demo.stock_take(&world).await?;
         // Demo history is not news: no relay replays it to subscribers.
         order_event::Entity::update_many()

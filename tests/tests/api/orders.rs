@@ -321,6 +321,12 @@ async fn order_details_expose_events_routing_and_payments(app: TestApp) {
     assert_eq!(order["version"].as_i64().unwrap(), sequences.len() as i64);
 }
 
+/// Just after midnight in San Francisco the demo's announcement is already written: no
+/// event arrives from the start-up scheduler while a client reads the order.
+async fn order_details_are_settled_just_after_the_customers_midnight(app: TestApp) {
+    order_details_expose_events_routing_and_payments(app).await
+}
+
 async fn fulfillment_orders_list_is_a_pick_list_by_location_and_status(app: TestApp) {
     let locations = app.staff("{ locations { id code } }", json!({})).await;
     let reno = locations["data"]["locations"]
@@ -388,6 +394,12 @@ backend_tests! {
         ..Options::default()
     };
     order_details_expose_events_routing_and_payments => Options { seed: true, ..Options::default() };
+    // 00:10 in San Francisco: half an hour ago was another local day.
+    order_details_are_settled_just_after_the_customers_midnight => Options {
+        seed: true,
+        now: Some(chrono::DateTime::parse_from_rfc3339("2026-11-29T08:10:00Z").unwrap().to_utc()),
+        ..Options::default()
+    };
     fulfillment_orders_list_is_a_pick_list_by_location_and_status => Options { seed: true, ..Options::default() };
     // A wide batching window, so that a busy test machine cannot split a batch in two:
     // what is under test is that nested fields are batched at all.
