@@ -74,6 +74,16 @@ pub struct Settings {
     /// (7.25 % and 13 %); countries not listed pay none.
     #[arg(long, env = "ORDERLY_TAX_RATES", default_value = "", global = true)]
     pub tax_rates: String,
+    /// Days after delivery (in the customer's time zone) within which units may be
+    /// asked back.
+    #[arg(
+        long,
+        env = "ORDERLY_RETURN_WINDOW_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(0..=3650),
+        global = true
+    )]
+    pub return_window_days: u32,
     /// How often the outbox relay looks for unpublished events when nothing woke it, in ms.
     #[arg(
         long,
@@ -176,6 +186,7 @@ impl Settings {
             db_pool_size: 16,
             loader_delay_ms: 1,
             tax_rates: String::new(),
+            return_window_days: 30,
             relay_poll_ms: 1000,
             scheduler_interval_ms: 60_000,
             seed_demo: Some(false),

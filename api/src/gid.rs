@@ -18,6 +18,9 @@ pub enum Kind {
     Payment,
     OrderEvent,
     ApiKey,
+    Return,
+    ReturnLine,
+    Refund,
 }
 
 /// Encodes the global ID of `kind` number `key`.

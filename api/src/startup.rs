@@ -56,7 +56,9 @@ impl Application {
         db::migrate(&connection).await?;
         let tax = TaxRates::parse(&settings.tax_rates)
             .map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
-        let store = Store::new(connection, clock).with_tax_rates(tax);
+        let store = Store::new(connection, clock)
+            .with_tax_rates(tax)
+            .with_return_window(settings.return_window_days);
         if settings.seeds_demo()
             && let Some(summary) = store
                 .seed_demo()

@@ -3,7 +3,9 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::status::{OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod};
+use crate::status::{
+    OrderReturnStatus, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod,
+};
 
 /// A row of `orders`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -16,7 +18,7 @@ pub struct Model {
     pub channel: String,
     pub status: OrderStatus,
     pub payment_status: PaymentStatus,
-    pub return_status: Option<String>,
+    pub return_status: Option<OrderReturnStatus>,
     pub currency: String,
     pub subtotal: i64,
     pub shipping_total: i64,

@@ -25,6 +25,9 @@ pub struct Model {
     /// The location the event concerns (fulfilment events), for warehouse queues.
     #[serde(default)]
     pub location_id: Option<i64>,
+    /// The return the event concerns (return events), for `returnUpdated`.
+    #[serde(default)]
+    pub return_id: Option<i64>,
 }
 
 /// Joins are written in `service/` with explicit filters.

@@ -57,8 +57,29 @@ stored_enum!(
     OrderEventType {
         Placed, PaymentAuthorized, PaymentCaptured, PaymentFailed, Allocated, PickingStarted, Packed,
         Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, ArrivingTomorrow, Cancelled,
-        NoteAdded,
+        NoteAdded, PaymentRecorded, Refunded, OrderEdited, AddressChanged, ReturnRequested,
+        ReturnApproved, ReturnDeclined, ReturnInTransit, ReturnReceived,
     }
+);
+stored_enum!(
+    /// Why a customer sends something back.
+    ReturnReason { Damaged, Defective, WrongItem, NotAsDescribed, SizeOrFit, ChangedMind, Other }
+);
+stored_enum!(
+    /// What becomes of returned units.
+    ReturnDisposition { Restock, Dispose }
+);
+stored_enum!(
+    /// Where a refund stands with the payment provider.
+    RefundStatus { Pending, Succeeded, Failed }
+);
+stored_enum!(
+    /// What a payment operation asks of the provider.
+    PaymentOperationKind { Capture, Void }
+);
+stored_enum!(
+    /// Where a call to the payment provider stands.
+    ProviderCallStatus { Pending, Succeeded, Failed }
 );
 
 impl FulfillmentStatus {

@@ -33,4 +33,10 @@ id_type!(
     PaymentId,
     /// Primary key of an order event.
     OrderEventId,
+    /// Primary key of a return.
+    ReturnId,
+    /// Primary key of a return line.
+    ReturnLineId,
+    /// Primary key of a refund.
+    RefundId,
 );

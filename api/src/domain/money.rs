@@ -111,6 +111,15 @@ impl Money {
     }
 }
 
+/// `minor` units of the currency `code` as a decimal string ("12.50"); the bare number
+/// when the code is not a currency.
+pub fn format_minor(minor: i64, code: &str) -> String {
+    match Currency::parse(code) {
+        Ok(currency) => Money { minor, currency }.to_decimal_string(),
+        Err(_) => minor.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

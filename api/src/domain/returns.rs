@@ -47,6 +47,42 @@ pub fn returnable_quantity(
     (delivered - held_by_returns).max(0)
 }
 
+/// Units of a return line that count as asked back: all of them while the return is
+/// open, those that arrived once it is received, none when declined or cancelled.
+pub fn units_held(status: ReturnStatus, quantity: i32, received: i32) -> i32 {
+    use ReturnStatus::*;
+    match status {
+        Requested | Approved | InTransit => quantity,
+        Received | Refunded => received,
+        Declined | Cancelled => 0,
+    }
+}
+
+/// Units of one order line delivered in one parcel, and the last day they may be asked back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// Units delivered.
+    pub units: i32,
+    /// The last day of their return window (customer's time zone).
+    pub until: NaiveDate,
+}
+
+/// What of an order line may still be asked back on `today`: units delivered in parcels
+/// whose window is open, less those held by returns (which count against everything
+/// delivered), and the last day of the latest open window. `None` when nothing is left.
+pub fn returnable(
+    deliveries: &[Delivery],
+    held: i32,
+    today: NaiveDate,
+) -> Option<(i32, NaiveDate)> {
+    let delivered: i32 = deliveries.iter().map(|d| d.units).sum();
+    let open: Vec<&Delivery> = deliveries.iter().filter(|d| today <= d.until).collect();
+    let in_window: i32 = open.iter().map(|d| d.units).sum();
+    let until = open.iter().map(|d| d.until).max()?;
+    let left = in_window.min(delivered - held);
+    (left > 0).then_some((left, until))
+}
+
 /// An order's return status, from its returns (status and units asked back) and the
 /// units delivered: `None` when nothing was ever asked back (declined and cancelled
 /// returns included: they leave no trace on the summary).
@@ -186,6 +222,30 @@ mod tests {
             0
         );
         assert_eq!(returnable_quantity(3, 5, delivered, until), 0);
+    }
+
+    #[test]
+    fn what_is_left_to_return_counts_open_windows_and_held_units() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let parcels = [
+            Delivery {
+                units: 2,
+                until: day(10),
+            },
+            Delivery {
+                units: 3,
+                until: day(20),
+            },
+        ];
+        assert_eq!(returnable(&parcels, 0, day(5)), Some((5, day(20))));
+        assert_eq!(returnable(&parcels, 0, day(15)), Some((3, day(20))));
+        assert_eq!(returnable(&parcels, 4, day(15)), Some((1, day(20))));
+        assert_eq!(returnable(&parcels, 5, day(5)), None);
+        assert_eq!(returnable(&parcels, 0, day(21)), None);
+        assert_eq!(returnable(&[], 0, day(1)), None);
+        assert_eq!(units_held(ReturnStatus::Requested, 3, 0), 3);
+        assert_eq!(units_held(ReturnStatus::Refunded, 3, 2), 2);
+        assert_eq!(units_held(ReturnStatus::Declined, 3, 0), 0);
     }
 
     #[test]

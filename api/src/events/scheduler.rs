@@ -1,5 +1,6 @@
 //! The "arriving tomorrow" scheduler: every tick, it asks the store to announce the
-//! parcels whose estimate has become tomorrow. Running it on every instance is safe: the
+//! parcels whose estimate has become tomorrow, and to send the payment provider the
+//! calls still owed (see `service::provider_calls`). Running it on every instance is safe: the
 //! store claims each announcement with a conditional update.
 
 use std::time::Duration;
@@ -18,6 +19,14 @@ pub fn spawn(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(announced = n, "arriving-tomorrow events appended"),
                 Err(err) => {
                     tracing::warn!(error = %err, "arriving-tomorrow scheduler failed; retrying next tick")
+                }
+            }
+            // Payment provider calls still owed (a crash after commit, a failed call).
+            match store.retry_provider_calls().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sent = n, "payment provider calls retried"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "retrying provider calls failed; next tick")
                 }
             }
         }

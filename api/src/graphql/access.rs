@@ -32,6 +32,8 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     ("Query.order", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.orderByNumber", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.orders", Access::CustomerOr(Scope::OrdersRead)),
+    ("Query.return", Access::CustomerOr(Scope::OrdersRead)),
+    ("Query.returns", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.sku", Access::Authenticated),
     ("Query.apiKeys", Access::Staff),
     (
@@ -42,6 +44,10 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
         "Mutation.cancelOrder",
         Access::CustomerOr(Scope::OrdersWrite),
     ),
+    (
+        "Mutation.approveReturn",
+        Access::StaffOr(Scope::OrdersWrite),
+    ),
     ("Mutation.createApiKey", Access::Staff),
     (
         "Mutation.createCustomer",
@@ -50,6 +56,10 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     (
         "Mutation.createLocation",
         Access::StaffOr(Scope::InventoryWrite),
+    ),
+    (
+        "Mutation.declineReturn",
+        Access::StaffOr(Scope::OrdersWrite),
     ),
     (
         "Mutation.markPacked",
@@ -62,6 +72,23 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     (
         "Mutation.recordDeliveryEvent",
         Access::StaffOr(Scope::FulfillmentWrite),
+    ),
+    (
+        "Mutation.receiveReturn",
+        Access::StaffOr(Scope::OrdersWrite),
+    ),
+    (
+        "Mutation.recordPayment",
+        Access::StaffOr(Scope::OrdersWrite),
+    ),
+    (
+        "Mutation.recordReturnShipment",
+        Access::CustomerOr(Scope::OrdersWrite),
+    ),
+    ("Mutation.refundOrder", Access::StaffOr(Scope::OrdersWrite)),
+    (
+        "Mutation.requestReturn",
+        Access::CustomerOr(Scope::OrdersWrite),
     ),
     ("Mutation.revokeApiKey", Access::Staff),
     (
@@ -92,6 +119,10 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     ("Subscription.inventoryChanged", Access::Authenticated),
     (
         "Subscription.orderUpdated",
+        Access::CustomerOr(Scope::OrdersRead),
+    ),
+    (
+        "Subscription.returnUpdated",
         Access::CustomerOr(Scope::OrdersRead),
     ),
 ];

@@ -136,6 +136,101 @@ pub enum OrderEventType {
     Cancelled,
     /// A note was added.
     NoteAdded,
+    /// Money for a `manual` order arrived and was recorded.
+    PaymentRecorded,
+    /// Money went back to the customer (a return's refund or a goodwill refund).
+    Refunded,
+    /// The order's lines, quantities or shipping method were changed.
+    OrderEdited,
+    /// The shipping address was changed.
+    AddressChanged,
+    /// The customer (or staff for them) asked to send units back.
+    ReturnRequested,
+    /// Staff approved a return and said where it goes.
+    ReturnApproved,
+    /// Staff declined a return.
+    ReturnDeclined,
+    /// The return parcel is on its way back (carrier and tracking known).
+    ReturnInTransit,
+    /// The return arrived and was inspected (restocked or disposed).
+    ReturnReceived,
+}
+
+/// Status of a return (RMA).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::ReturnStatus")]
+pub enum ReturnStatus {
+    /// Asked for; staff decide.
+    Requested,
+    /// Approved: the customer may send the units back.
+    Approved,
+    /// Declined (see `declineReason`); nothing goes back.
+    Declined,
+    /// On its way back.
+    InTransit,
+    /// Arrived and inspected; the refund is under way (or failed: see `refund`).
+    Received,
+    /// Refunded: done.
+    Refunded,
+    /// Withdrawn before the units arrived.
+    Cancelled,
+}
+
+/// Where an order stands with returns.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::OrderReturnStatus")]
+pub enum OrderReturnStatus {
+    /// A return was asked for and waits for a decision.
+    ReturnRequested,
+    /// A return is approved, on its way back or being inspected.
+    ReturnInProgress,
+    /// Some delivered units came back and were refunded.
+    PartiallyReturned,
+    /// Every delivered unit came back and was refunded.
+    Returned,
+}
+
+/// Why a customer sends something back.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::ReturnReason")]
+pub enum ReturnReason {
+    /// Arrived damaged.
+    Damaged,
+    /// Does not work.
+    Defective,
+    /// Not what was ordered.
+    WrongItem,
+    /// Not as the listing described it.
+    NotAsDescribed,
+    /// Wrong size or does not fit.
+    SizeOrFit,
+    /// The customer changed their mind.
+    ChangedMind,
+    /// Something else (say what in `note`).
+    Other,
+}
+
+/// What becomes of returned units.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::ReturnDisposition")]
+pub enum ReturnDisposition {
+    /// Back on the shelf: on hand at the return location again.
+    Restock,
+    /// Written off: not sellable.
+    Dispose,
+}
+
+/// Where a refund stands with the payment provider.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::RefundStatus")]
+pub enum RefundStatus {
+    /// Committed; the provider is being asked.
+    Pending,
+    /// The provider paid it back.
+    Succeeded,
+    /// The provider call failed; retrying the same request (same idempotency key, or
+    /// `receiveReturn` again) asks again, never paying twice.
+    Failed,
 }
 
 /// How an order list is sorted.

@@ -27,6 +27,14 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// The payment provider declined the payment.
     PaymentDeclined,
+    /// Not returnable: not delivered, outside the return window, or more than is left.
+    NotReturnable,
+    /// Not editable: picking has started, or the customer's edit window is over.
+    NotEditable,
+    /// A refund larger than what was captured and not yet refunded.
+    RefundExceedsCaptured,
+    /// Cannot be had (reorder: the SKU is gone or has no stock).
+    Unavailable,
 }
 
 /// A business-rule failure of a mutation: nothing was changed.
@@ -105,6 +113,10 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
         ),
         E::InvalidTransition { field, message } => {
             one(ErrorCode::InvalidTransition, &field, message)
+        }
+        E::NotReturnable { field, message } => one(ErrorCode::NotReturnable, &field, message),
+        E::RefundExceedsCaptured { field, message } => {
+            one(ErrorCode::RefundExceedsCaptured, &field, message)
         }
         E::PaymentDeclined(message) => one(ErrorCode::PaymentDeclined, "payment", message),
         E::IdempotencyConflict => one(

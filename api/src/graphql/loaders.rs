@@ -8,12 +8,15 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order,
-    order_line, payment, sku,
+    order_line, payment, refund, return_line, return_request, sku,
 };
 
 use super::error::internal;
-use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId, SkuId};
+use crate::domain::ids::{
+    CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId, RefundId, ReturnId, SkuId,
+};
 use crate::service::orders::Visibility;
+use crate::service::returns::ReturnableLine;
 use crate::service::{self, Store};
 
 /// Loads everything by key through the store. One instance per request.
@@ -45,6 +48,22 @@ pub struct LevelsOf(pub SkuId);
 /// Lines of a fulfilment order.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinesOfFulfillmentOrder(pub FulfillmentOrderId);
+
+/// Returns of an order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReturnsOf(pub OrderId);
+/// Refunds of an order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefundsOf(pub OrderId);
+/// What of an order may still be returned.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReturnableOf(pub OrderId);
+/// Lines of a return.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinesOfReturn(pub ReturnId);
+/// The refund of a return.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefundOfReturn(pub ReturnId);
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<service::Error>>;
 
@@ -85,7 +104,9 @@ plain_key!(
     SkuId,
     OrderId,
     OrderLineId,
-    FulfillmentOrderId
+    FulfillmentOrderId,
+    ReturnId,
+    RefundId
 );
 
 macro_rules! wrapper_key {
@@ -100,7 +121,12 @@ wrapper_key!(
     FulfillmentOrdersOf(OrderId),
     PaymentsOf(OrderId),
     LevelsOf(SkuId),
-    LinesOfFulfillmentOrder(FulfillmentOrderId)
+    LinesOfFulfillmentOrder(FulfillmentOrderId),
+    ReturnsOf(OrderId),
+    RefundsOf(OrderId),
+    ReturnableOf(OrderId),
+    LinesOfReturn(ReturnId),
+    RefundOfReturn(ReturnId)
 );
 
 loader!(CustomerId => customer::Model, |s, ids| s.customers_by_ids(&ids), |k| k);
@@ -114,6 +140,13 @@ loader!(FulfillmentOrdersOf => Vec<fulfillment_order::Model>, |s, ids| s.fulfill
 loader!(PaymentsOf => Vec<payment::Model>, |s, ids| s.payments_by_orders(&ids), |k: PaymentsOf| k.0);
 loader!(LevelsOf => Vec<inventory_level::Model>, |s, ids| s.levels_by_skus(&ids), |k: LevelsOf| k.0);
 loader!(LinesOfFulfillmentOrder => Vec<fulfillment_order_line::Model>, |s, ids| s.lines_by_fulfillment_orders(&ids), |k: LinesOfFulfillmentOrder| k.0);
+loader!(ReturnId => return_request::Model, |s, ids| s.returns_by_ids(&ids, Visibility::All), |k| k);
+loader!(RefundId => refund::Model, |s, ids| s.refunds_by_ids(&ids), |k| k);
+loader!(ReturnsOf => Vec<return_request::Model>, |s, ids| s.returns_by_orders(&ids), |k: ReturnsOf| k.0);
+loader!(RefundsOf => Vec<refund::Model>, |s, ids| s.refunds_by_orders(&ids), |k: RefundsOf| k.0);
+loader!(ReturnableOf => Vec<ReturnableLine>, |s, ids| s.returnable_lines_by_orders(&ids), |k: ReturnableOf| k.0);
+loader!(LinesOfReturn => Vec<return_line::Model>, |s, ids| s.lines_by_returns(&ids), |k: LinesOfReturn| k.0);
+loader!(RefundOfReturn => refund::Model, |s, ids| s.refunds_by_returns(&ids), |k: RefundOfReturn| k.0);
 
 /// Loads one value for `key` through the request's loader.
 pub async fn load<K, V>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<V>>

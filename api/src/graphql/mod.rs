@@ -68,6 +68,9 @@ pub fn build_schema_with(
     .override_output_type_description::<Connection<String, types::fulfillment::FulfillmentOrder>>(
         "A page of fulfilment orders, with cursors to page on (Relay connection).",
     )
+    .override_output_type_description::<Connection<String, types::returns::Return>>(
+        "A page of returns, with cursors to page on (Relay connection).",
+    )
     .extension(error_codes::ErrorCodes)
     .extension(rate_limit::RateLimit::new(limits.clone(), shared))
     .extension(access)

@@ -17,8 +17,9 @@ use super::loaders::{load, load_required};
 use super::types::catalog::Sku;
 use super::types::fulfillment::{DeliveryEstimate, FulfillmentOrder};
 use super::types::order::{Order, OrderEvent};
+use super::types::returns::Return;
 use crate::auth::Principal;
-use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
+use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, ReturnId, SkuId};
 use crate::domain::status as domain;
 use crate::events::hub::{Hub, Signal, Topic};
 use crate::gid::{self, Kind};
@@ -252,6 +253,41 @@ impl Subscription {
         // first read after subscribing picks up anything committed since this load.
         let last = after_sequence.map_or(order.last_sequence, |s| s.max(0));
         Ok(order_stream(store, hub, order.id, last))
+    }
+
+    /// A return, as it now is, each time it changes: requested, approved or declined, on
+    /// its way back, received, refunded (customers: their own returns).
+    async fn return_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The return's global ID.")] return_id: ID,
+    ) -> Result<impl Stream<Item = Result<Return>> + use<>> {
+        let store = ctx.data::<Store>()?.clone();
+        let hub = ctx.data::<Arc<Hub>>()?.clone();
+        let missing = || top_level("NOT_FOUND", "no such return");
+        let key = ReturnId(gid::decode_as(Kind::Return, &return_id).ok_or_else(missing)?);
+        let found: Option<entity::return_request::Model> = load(ctx, key).await?;
+        let ret = found
+            .filter(|r| can_read_order(principal(ctx), CustomerId(r.customer_id)))
+            .ok_or_else(missing)?;
+        let order: entity::order::Model = load_required(ctx, OrderId(ret.order_id)).await?;
+        let events = order_stream(store.clone(), hub, order.id, order.last_sequence);
+        Ok(futures_util::StreamExt::filter_map(events, move |r| {
+            let store = store.clone();
+            async move {
+                match r {
+                    Ok(OrderEvent(event)) if event.return_id == Some(key.0) => {
+                        // Read afresh: the connection's loader would answer from its cache.
+                        match store.returns_by_ids(&[key], Visibility::All).await {
+                            Ok(mut found) => found.remove(&key).map(|r| Ok(Return(r))),
+                            Err(err) => Some(Err(query_error(err))),
+                        }
+                    }
+                    Ok(_) => None,
+                    Err(err) => Some(Err(err)),
+                }
+            }
+        }))
     }
 
     /// Events of all orders of one customer as they commit (customers: their own; omit

@@ -13,9 +13,12 @@ use super::changes::{
     NewEvent, Settlement, lock_order, order_payment, record_change, save_payment, settle_lines,
 };
 use super::ordering::Actor;
+use super::provider_calls::queue_payment_operation;
 use super::{Error, Result, Store, retrying};
 use crate::domain::ids::OrderId;
-use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus};
+use crate::domain::status::{
+    FulfillmentStatus, OrderEventType, PaymentOperationKind, PaymentStatus,
+};
 
 /// A cancellation request.
 #[derive(Debug, Clone)]
@@ -72,7 +75,7 @@ impl Store {
             return Err(Error::invalid_transition("orderId", why));
         }
 
-        self.settle_payment_on_cancel(&txn, order.id, now).await?;
+        let void = self.settle_payment_on_cancel(&txn, order.id, now).await?;
         let whole = cancelled
             == fulfillments
                 .iter()
@@ -101,6 +104,7 @@ impl Store {
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(released);
+        self.send_payment_operations(void.as_slice()).await;
         Ok(updated)
     }
 
@@ -111,9 +115,9 @@ impl Store {
         txn: &DatabaseTransaction,
         order_id: i64,
         now: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<Option<i64>> {
         let Some(payment) = order_payment(txn, order_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let status: PaymentStatus = payment.status;
         let new_status = if payment.amount_captured == 0 {
@@ -124,12 +128,11 @@ impl Store {
         if status == new_status
             || !crate::domain::lifecycle::payment_can_transition(status, new_status)
         {
-            return Ok(());
+            return Ok(None);
         }
-        if let Some(provider) = self.payments.get(&payment.provider) {
-            let reference = payment.provider_reference.clone().unwrap_or_default();
-            provider.void(&reference).await.map_err(Error::Provider)?;
-        }
+        // The provider hears of it after the commit (see `provider_calls`).
+        let operation =
+            queue_payment_operation(txn, &payment, PaymentOperationKind::Void, 0, now).await?;
         // What stays authorised is what was captured; a void keeps the historical amount
         // for the record.
         let authorized = if new_status == PaymentStatus::Captured {
@@ -146,7 +149,7 @@ impl Store {
             now,
         )
         .await?;
-        Ok(())
+        Ok(Some(operation))
     }
 }
 

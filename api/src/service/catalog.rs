@@ -383,3 +383,55 @@ pub(crate) async fn move_stock(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// Puts `units` returned units of `sku` back on hand at `location` (the level is created
+/// if the location never stocked it) and writes the ledger row, in the caller's
+/// transaction.
+pub(crate) async fn restock(
+    txn: &DatabaseTransaction,
+    location: i64,
+    sku: i64,
+    units: i32,
+    reason: &str,
+    actor: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let on_conflict = OnConflict::columns([
+        inventory_level::Column::LocationId,
+        inventory_level::Column::SkuId,
+    ])
+    .value(
+        inventory_level::Column::OnHand,
+        Expr::col((inventory_level::Entity, inventory_level::Column::OnHand)).add(units),
+    )
+    .value(
+        inventory_level::Column::Version,
+        Expr::col((inventory_level::Entity, inventory_level::Column::Version)).add(1),
+    )
+    .update_column(inventory_level::Column::UpdatedAt)
+    .to_owned();
+    let level = inventory_level::Entity::insert(inventory_level::ActiveModel {
+        location_id: Set(location),
+        sku_id: Set(sku),
+        on_hand: Set(units),
+        reserved: Set(0),
+        version: Set(1),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(on_conflict)
+    .exec_with_returning(txn)
+    .await?;
+    inventory_adjustment::Entity::insert(inventory_adjustment::ActiveModel {
+        inventory_level_id: Set(level.id),
+        delta: Set(units),
+        on_hand_after: Set(level.on_hand),
+        reason: Set(reason.chars().take(500).collect()),
+        actor: Set(actor.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

@@ -23,6 +23,7 @@ pub(crate) struct NewEvent {
     pub kind: OrderEventType,
     pub fulfillment_order: Option<i64>,
     pub location: Option<i64>,
+    pub return_id: Option<i64>,
     pub message: Option<String>,
     pub payload: serde_json::Value,
 }
@@ -33,6 +34,7 @@ impl NewEvent {
             kind,
             fulfillment_order: None,
             location: None,
+            return_id: None,
             message: None,
             payload: serde_json::json!({}),
         }
@@ -42,6 +44,12 @@ impl NewEvent {
     pub fn fulfillment(mut self, id: i64, location: i64) -> Self {
         self.fulfillment_order = Some(id);
         self.location = Some(location);
+        self
+    }
+
+    /// The event concerns return `id`.
+    pub fn for_return(mut self, id: i64) -> Self {
+        self.return_id = Some(id);
         self
     }
 
@@ -176,6 +184,7 @@ pub(crate) async fn append_events(
             occurred_at: Set(now),
             published_at: Set(None),
             location_id: Set(e.location),
+            return_id: Set(e.return_id),
             ..Default::default()
         });
     order_event::Entity::insert_many(rows)

@@ -12,12 +12,15 @@ use sea_orm::{
 use super::changes::{NewEvent, lock_order, order_payment, record_change, save_payment};
 use super::changes::{Settlement, settle_lines};
 use super::ordering::Actor;
+use super::provider_calls::queue_payment_operation;
 use super::{Error, Result, Store, retrying};
 use crate::domain::delivery::{DeliveryWindow, estimate_window};
 use crate::domain::ids::{FulfillmentOrderId, OrderId};
 use crate::domain::lifecycle::{fulfillment_can_transition, payment_can_transition};
 use crate::domain::pricing::{Totals, shipment_capture};
-use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus, ShippingMethod};
+use crate::domain::status::{
+    FulfillmentStatus, OrderEventType, PaymentOperationKind, PaymentStatus, ShippingMethod,
+};
 
 /// Carrier details when a parcel ships.
 #[derive(Debug, Clone)]
@@ -143,6 +146,7 @@ impl Store {
             },
             events: vec![NewEvent::new(event_for(to)).fulfillment(fo.id, fo.location_id)],
             stock_moved: Vec::new(),
+            payment_operations: Vec::new(),
         };
         match step {
             Step::Pick | Step::Pack => {}
@@ -180,6 +184,8 @@ impl Store {
         if !change.stock_moved.is_empty() {
             self.stock_changed(change.stock_moved);
         }
+        self.send_payment_operations(&change.payment_operations)
+            .await;
         Ok(fo)
     }
 
@@ -213,7 +219,8 @@ impl Store {
                 "carrier": shipment.carrier, "trackingNumber": shipment.tracking_number,
                 "estimatedEarliest": window.earliest, "estimatedLatest": window.latest,
             }));
-        if let Some((amount, currency)) = captured {
+        if let Some((amount, currency, operation)) = captured {
+            change.payment_operations.push(operation);
             change.events.push(
                 NewEvent::new(OrderEventType::PaymentCaptured)
                     .fulfillment(fo.id, fo.location_id)
@@ -231,7 +238,7 @@ impl Store {
         order: &order::Model,
         fo: &fulfillment_order::Model,
         now: DateTime<Utc>,
-    ) -> Result<(Option<(i64, String)>, Vec<i64>)> {
+    ) -> Result<(Option<(i64, String, i64)>, Vec<i64>)> {
         let payment = order_payment(txn, order.id)
             .await?
             .ok_or_else(|| Error::Corrupt("order without payment".into()))?;
@@ -288,13 +295,10 @@ impl Store {
         if amount <= 0 {
             return Ok((None, skus));
         }
-        let reference = payment.provider_reference.clone().unwrap_or_default();
-        if let Some(provider) = self.payments.get(&payment.provider) {
-            provider
-                .capture(&reference, amount, &payment.currency)
-                .await
-                .map_err(Error::Provider)?;
-        }
+        // The provider hears of it after the commit (see `provider_calls`).
+        let operation =
+            queue_payment_operation(txn, &payment, PaymentOperationKind::Capture, amount, now)
+                .await?;
         let captured = payment.amount_captured + amount;
         let status = if captured >= payment.amount_authorized {
             PaymentStatus::Captured
@@ -318,7 +322,7 @@ impl Store {
             now,
         )
         .await?;
-        Ok((Some((amount, payment.currency)), skus))
+        Ok((Some((amount, payment.currency, operation)), skus))
     }
 }
 
@@ -345,6 +349,8 @@ struct Change {
     row: fulfillment_order::ActiveModel,
     events: Vec<NewEvent>,
     stock_moved: Vec<i64>,
+    /// Captures to send to the provider once committed.
+    payment_operations: Vec<i64>,
 }
 
 /// The fulfilment order and its order, the order locked; `NOT_FOUND` or

@@ -10,11 +10,15 @@ mod changes;
 pub mod customers;
 pub mod db;
 pub mod fulfillment;
+mod idempotency;
 pub mod ordering;
 pub mod orders;
 pub mod outbox;
 pub mod page;
 pub mod payments;
+pub mod provider_calls;
+pub mod refunds;
+pub mod returns;
 pub mod seed;
 
 use std::sync::Arc;
@@ -47,6 +51,14 @@ pub enum Error {
     /// `OUT_OF_STOCK` on the named field.
     #[error("{message}")]
     OutOfStock { field: String, message: String },
+    /// `NOT_RETURNABLE` on the named field: not delivered, outside the return window, or
+    /// more than is left to return.
+    #[error("{message}")]
+    NotReturnable { field: String, message: String },
+    /// `REFUND_EXCEEDS_CAPTURED` on the named field: more than was captured and not yet
+    /// refunded.
+    #[error("{message}")]
+    RefundExceedsCaptured { field: String, message: String },
     /// `INVALID_TRANSITION`: the object's state does not allow this change.
     #[error("{message}")]
     InvalidTransition { field: String, message: String },
@@ -194,6 +206,9 @@ impl TaxRates {
     }
 }
 
+/// The return window when none is configured (`ORDERLY_RETURN_WINDOW_DAYS`).
+pub const DEFAULT_RETURN_WINDOW_DAYS: u32 = 30;
+
 /// The database, the clock, payment providers and tax rates: everything a use case needs.
 #[derive(Clone)]
 pub struct Store {
@@ -201,6 +216,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     payments: Arc<payments::Payments>,
     tax: Arc<TaxRates>,
+    /// Days after delivery within which units may be asked back.
+    return_window_days: u32,
     /// SQLite has one writer at a time; writers queue here, first come first served,
     /// instead of polling the file lock (whose back-off gave second-long tails).
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
@@ -224,6 +241,7 @@ impl Store {
             clock,
             payments: Arc::default(),
             tax: Arc::default(),
+            return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
             write_gate,
             committed: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1024).0,
@@ -233,6 +251,12 @@ impl Store {
     /// The same store charging `tax`.
     pub fn with_tax_rates(mut self, tax: TaxRates) -> Self {
         self.tax = Arc::new(tax);
+        self
+    }
+
+    /// The same store with a return window of `days` after delivery.
+    pub fn with_return_window(mut self, days: u32) -> Self {
+        self.return_window_days = days;
         self
     }
 
@@ -258,6 +282,7 @@ impl Store {
             clock: Arc::new(crate::clock::SystemClock),
             payments: Arc::default(),
             tax: Arc::default(),
+            return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
             write_gate: None,
             committed: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1).0,

@@ -207,7 +207,9 @@ impl Store {
                     reference
                 }
             };
-            if let Err(err) = provider.void(reference).await {
+            // No row decided this void (nothing was committed): the key is the
+            // authorisation's own.
+            if let Err(err) = provider.void(reference, &format!("void:{reference}")).await {
                 tracing::error!(error = %err, "could not void the authorisation of an order that was not placed");
             }
         }

@@ -55,13 +55,15 @@ struct World {
     fulfillment_a: String,
     location: String,
     sku: String,
+    line_a: String,
+    return_a: String,
 }
 
 async fn world(app: &TestApp) -> World {
     let body = app
         .staff(
             "{ customers(first: 20) { edges { node { id orders(first: 1) { edges { node {
-                id number fulfillmentOrders { id location { id } } lines { sku { code } } } } } } } } }",
+                id number fulfillmentOrders { id location { id } } lines { id sku { code } } } } } } } } }",
             json!({}),
         )
         .await;
@@ -81,7 +83,19 @@ async fn world(app: &TestApp) -> World {
     );
     let a = &with_orders[0]["node"];
     let order = &a["orders"]["edges"][0]["node"];
+    let returns = app
+        .staff(
+            "query($c: ID!) { returns(customerId: $c, first: 1) { edges { node { id } } } }",
+            json!({ "c": a["id"] }),
+        )
+        .await;
+    let return_a = returns["data"]["returns"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("demo customer A has a return: {returns}"))
+        .to_owned();
     World {
+        line_a: order["lines"][0]["id"].as_str().unwrap().to_owned(),
+        return_a,
         customer_a: a["id"].as_str().unwrap().to_owned(),
         customer_b: with_orders[1]["node"]["id"].as_str().unwrap().to_owned(),
         order_a: order["id"].as_str().unwrap().to_owned(),
@@ -110,6 +124,7 @@ fn cases(w: &World) -> Vec<Case> {
         &w.sku,
         &w.number_a,
     );
+    let (ra, la) = (&w.return_a, &w.line_a);
     let case = |field, op: String, path, scope, expect| Case {
         field,
         op,
@@ -142,6 +157,9 @@ fn cases(w: &World) -> Vec<Case> {
         case("Query.locations", "{ locations { id } }".into(), &["locations"], None, [U, A, A, A, A, A]),
         case("Query.sku", format!(r#"{{ sku(code: "{sku}") {{ code available }} }}"#), &["sku"], None, [U, A, A, A, A, A]),
         case("Query.fulfillmentOrders", "{ fulfillmentOrders(first: 5) { edges { node { id } } } }".into(), &["fulfillmentOrders"], Some(Scope::FulfillmentWrite), [U, F, F, A, F, A]),
+        case("Query.return", format!(r#"{{ return(id: "{ra}") {{ id }} }}"#), &["return"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
+        // (customer B sees an empty list of their own, not A's)
+        case("Query.returns", "{ returns(first: 5) { edges { node { id } } } }".into(), &["returns"], Some(Scope::OrdersRead), [U, A, A, A, F, A]),
         case("Query.apiKeys", "{ apiKeys { id } }".into(), &["apiKeys"], Some(Scope::OrdersRead), [U, F, F, F, F, A]),
         // Nested edges with rules of their own.
         case("Order.customer", format!(r#"{{ order(id: "{oa}") {{ customer {{ id }} }} }}"#), &["order", "customer"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
@@ -165,6 +183,15 @@ fn cases(w: &World) -> Vec<Case> {
         case("Mutation.upsertSku", r#"mutation { upsertSku(input: { code: "", name: "", price: { amount: "-1", currencyCode: "USD" } }) { userErrors { code } } }"#.into(), &[], Some(Scope::InventoryWrite), [U, F, F, A, F, A]),
         case("Mutation.createLocation", r#"mutation { createLocation(input: { code: "", name: "", shipsTo: [], address: { line1: "", city: "", postalCode: "", country: "US" } }) { userErrors { code } } }"#.into(), &[], Some(Scope::InventoryWrite), [U, F, F, A, F, A]),
         case("Mutation.createCustomer", r#"mutation { createCustomer(input: { email: "not-an-email", name: "" }) { userErrors { code } } }"#.into(), &[], Some(Scope::CustomersWrite), [U, F, F, A, F, A]),
+        // Post-purchase: probes fail after the gate (too many units, stale version, zero
+        // amounts), so nothing changes.
+        case("Mutation.requestReturn", format!(r#"mutation {{ requestReturn(input: {{ orderId: "{oa}", lines: [{{ orderLineId: "{la}", quantity: 10000, reason: OTHER }}] }}) {{ return {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, A, M, A, F, A]),
+        case("Mutation.approveReturn", format!(r#"mutation {{ approveReturn(input: {{ returnId: "{ra}", expectedVersion: -1 }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
+        case("Mutation.declineReturn", format!(r#"mutation {{ declineReturn(input: {{ returnId: "{ra}", expectedVersion: -1, reason: "no" }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
+        case("Mutation.recordReturnShipment", format!(r#"mutation {{ recordReturnShipment(input: {{ returnId: "{ra}", carrier: "UPS", trackingNumber: "1Z", expectedVersion: -1 }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, A, M, A, F, A]),
+        case("Mutation.receiveReturn", format!(r#"mutation {{ receiveReturn(input: {{ returnId: "{ra}", expectedVersion: -1, lines: [] }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
+        case("Mutation.refundOrder", format!(r#"mutation {{ refundOrder(input: {{ orderId: "{oa}", amount: {{ amount: "0.00", currencyCode: "USD" }}, reason: "probe" }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
+        case("Mutation.recordPayment", format!(r#"mutation {{ recordPayment(input: {{ orderId: "{oa}", amount: {{ amount: "0.00", currencyCode: "USD" }} }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
         case("Mutation.createApiKey", r#"mutation { createApiKey(input: { name: "", scopes: [] }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
         case("Mutation.revokeApiKey", r#"mutation { revokeApiKey(input: { id: "nope" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, M]),
     ]
@@ -172,7 +199,7 @@ fn cases(w: &World) -> Vec<Case> {
 
 /// Subscriptions: (field, operation, scope, expected).
 fn subscription_cases(w: &World) -> Vec<(&'static str, String, Option<Scope>, [Seen; 6])> {
-    let (oa, ca, loc, sku) = (&w.order_a, &w.customer_a, &w.location, &w.sku);
+    let (oa, ca, loc, sku, ra) = (&w.order_a, &w.customer_a, &w.location, &w.sku, &w.return_a);
     vec![
         (
             "Subscription.orderUpdated",
@@ -201,6 +228,12 @@ fn subscription_cases(w: &World) -> Vec<(&'static str, String, Option<Scope>, [S
             format!(r#"subscription {{ fulfillmentQueue(locationId: "{loc}") {{ id }} }}"#),
             Some(Scope::FulfillmentWrite),
             [U, F, F, A, F, A],
+        ),
+        (
+            "Subscription.returnUpdated",
+            format!(r#"subscription {{ returnUpdated(returnId: "{ra}") {{ id }} }}"#),
+            Some(Scope::OrdersRead),
+            [U, A, M, A, F, A],
         ),
         (
             "Subscription.inventoryChanged",

@@ -67,7 +67,7 @@ pub struct MoneyInput {
 }
 
 impl MoneyInput {
-    fn parse(&self) -> Result<Money, ValidationError> {
+    pub(crate) fn parse(&self) -> Result<Money, ValidationError> {
         let currency = Currency::parse(&self.currency_code)?;
         Money::parse(&self.amount, currency)
     }

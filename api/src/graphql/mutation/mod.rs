@@ -6,6 +6,7 @@ mod catalog;
 mod customer;
 mod fulfillment;
 mod ordering;
+mod returns;
 
 use crate::domain::ValidationError;
 use crate::graphql::error::UserError;
@@ -19,6 +20,7 @@ pub struct Mutation(
     customer::CustomerMutation,
     ordering::OrderingMutation,
     fulfillment::FulfillmentMutation,
+    returns::ReturnsMutation,
 );
 
 /// Collects every validation failure of one input, so a client sees all of them at once.

@@ -157,7 +157,7 @@ fn parse_lines(lines: &[OrderLineInput]) -> Result<Vec<(String, i32)>, Validatio
     Ok(merged)
 }
 
-fn bounded(
+pub(crate) fn bounded(
     field: &str,
     value: Option<String>,
     max: usize,

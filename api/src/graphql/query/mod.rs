@@ -5,6 +5,7 @@ mod customer;
 mod fulfillment;
 mod node;
 mod order;
+mod returns;
 
 /// What can be read: orders, customers, the catalogue and stock, fulfilment work and
 /// partner keys. Every field's rule of access is in `ROOT_RULES`.
@@ -15,5 +16,6 @@ pub struct Query(
     customer::CustomerQuery,
     catalog::CatalogQuery,
     fulfillment::FulfillmentQuery,
+    returns::ReturnsQuery,
     crate::graphql::mutation::access::AccessQuery,
 );

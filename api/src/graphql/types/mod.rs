@@ -7,6 +7,7 @@ pub mod customer;
 pub mod fulfillment;
 pub mod node;
 pub mod order;
+pub mod returns;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ID, OutputType};

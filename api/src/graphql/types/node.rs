@@ -7,7 +7,10 @@ use super::catalog::{Location, Sku};
 use super::customer::Customer;
 use super::fulfillment::FulfillmentOrder;
 use super::order::Order;
-use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
+use super::returns::{Refund, Return};
+use crate::domain::ids::{
+    CustomerId, FulfillmentOrderId, LocationId, OrderId, RefundId, ReturnId, SkuId,
+};
 use crate::gid::{self, Kind};
 use crate::graphql::guard::{
     can_read_customer, can_read_fulfillment_order, can_read_order, principal,
@@ -25,6 +28,8 @@ pub enum Node {
     Location(Location),
     Sku(Sku),
     FulfillmentOrder(FulfillmentOrder),
+    Return(Return),
+    Refund(Refund),
 }
 
 /// Resolves a global ID to a visible node; unknown, malformed and forbidden IDs are `None`.
@@ -56,6 +61,19 @@ pub async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             order
                 .filter(|o| can_read_fulfillment_order(who, CustomerId(o.customer_id)))
                 .map(|_| Node::FulfillmentOrder(FulfillmentOrder(fo)))
+        }
+        Kind::Return => load::<_, entity::return_request::Model>(ctx, ReturnId(key))
+            .await?
+            .filter(|r| can_read_order(who, CustomerId(r.customer_id)))
+            .map(|r| Node::Return(Return(r))),
+        Kind::Refund => {
+            let Some(refund) = load::<_, entity::refund::Model>(ctx, RefundId(key)).await? else {
+                return Ok(None);
+            };
+            let order: Option<entity::order::Model> = load(ctx, OrderId(refund.order_id)).await?;
+            order
+                .filter(|o| can_read_order(who, CustomerId(o.customer_id)))
+                .map(|_| Node::Refund(Refund(refund)))
         }
         _ => None,
     })

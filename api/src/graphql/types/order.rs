@@ -7,14 +7,16 @@ use super::catalog::{Location, Sku};
 use super::customer::Customer;
 use super::fulfillment::FulfillmentOrder;
 use super::global_id;
+use super::returns::{Refund, Return, ReturnableLine};
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, SkuId};
 use crate::gid::Kind;
 use crate::graphql::enums::{
-    OrderEventType, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod,
+    OrderEventType, OrderReturnStatus, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod,
 };
 use crate::graphql::error::{invalid_argument, query_error};
 use crate::graphql::loaders::{
-    FulfillmentOrdersOf, LinesOf, PaymentsOf, load, load_list, load_required,
+    FulfillmentOrdersOf, LinesOf, PaymentsOf, RefundsOf, ReturnableOf, ReturnsOf, load, load_list,
+    load_required,
 };
 use crate::graphql::scalars::{Address, Money};
 use crate::service::Store;
@@ -115,6 +117,48 @@ impl Order {
             .await
             .map_err(query_error)?;
         Ok(rows.into_iter().map(OrderEvent).collect())
+    }
+    /// Returns, oldest first.
+    async fn returns(&self, ctx: &Context<'_>) -> Result<Vec<Return>> {
+        Ok(load_list(ctx, ReturnsOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(Return)
+            .collect())
+    }
+    /// Refunds, oldest first (for returns and goodwill), whatever their status.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        Ok(load_list(ctx, RefundsOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(Refund)
+            .collect())
+    }
+    /// Money the provider has paid back (refunds that SUCCEEDED).
+    async fn total_refunded(&self, ctx: &Context<'_>) -> Result<Money> {
+        let refunds: Vec<entity::refund::Model> =
+            load_list(ctx, RefundsOf(OrderId(self.0.id))).await?;
+        Ok(self.money(
+            refunds
+                .iter()
+                .filter(|r| r.status == crate::domain::status::RefundStatus::Succeeded)
+                .map(|r| r.amount)
+                .sum(),
+        ))
+    }
+    /// Where the order stands with returns; null when nothing was ever asked back (or
+    /// every request was declined or withdrawn).
+    async fn return_status(&self) -> Option<OrderReturnStatus> {
+        self.0.return_status.map(Into::into)
+    }
+    /// Delivered units that may still be asked back: inside the return window (counted
+    /// in the customer's time zone from delivery) and not on another return.
+    async fn returnable_lines(&self, ctx: &Context<'_>) -> Result<Vec<ReturnableLine>> {
+        Ok(load_list(ctx, ReturnableOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(|l| ReturnableLine(l, self.0.currency.clone()))
+            .collect())
     }
     /// Sum of line prices.
     async fn subtotal(&self) -> Money {
@@ -278,6 +322,15 @@ impl OrderEvent {
             Some(id) => Ok(load(ctx, FulfillmentOrderId(id))
                 .await?
                 .map(FulfillmentOrder)),
+            None => Ok(None),
+        }
+    }
+    /// The return it concerns, if any.
+    async fn r#return(&self, ctx: &Context<'_>) -> Result<Option<Return>> {
+        match self.0.return_id {
+            Some(id) => Ok(load(ctx, crate::domain::ids::ReturnId(id))
+                .await?
+                .map(Return)),
             None => Ok(None),
         }
     }

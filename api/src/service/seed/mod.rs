@@ -1,12 +1,15 @@
 //! Demo data for the embedded default and for trying the API: three locations, a solar
 //! catalogue, customers (among them Steven Boyle of San Francisco), stock, and orders in
-//! every state — Steven's delivered solar array and a battery arriving tomorrow among them.
+//! every state — Steven's delivered solar array and a battery arriving tomorrow among them
+//! — with returns in every state (`returns.rs`).
 //!
 //! Everything is written through the use cases, with a clock moved to when each step
 //! happened (place, pick, pack, ship, carrier events, cancel): one write path for every
 //! order in the system, so the demo obeys every rule a real order does. Dates are
 //! relative to the store's clock and are the customers' local dates, so the promise
 //! labels read right on any day, in any time zone.
+
+mod returns;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -258,6 +261,7 @@ impl Store {
         for order in &orders {
             placed.push(demo.seed_order(&clock, &world, order).await?);
         }
+        demo.seed_returns(&clock, &world, &placed, now).await?;
         // The battery's "arriving tomorrow", as the scheduler announces it. Announced at
         // `now`, not earlier: half an hour before a customer's midnight, their tomorrow
         // is another day, and the server's own scheduler would announce it at start-up
