@@ -64,6 +64,8 @@ pub struct Options {
     pub public_introspection: Option<bool>,
     /// Request timeout in ms (default: the server default).
     pub request_timeout_ms: Option<u64>,
+    /// Sales tax rates (`ORDERLY_TAX_RATES`, e.g. `US:725`); default none.
+    pub tax_rates: Option<String>,
     /// Prefix of the app's Redis keys (default: one of its own, so tests sharing a Redis
     /// do not share rate-limit buckets).
     pub redis_prefix: Option<String>,
@@ -269,6 +271,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         settings.request_timeout_ms = timeout;
     }
     settings.seed_demo = Some(options.seed);
+    if let Some(rates) = &options.tax_rates {
+        settings.tax_rates = rates.clone();
+    }
     settings.redis_url = options.redis_url.clone();
     if let Some(delay) = options.loader_delay_ms {
         settings.loader_delay_ms = delay;

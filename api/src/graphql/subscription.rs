@@ -255,8 +255,8 @@ impl Subscription {
         Ok(order_stream(store, hub, order.id, last))
     }
 
-    /// A return, as it now is, each time it changes: requested, approved or declined, on
-    /// its way back, received, refunded (customers: their own returns).
+    /// A return: first as it is now, then again each time it changes — approved or
+    /// declined, on its way back, received, refunded (customers: their own returns).
     async fn return_updated(
         &self,
         ctx: &Context<'_>,
@@ -271,8 +271,11 @@ impl Subscription {
             .filter(|r| can_read_order(principal(ctx), CustomerId(r.customer_id)))
             .ok_or_else(missing)?;
         let order: entity::order::Model = load_required(ctx, OrderId(ret.order_id)).await?;
+        // Following the order from the sequence it had when the return was read, so no
+        // change after that read is missed (one may be sent twice: each is a snapshot).
         let events = order_stream(store.clone(), hub, order.id, order.last_sequence);
-        Ok(futures_util::StreamExt::filter_map(events, move |r| {
+        let now = futures_util::stream::once(async move { Ok(Return(ret)) });
+        let changes = futures_util::StreamExt::filter_map(events, move |r| {
             let store = store.clone();
             async move {
                 match r {
@@ -287,7 +290,8 @@ impl Subscription {
                     Err(err) => Some(Err(err)),
                 }
             }
-        }))
+        });
+        Ok(futures_util::StreamExt::chain(now, changes))
     }
 
     /// Events of all orders of one customer as they commit (customers: their own; omit

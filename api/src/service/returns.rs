@@ -389,10 +389,10 @@ impl Store {
     ) -> Result<(return_request::Model, Option<i64>)> {
         let now = self.clock().now();
         let (_writer, txn) = self.begin_write().await?;
-        let ret = return_request::Entity::find_by_id(input.return_id.0)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| Error::not_found("returnId", "no such return"))?;
+        // Locked before anything is read: a receipt racing this one has committed or
+        // waits, so a repeat sees the return received and replays.
+        let Locked { order, ret } =
+            lock_return_unchecked(&txn, input.return_id, Visibility::All).await?;
         let lines = return_line::Entity::find()
             .filter(return_line::Column::ReturnId.eq(ret.id))
             .order_by_asc(return_line::Column::Id)
@@ -401,7 +401,7 @@ impl Store {
         if matches!(ret.status, ReturnStatus::Received | ReturnStatus::Refunded) {
             return replay_receipt(&txn, ret, &lines, &input.change).await;
         }
-        let Locked { order, ret } = lock_return(&txn, input, Visibility::All).await?;
+        check_version(&ret, input.expected_version)?;
         check_transition(&ret, ReturnStatus::Received)?;
         let receipt = &input.change;
         let by_id: HashMap<i64, &return_line::Model> = lines.iter().map(|l| (l.id, l)).collect();
@@ -529,12 +529,19 @@ impl Store {
         };
         let mut ordered: Vec<&order_line::Model> = order_lines.values().collect();
         ordered.sort_by_key(|l| l.line_number);
+        // The order's tax covers goods and shipping: split it between them first, then
+        // the goods' part over the lines.
+        let split = tax_by_line(
+            &[(order.subtotal, 1), (order.shipping_total, 1)],
+            order.tax_total,
+        );
+        let (goods_tax, shipping_tax) = (split[0], split[1]);
         let taxes = tax_by_line(
             &ordered
                 .iter()
                 .map(|l| (l.unit_price, l.quantity))
                 .collect::<Vec<_>>(),
-            order.tax_total,
+            goods_tax,
         );
         let before = refunded_units(txn, order.id, ret.id).await?;
         let mut amount: i64 = 0;
@@ -562,7 +569,10 @@ impl Store {
                 .one(txn)
                 .await?
                 .flatten();
-            std::cmp::max(order.shipping_total - paid_back.unwrap_or(0), 0)
+            std::cmp::max(
+                order.shipping_total + shipping_tax - paid_back.unwrap_or(0),
+                0,
+            )
         } else {
             0
         };
@@ -780,14 +790,35 @@ pub(crate) async fn insert_refund(
 }
 
 /// Locks the return's order and reads the return, checking who may change it and its
-/// version; someone else's return looks missing.
+/// version.
 async fn lock_return<T>(
     txn: &DatabaseTransaction,
     input: &ReturnChange<T>,
     scope: Visibility,
 ) -> Result<Locked> {
+    let locked = lock_return_unchecked(txn, input.return_id, scope).await?;
+    check_version(&locked.ret, input.expected_version)?;
+    Ok(locked)
+}
+
+/// `VERSION_CONFLICT` unless the return is at `expected` (when given).
+fn check_version(ret: &return_request::Model, expected: Option<i32>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != ret.version => Err(Error::VersionConflict {
+            current: ret.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Locks the return's order and reads the return; someone else's return looks missing.
+async fn lock_return_unchecked(
+    txn: &DatabaseTransaction,
+    id: ReturnId,
+    scope: Visibility,
+) -> Result<Locked> {
     let missing = || Error::not_found("returnId", "no such return");
-    let owner = return_request::Entity::find_by_id(input.return_id.0)
+    let owner = return_request::Entity::find_by_id(id.0)
         .select_only()
         .column(return_request::Column::OrderId)
         .into_tuple::<i64>()
@@ -798,17 +829,10 @@ async fn lock_return<T>(
         .await?
         .filter(|o| scope.allows(o.customer_id))
         .ok_or_else(missing)?;
-    let ret = return_request::Entity::find_by_id(input.return_id.0)
+    let ret = return_request::Entity::find_by_id(id.0)
         .one(txn)
         .await?
         .ok_or_else(missing)?;
-    if let Some(expected) = input.expected_version
-        && expected != ret.version
-    {
-        return Err(Error::VersionConflict {
-            current: ret.version,
-        });
-    }
     Ok(Locked { order, ret })
 }
 
@@ -878,30 +902,26 @@ async fn shipping_location(txn: &DatabaseTransaction, return_id: i64) -> Result<
         .ok_or_else(|| Error::Corrupt("parcel without location".into()))
 }
 
-/// Units held by returns, per order line, for the orders `ids`.
+/// Units held by returns, per order line, for the orders `ids` (one statement).
 async fn held_units(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, i32>> {
-    let returns: HashMap<i64, ReturnStatus> = return_request::Entity::find()
+    let to_return: sea_orm::RelationDef = return_line::Entity::belongs_to(return_request::Entity)
+        .from(return_line::Column::ReturnId)
+        .to(return_request::Column::Id)
+        .into();
+    let rows: Vec<(i64, i32, i32, ReturnStatus)> = return_line::Entity::find()
+        .join(sea_orm::JoinType::InnerJoin, to_return)
         .filter(return_request::Column::OrderId.is_in(ids.iter().copied()))
         .select_only()
-        .column(return_request::Column::Id)
+        .column(return_line::Column::OrderLineId)
+        .column(return_line::Column::Quantity)
+        .column(return_line::Column::QuantityReceived)
         .column(return_request::Column::Status)
-        .into_tuple::<(i64, ReturnStatus)>()
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    if returns.is_empty() {
-        return Ok(HashMap::new());
-    }
+        .await?;
     let mut held = HashMap::new();
-    for line in return_line::Entity::find()
-        .filter(return_line::Column::ReturnId.is_in(returns.keys().copied()))
-        .all(db)
-        .await?
-    {
-        let status = returns[&line.return_id];
-        *held.entry(line.order_line_id).or_insert(0) +=
-            units_held(status, line.quantity, line.quantity_received);
+    for (line, quantity, received, status) in rows {
+        *held.entry(line).or_insert(0) += units_held(status, quantity, received);
     }
     Ok(held)
 }

@@ -10,6 +10,7 @@ mod layers;
 mod lifecycle;
 mod live;
 mod orders;
+mod returns;
 mod schema;
 mod security;
 mod transport;
