@@ -33,20 +33,6 @@ pub fn returnable_until(delivered_on: NaiveDate, window_days: u32) -> NaiveDate 
         .unwrap_or(NaiveDate::MAX)
 }
 
-/// How many units of a line may still be asked back: delivered, minus those on returns
-/// that hold units; none once `today` is past the window.
-pub fn returnable_quantity(
-    delivered: i32,
-    held_by_returns: i32,
-    today: NaiveDate,
-    until: NaiveDate,
-) -> i32 {
-    if today > until {
-        return 0;
-    }
-    (delivered - held_by_returns).max(0)
-}
-
 /// Units of a return line that count as asked back: all of them while the return is
 /// open, those that arrived once it is received, none when declined or cancelled.
 pub fn units_held(status: ReturnStatus, quantity: i32, received: i32) -> i32 {
@@ -216,12 +202,10 @@ mod tests {
         let delivered = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let until = returnable_until(delivered, 30);
         assert_eq!(until, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
-        assert_eq!(returnable_quantity(3, 1, until, until), 2);
-        assert_eq!(
-            returnable_quantity(3, 1, until.succ_opt().unwrap(), until),
-            0
-        );
-        assert_eq!(returnable_quantity(3, 5, delivered, until), 0);
+        let parcel = [Delivery { units: 3, until }];
+        assert_eq!(returnable(&parcel, 1, until), Some((2, until)));
+        assert_eq!(returnable(&parcel, 1, until.succ_opt().unwrap()), None);
+        assert_eq!(returnable(&parcel, 5, delivered), None);
     }
 
     #[test]
@@ -287,7 +271,35 @@ mod tests {
         prop::collection::vec((1_i64..1_000_000, 1_i32..20), 1..6)
     }
 
+    fn any_return_status() -> impl Strategy<Value = ReturnStatus> {
+        prop::sample::select(ReturnStatus::iter().collect::<Vec<_>>())
+    }
+
     proptest! {
+        /// Walking the machine by its own table from REQUESTED never leaves a final state,
+        /// never cancels what was received, and every path that refunds went through
+        /// approval and receipt.
+        #[test]
+        fn no_sequence_of_allowed_steps_escapes_the_table(steps in prop::collection::vec(any_return_status(), 0..30)) {
+            use ReturnStatus::*;
+            let mut path = vec![Requested];
+            for to in steps {
+                let state = *path.last().unwrap();
+                if return_can_transition(state, to) {
+                    path.push(to);
+                }
+            }
+            for pair in path.windows(2) {
+                prop_assert!(!matches!(pair[0], Declined | Cancelled | Refunded), "{:?}", path);
+            }
+            if path.contains(&Received) {
+                prop_assert!(!path.contains(&Cancelled), "received goods were cancelled: {:?}", path);
+            }
+            if path.contains(&Refunded) {
+                prop_assert!(path.contains(&Approved) && path.contains(&Received), "{:?}", path);
+            }
+        }
+
         /// Returning every unit of every line, in any number of refunds, refunds exactly
         /// the goods and the tax captured for them: not a cent more, not a cent less.
         #[test]

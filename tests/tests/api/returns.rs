@@ -709,6 +709,45 @@ async fn a_failed_refund_stays_visible_and_a_retry_completes_it_once(app: TestAp
     assert_eq!(user_errors(&other)[0].1, "INVALID_TRANSITION", "{other}");
 }
 
+/// A refund the provider failed is sent again by the background sweeper once it has
+/// rested a minute, without anyone retrying: money owed is never forgotten.
+async fn the_sweeper_pays_a_failed_refund_later(app: TestApp) {
+    let w = world(&app).await;
+    let (order, _) = delivered_order(&app, &w, "tok_visa_refund_fails_once").await;
+    let refund = mutation("refundOrder", "RefundOrderInput", "refund { id status }");
+    let input = json!({ "orderId": order, "amount": { "amount": "5.00", "currencyCode": "USD" },
+        "reason": "scratched box" });
+    let body = app
+        .as_token(&app.staff_token(), &refund, json!({ "input": input }))
+        .await;
+    assert_eq!(
+        body["data"]["result"]["refund"]["status"], "FAILED",
+        "{body}"
+    );
+    // Resting: the sweeper leaves it for a minute.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        after_sale(&app, &order).await["refunds"][0]["status"],
+        "FAILED"
+    );
+    app.clock.advance(chrono::Duration::seconds(61));
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = after_sale(&app, &order).await["refunds"][0]["status"].clone();
+        if status == "SUCCEEDED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "SUCCEEDED");
+    let after = after_sale(&app, &order).await;
+    assert_eq!(after["totalRefunded"]["amount"], "5.00", "{after}");
+    assert_eq!(
+        event_types(&after).last().map(String::as_str),
+        Some("REFUNDED")
+    );
+}
+
 /// A `manual` order waits until staff record the money, then ships.
 async fn a_recorded_payment_lets_a_manual_order_ship(app: TestApp) {
     let w = world(&app).await;
@@ -871,6 +910,7 @@ backend_tests! {
     bad_returns_and_refunds_change_nothing => Options { tax_rates: Some("US:725".into()), ..Options::default() };
     racing_retries_make_one_refund => Options { tax_rates: Some("US:725".into()), ..Options::default() };
     a_failed_refund_stays_visible_and_a_retry_completes_it_once => Options { tax_rates: Some("US:725".into()), ..Options::default() };
+    the_sweeper_pays_a_failed_refund_later => Options { scheduler_interval_ms: Some(50), ..Options::default() };
     a_recorded_payment_lets_a_manual_order_ship => Options::default();
     the_demo_has_returns_in_every_state => Options { seed: true, ..Options::default() };
     order_pages_with_returns_cost_constant_statements => Options {
