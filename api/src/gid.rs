@@ -21,6 +21,8 @@ pub enum Kind {
     Return,
     ReturnLine,
     Refund,
+    OrderNote,
+    CustomerAddress,
 }
 
 /// Encodes the global ID of `kind` number `key`.

@@ -14,6 +14,10 @@ pub struct Model {
     pub phone: Option<String>,
     pub time_zone: String,
     pub version: i32,
+    /// Whether the customer wants e-mail notifications.
+    pub notify_by_email: bool,
+    /// Whether the customer wants SMS notifications.
+    pub notify_by_sms: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

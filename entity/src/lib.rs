@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod channel;
 pub mod customer;
+pub mod customer_address;
 pub mod fulfillment_order;
 pub mod fulfillment_order_line;
 pub mod idempotency_key;

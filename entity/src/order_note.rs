@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::status::NoteVisibility;
+
 /// A row of `order_notes`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "order_notes")]
@@ -12,6 +14,8 @@ pub struct Model {
     pub order_id: i64,
     pub author: String,
     pub body: String,
+    /// Who may read it: INTERNAL (staff and partners) or CUSTOMER (the customer too).
+    pub visibility: NoteVisibility,
     pub created_at: DateTimeUtc,
 }
 

@@ -58,8 +58,12 @@ stored_enum!(
         Placed, PaymentAuthorized, PaymentCaptured, PaymentFailed, Allocated, PickingStarted, Packed,
         Shipped, InTransit, OutForDelivery, Delivered, DeliveryException, ArrivingTomorrow, Cancelled,
         NoteAdded, PaymentRecorded, Refunded, OrderEdited, AddressChanged, ReturnRequested,
-        ReturnApproved, ReturnDeclined, ReturnInTransit, ReturnReceived,
+        ReturnApproved, ReturnDeclined, ReturnInTransit, ReturnReceived, InternalNoteAdded,
     }
+);
+stored_enum!(
+    /// Who may read an order note.
+    NoteVisibility { Internal, Customer }
 );
 stored_enum!(
     /// Why a customer sends something back.

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_event_location;
 mod m20261129_000003_post_purchase;
+mod m20261129_000004_notes_profile;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_event_location::Migration),
             Box::new(m20261129_000003_post_purchase::Migration),
+            Box::new(m20261129_000004_notes_profile::Migration),
         ]
     }
 }

@@ -3,9 +3,9 @@
 //! stored spelling, `SCREAMING_SNAKE_CASE`); their rules live here, in `lifecycle`.
 
 pub use entity::status::{
-    FulfillmentStatus, LocationKind, OrderEventType, OrderReturnStatus, OrderStatus,
-    PaymentOperationKind, PaymentStatus, ProviderCallStatus, RefundStatus, ReturnDisposition,
-    ReturnReason, ReturnStatus, RoutingStrategy, ShippingMethod,
+    FulfillmentStatus, LocationKind, NoteVisibility, OrderEventType, OrderReturnStatus,
+    OrderStatus, PaymentOperationKind, PaymentStatus, ProviderCallStatus, RefundStatus,
+    ReturnDisposition, ReturnReason, ReturnStatus, RoutingStrategy, ShippingMethod,
 };
 
 #[cfg(test)]

@@ -45,6 +45,10 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
         Access::CustomerOr(Scope::OrdersWrite),
     ),
     (
+        "Mutation.addOrderNote",
+        Access::CustomerOr(Scope::OrdersWrite),
+    ),
+    (
         "Mutation.approveReturn",
         Access::StaffOr(Scope::OrdersWrite),
     ),

@@ -134,7 +134,7 @@ pub enum OrderEventType {
     ArrivingTomorrow,
     /// The order (or its unshipped part) was cancelled.
     Cancelled,
-    /// A note was added.
+    /// A note the customer may read was added.
     NoteAdded,
     /// Money for a `manual` order arrived and was recorded.
     PaymentRecorded,
@@ -154,6 +154,18 @@ pub enum OrderEventType {
     ReturnInTransit,
     /// The return arrived and was inspected (restocked or disposed).
     ReturnReceived,
+    /// Staff added an internal note (never shown to customers).
+    InternalNoteAdded,
+}
+
+/// Who may read an order note.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::NoteVisibility")]
+pub enum NoteVisibility {
+    /// Staff and partners only.
+    Internal,
+    /// The customer too (shown in their portal and streams).
+    Customer,
 }
 
 /// Status of a return (RMA).

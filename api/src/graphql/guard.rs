@@ -97,3 +97,14 @@ pub fn can_read_customer(who: &Principal, id: CustomerId) -> bool {
         || who.has_scope(Scope::CustomersRead)
         || who.has_scope(Scope::OrdersRead)
 }
+
+/// May the principal see an event of `kind`? Customers never see internal notes.
+pub fn can_see_event(who: &Principal, kind: crate::domain::status::OrderEventType) -> bool {
+    !(who.customer_id().is_some()
+        && kind == crate::domain::status::OrderEventType::InternalNoteAdded)
+}
+
+/// May the principal read a note with `visibility`? Customers read CUSTOMER notes only.
+pub fn can_read_note(who: &Principal, visibility: crate::domain::status::NoteVisibility) -> bool {
+    who.customer_id().is_none() || visibility == crate::domain::status::NoteVisibility::Customer
+}

@@ -12,7 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::enums::FulfillmentStatus;
 use super::error::{query_error, top_level};
-use super::guard::{can_read_order, order_visibility, principal};
+use super::guard::{can_read_order, can_see_event, order_visibility, principal};
 use super::loaders::{load, load_required};
 use super::types::catalog::Sku;
 use super::types::fulfillment::{DeliveryEstimate, FulfillmentOrder};
@@ -252,7 +252,16 @@ impl Subscription {
         // Without a resume point, start at the sequence the order has now; the stream's
         // first read after subscribing picks up anything committed since this load.
         let last = after_sequence.map_or(order.last_sequence, |s| s.max(0));
-        Ok(order_stream(store, hub, order.id, last))
+        let who = principal(ctx).clone();
+        Ok(futures_util::StreamExt::filter(
+            order_stream(store, hub, order.id, last),
+            move |r| {
+                let shown = r
+                    .as_ref()
+                    .map_or(true, |e| can_see_event(&who, e.0.event_type));
+                async move { shown }
+            },
+        ))
     }
 
     /// A return: first as it is now, then again each time it changes — approved or
@@ -309,7 +318,14 @@ impl Subscription {
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let start = store.newest_event_id().await.map_err(query_error)?;
         let stream = scoped_stream(store, hub, EventScope::Customer(customer), start);
-        Ok(futures_util::StreamExt::map(stream, |r| r.map(OrderEvent)))
+        let who = principal(ctx).clone();
+        let shown = futures_util::StreamExt::filter(stream, move |r| {
+            let shown = r
+                .as_ref()
+                .map_or(true, |e| can_see_event(&who, e.event_type));
+            async move { shown }
+        });
+        Ok(futures_util::StreamExt::map(shown, |r| r.map(OrderEvent)))
     }
 
     /// Shipment updates with the delivery promise — shipped, in transit, out for delivery,

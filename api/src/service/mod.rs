@@ -11,6 +11,7 @@ pub mod customers;
 pub mod db;
 pub mod fulfillment;
 mod idempotency;
+pub mod notes;
 pub mod ordering;
 pub mod orders;
 pub mod outbox;

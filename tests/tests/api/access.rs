@@ -192,6 +192,7 @@ fn cases(w: &World) -> Vec<Case> {
         case("Mutation.receiveReturn", format!(r#"mutation {{ receiveReturn(input: {{ returnId: "{ra}", expectedVersion: -1, lines: [] }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
         case("Mutation.refundOrder", format!(r#"mutation {{ refundOrder(input: {{ orderId: "{oa}", amount: {{ amount: "0.00", currencyCode: "USD" }}, reason: "probe" }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
         case("Mutation.recordPayment", format!(r#"mutation {{ recordPayment(input: {{ orderId: "{oa}", amount: {{ amount: "0.00", currencyCode: "USD" }} }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
+        case("Mutation.addOrderNote", format!(r#"mutation {{ addOrderNote(input: {{ orderId: "{oa}", body: "" }}) {{ note {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, A, A, A, F, A]),
         case("Mutation.createApiKey", r#"mutation { createApiKey(input: { name: "", scopes: [] }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
         case("Mutation.revokeApiKey", r#"mutation { revokeApiKey(input: { id: "nope" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, M]),
     ]

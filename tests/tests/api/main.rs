@@ -9,6 +9,7 @@ mod fuzz;
 mod layers;
 mod lifecycle;
 mod live;
+mod notes;
 mod orders;
 mod returns;
 mod schema;

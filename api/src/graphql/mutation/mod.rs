@@ -5,6 +5,7 @@ pub(crate) mod access;
 mod catalog;
 mod customer;
 mod fulfillment;
+mod notes;
 mod ordering;
 mod returns;
 
@@ -21,6 +22,7 @@ pub struct Mutation(
     ordering::OrderingMutation,
     fulfillment::FulfillmentMutation,
     returns::ReturnsMutation,
+    notes::NotesMutation,
 );
 
 /// Collects every validation failure of one input, so a client sees all of them at once.

@@ -14,9 +14,10 @@ use crate::graphql::enums::{
     OrderEventType, OrderReturnStatus, OrderStatus, PaymentStatus, RoutingStrategy, ShippingMethod,
 };
 use crate::graphql::error::{invalid_argument, query_error};
+use crate::graphql::guard::{can_read_note, can_see_event, principal};
 use crate::graphql::loaders::{
-    FulfillmentOrdersOf, LinesOf, PaymentsOf, RefundsOf, ReturnableOf, ReturnsOf, load, load_list,
-    load_required,
+    FulfillmentOrdersOf, LinesOf, NotesOf, PaymentsOf, RefundsOf, ReturnableOf, ReturnsOf, load,
+    load_list, load_required,
 };
 use crate::graphql::scalars::{Address, Money};
 use crate::service::Store;
@@ -116,7 +117,22 @@ impl Order {
             )
             .await
             .map_err(query_error)?;
-        Ok(rows.into_iter().map(OrderEvent).collect())
+        let who = principal(ctx);
+        Ok(rows
+            .into_iter()
+            .filter(|e| can_see_event(who, e.event_type))
+            .map(OrderEvent)
+            .collect())
+    }
+    /// Notes, oldest first (customers see CUSTOMER notes only).
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<OrderNote>> {
+        let who = principal(ctx);
+        Ok(load_list(ctx, NotesOf(OrderId(self.0.id)))
+            .await?
+            .into_iter()
+            .filter(|n: &entity::order_note::Model| can_read_note(who, n.visibility))
+            .map(OrderNote)
+            .collect())
     }
     /// Returns, oldest first.
     async fn returns(&self, ctx: &Context<'_>) -> Result<Vec<Return>> {
@@ -366,5 +382,33 @@ impl RoutingPlan {
         )
         .await?;
         Ok(loaded.into_iter().map(Location).collect())
+    }
+}
+
+/// A note on an order.
+pub struct OrderNote(pub entity::order_note::Model);
+
+/// A note on an order: INTERNAL for staff and partners, CUSTOMER for the customer too.
+#[Object]
+impl OrderNote {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        global_id(Kind::OrderNote, self.0.id)
+    }
+    /// The text.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Who may read it.
+    async fn visibility(&self) -> crate::graphql::enums::NoteVisibility {
+        self.0.visibility.into()
+    }
+    /// Who wrote it: a staff member, a partner, or "customer".
+    async fn author(&self) -> &str {
+        &self.0.author
+    }
+    /// When it was written.
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
     }
 }
