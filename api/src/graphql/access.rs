@@ -49,6 +49,10 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
         Access::CustomerOr(Scope::OrdersWrite),
     ),
     (
+        "Mutation.addCustomerAddress",
+        Access::CustomerOr(Scope::CustomersWrite),
+    ),
+    (
         "Mutation.approveReturn",
         Access::StaffOr(Scope::OrdersWrite),
     ),
@@ -64,6 +68,14 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     (
         "Mutation.declineReturn",
         Access::StaffOr(Scope::OrdersWrite),
+    ),
+    (
+        "Mutation.deleteCustomerAddress",
+        Access::CustomerOr(Scope::CustomersWrite),
+    ),
+    (
+        "Mutation.updateCustomer",
+        Access::CustomerOr(Scope::CustomersWrite),
     ),
     (
         "Mutation.markPacked",
@@ -90,6 +102,7 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
         Access::CustomerOr(Scope::OrdersWrite),
     ),
     ("Mutation.refundOrder", Access::StaffOr(Scope::OrdersWrite)),
+    ("Mutation.reorder", Access::CustomerOr(Scope::OrdersWrite)),
     (
         "Mutation.requestReturn",
         Access::CustomerOr(Scope::OrdersWrite),

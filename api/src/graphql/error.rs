@@ -114,6 +114,10 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
         E::InvalidTransition { field, message } => {
             one(ErrorCode::InvalidTransition, &field, message)
         }
+        E::Unavailable(lines) => Ok(lines
+            .into_iter()
+            .map(|(field, message)| UserError::new(ErrorCode::Unavailable, &field, message))
+            .collect()),
         E::NotReturnable { field, message } => one(ErrorCode::NotReturnable, &field, message),
         E::RefundExceedsCaptured { field, message } => {
             one(ErrorCode::RefundExceedsCaptured, &field, message)

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    customer, fulfillment_order, fulfillment_order_line, inventory_level, location, order,
-    order_line, order_note, payment, refund, return_line, return_request, sku,
+    customer, customer_address, fulfillment_order, fulfillment_order_line, inventory_level,
+    location, order, order_line, order_note, payment, refund, return_line, return_request, sku,
 };
 
 use super::error::internal;
@@ -61,6 +61,9 @@ pub struct ReturnableOf(pub OrderId);
 /// Lines of a return.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinesOfReturn(pub ReturnId);
+/// Saved addresses of a customer.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressesOf(pub CustomerId);
 /// Notes of an order.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NotesOf(pub OrderId);
@@ -130,7 +133,8 @@ wrapper_key!(
     ReturnableOf(OrderId),
     LinesOfReturn(ReturnId),
     RefundOfReturn(ReturnId),
-    NotesOf(OrderId)
+    NotesOf(OrderId),
+    AddressesOf(CustomerId)
 );
 
 loader!(CustomerId => customer::Model, |s, ids| s.customers_by_ids(&ids), |k| k);
@@ -150,6 +154,7 @@ loader!(ReturnsOf => Vec<return_request::Model>, |s, ids| s.returns_by_orders(&i
 loader!(RefundsOf => Vec<refund::Model>, |s, ids| s.refunds_by_orders(&ids), |k: RefundsOf| k.0);
 loader!(ReturnableOf => Vec<ReturnableLine>, |s, ids| s.returnable_lines_by_orders(&ids), |k: ReturnableOf| k.0);
 loader!(LinesOfReturn => Vec<return_line::Model>, |s, ids| s.lines_by_returns(&ids), |k: LinesOfReturn| k.0);
+loader!(AddressesOf => Vec<customer_address::Model>, |s, ids| s.addresses_by_customers(&ids), |k: AddressesOf| k.0);
 loader!(NotesOf => Vec<order_note::Model>, |s, ids| s.notes_by_orders(&ids), |k: NotesOf| k.0);
 loader!(RefundOfReturn => refund::Model, |s, ids| s.refunds_by_returns(&ids), |k: RefundOfReturn| k.0);
 

@@ -17,8 +17,10 @@ pub mod orders;
 pub mod outbox;
 pub mod page;
 pub mod payments;
+pub mod profile;
 pub mod provider_calls;
 pub mod refunds;
+pub mod reorder;
 pub mod returns;
 pub mod seed;
 
@@ -63,6 +65,9 @@ pub enum Error {
     /// `INVALID_TRANSITION`: the object's state does not allow this change.
     #[error("{message}")]
     InvalidTransition { field: String, message: String },
+    /// `UNAVAILABLE`, one per line (field, message): what cannot be had.
+    #[error("some lines cannot be had")]
+    Unavailable(Vec<(String, String)>),
     /// `PAYMENT_DECLINED`: the provider refused the payment.
     #[error("{0}")]
     PaymentDeclined(String),

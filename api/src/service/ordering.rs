@@ -56,7 +56,7 @@ pub struct Placed {
 
 impl PlaceOrder {
     /// A fingerprint of everything that defines the order (not the key itself).
-    fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         let a = &self.address;
         let text = serde_json::json!([
             self.customer.0,
@@ -216,7 +216,7 @@ impl Store {
         outcome
     }
 
-    async fn replay(
+    pub(crate) async fn replay(
         &self,
         input: &PlaceOrder,
         actor: &Actor,

@@ -193,6 +193,10 @@ fn cases(w: &World) -> Vec<Case> {
         case("Mutation.refundOrder", format!(r#"mutation {{ refundOrder(input: {{ orderId: "{oa}", amount: {{ amount: "0.00", currencyCode: "USD" }}, reason: "probe" }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
         case("Mutation.recordPayment", format!(r#"mutation {{ recordPayment(input: {{ orderId: "{oa}", amount: {{ amount: "0.00", currencyCode: "USD" }} }}) {{ userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, F, F, A, F, A]),
         case("Mutation.addOrderNote", format!(r#"mutation {{ addOrderNote(input: {{ orderId: "{oa}", body: "" }}) {{ note {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, A, A, A, F, A]),
+        case("Mutation.reorder", format!(r#"mutation {{ reorder(input: {{ orderId: "{oa}", payment: {{ provider: "test", token: "tok_declined" }} }}) {{ order {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::OrdersWrite), [U, A, M, A, F, A]),
+        case("Mutation.updateCustomer", format!(r#"mutation {{ updateCustomer(input: {{ customerId: "{ca}", timeZone: "Mars/Olympus" }}) {{ customer {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::CustomersWrite), [U, A, M, A, F, A]),
+        case("Mutation.addCustomerAddress", format!(r#"mutation {{ addCustomerAddress(input: {{ customerId: "{ca}", address: {{ line1: "", city: "", postalCode: "", country: "US" }} }}) {{ address {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::CustomersWrite), [U, A, M, A, F, A]),
+        case("Mutation.deleteCustomerAddress", r#"mutation { deleteCustomerAddress(input: { addressId: "nope" }) { customer { id } userErrors { code } } }"#.into(), &[], Some(Scope::CustomersWrite), [U, A, A, A, F, A]),
         case("Mutation.createApiKey", r#"mutation { createApiKey(input: { name: "", scopes: [] }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
         case("Mutation.revokeApiKey", r#"mutation { revokeApiKey(input: { id: "nope" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, M]),
     ]

@@ -11,6 +11,7 @@ mod lifecycle;
 mod live;
 mod notes;
 mod orders;
+mod profile;
 mod returns;
 mod schema;
 mod security;

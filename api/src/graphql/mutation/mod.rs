@@ -19,6 +19,7 @@ pub struct Mutation(
     access::AccessMutation,
     catalog::CatalogMutation,
     customer::CustomerMutation,
+    customer::ProfileMutation,
     ordering::OrderingMutation,
     fulfillment::FulfillmentMutation,
     returns::ReturnsMutation,

@@ -19,6 +19,7 @@ use crate::graphql::types::order::Order;
 use crate::service::Store;
 use crate::service::cancelling::CancelOrder;
 use crate::service::ordering::{Actor, PlaceOrder};
+use crate::service::reorder::Reorder;
 
 /// Most lines one order may have.
 const MAX_LINES: usize = 100;
@@ -53,8 +54,10 @@ pub struct PlaceOrderInput {
     pub channel: String,
     /// What to buy; a SKU listed twice is merged.
     pub lines: Vec<OrderLineInput>,
-    /// Where to ship.
-    pub shipping_address: AddressInput,
+    /// Where to ship; or give `shippingAddressId`.
+    pub shipping_address: Option<AddressInput>,
+    /// One of the customer's saved addresses to ship to, instead of `shippingAddress`.
+    pub shipping_address_id: Option<ID>,
     /// How fast.
     #[graphql(default_with = "ShippingMethod::Standard")]
     pub shipping_method: ShippingMethod,
@@ -86,6 +89,19 @@ pub struct CancelOrderInput {
     pub reason: Option<String>,
     /// Refuse with `VERSION_CONFLICT` unless the order is still at this version.
     pub expected_version: Option<i32>,
+}
+
+/// An earlier order to place again.
+#[derive(InputObject)]
+pub struct ReorderInput {
+    /// The earlier order.
+    pub order_id: ID,
+    /// Retry-safe key, as on `placeOrder`.
+    pub idempotency_key: Option<String>,
+    /// How to pay; may be left out only when the earlier order was paid `manual`.
+    pub payment: Option<PaymentInput>,
+    /// Where to ship; default: where the earlier order went.
+    pub shipping_address: Option<AddressInput>,
 }
 
 /// Result of order mutations.
@@ -188,7 +204,41 @@ impl OrderingMutation {
         let customer = checks.take(None, customer_for(who, input.customer_id.as_ref()));
         let channel = checks.take(None, Code::parse("channel", &input.channel));
         let lines = checks.take(None, parse_lines(&input.lines));
-        let address = checks.take(Some("shippingAddress"), input.shipping_address.parse());
+        let address = match (input.shipping_address, &input.shipping_address_id) {
+            (Some(address), None) => checks.take(Some("shippingAddress"), address.parse()),
+            (None, Some(id)) => match (gid::decode_as(Kind::CustomerAddress, id), customer) {
+                (Some(id), Some(owner)) => {
+                    match ctx
+                        .data::<Store>()?
+                        .saved_address(owner, id, "shippingAddressId")
+                        .await
+                    {
+                        Ok(address) => Some(address),
+                        Err(err) => {
+                            return Ok(PlaceOrderPayload {
+                                order: None,
+                                user_errors: crate::graphql::error::user_errors(err)?,
+                            });
+                        }
+                    }
+                }
+                (None, _) => checks.take(
+                    None,
+                    Err(ValidationError::new(
+                        "shippingAddressId",
+                        "is not a saved address ID",
+                    )),
+                ),
+                (Some(_), None) => None,
+            },
+            _ => checks.take(
+                None,
+                Err(ValidationError::new(
+                    "shippingAddress",
+                    "give either shippingAddress or shippingAddressId",
+                )),
+            ),
+        };
         let provider = checks.take(
             None,
             bounded("payment.provider", Some(input.payment.provider.clone()), 64).and_then(|p| {
@@ -238,6 +288,68 @@ impl OrderingMutation {
             payload(ctx.data::<Store>()?.place_order(order, &actor).await, |p| {
                 Order(p.order)
             })?;
+        Ok(PlaceOrderPayload { order, user_errors })
+    }
+
+    /// "Buy it again": places a new order with the same SKUs and quantities as an
+    /// earlier one, at today's prices, through the same path as `placeOrder`. Lines that
+    /// cannot be had come back as one `UNAVAILABLE` error each (`field`: the line's
+    /// index) and nothing is placed. Customers reorder their own orders.
+    async fn reorder(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see `ReorderInput`.")] input: ReorderInput,
+    ) -> Result<PlaceOrderPayload> {
+        let who = principal(ctx);
+        let mut checks = Checks::default();
+        let order = checks.take(
+            None,
+            gid::decode_as(Kind::Order, &input.order_id)
+                .map(OrderId)
+                .ok_or_else(|| ValidationError::new("orderId", "is not an order ID")),
+        );
+        let key = checks.take(
+            None,
+            bounded("idempotencyKey", input.idempotency_key.clone(), 200),
+        );
+        let address = checks.take(
+            Some("shippingAddress"),
+            input.shipping_address.map(AddressInput::parse).transpose(),
+        );
+        let payment = checks.take(
+            None,
+            input
+                .payment
+                .map(|p| {
+                    let provider =
+                        bounded("payment.provider", Some(p.provider), 64)?.ok_or_else(|| {
+                            ValidationError::new("payment.provider", "must not be blank")
+                        })?;
+                    Ok((provider, bounded("payment.token", p.token, 256)?))
+                })
+                .transpose(),
+        );
+        let (Some(order), Some(idempotency_key), Some(address), Some(payment)) =
+            (order, key, address, payment)
+        else {
+            return Ok(PlaceOrderPayload {
+                order: None,
+                user_errors: checks.into_errors(),
+            });
+        };
+        let scope = order_visibility(who)
+            .unwrap_or(crate::service::orders::Visibility::OwnedBy(CustomerId(0)));
+        let actor = Actor { name: who.actor() };
+        let request = Reorder {
+            order,
+            idempotency_key,
+            payment,
+            address,
+        };
+        let (order, user_errors) = payload(
+            ctx.data::<Store>()?.reorder(request, &actor, scope).await,
+            |p| Order(p.order),
+        )?;
         Ok(PlaceOrderPayload { order, user_errors })
     }
 

@@ -10,6 +10,8 @@ use crate::domain::ids::CustomerId;
 use crate::gid::Kind;
 use crate::graphql::error::{invalid_argument, query_error, top_level};
 use crate::graphql::guard::{can_read_order, principal};
+use crate::graphql::loaders::{AddressesOf, load_list};
+use crate::graphql::scalars::Address;
 use crate::service::Store;
 use crate::service::orders::{OrderQuery, OrderSort, Visibility};
 use crate::service::page::PageRequest;
@@ -43,6 +45,35 @@ impl Customer {
     /// When the customer was created.
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
+    }
+    /// Optimistic-concurrency version of the profile.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Whether they want e-mail notifications.
+    async fn notify_by_email(&self) -> bool {
+        self.0.notify_by_email
+    }
+    /// Whether they want SMS notifications.
+    async fn notify_by_sms(&self) -> bool {
+        self.0.notify_by_sms
+    }
+    /// Saved shipping addresses, oldest first.
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<CustomerAddress>> {
+        Ok(load_list(ctx, AddressesOf(CustomerId(self.0.id)))
+            .await?
+            .into_iter()
+            .map(CustomerAddress)
+            .collect())
+    }
+    /// The saved address orders go to unless another is given.
+    async fn default_address(&self, ctx: &Context<'_>) -> Result<Option<CustomerAddress>> {
+        let saved: Vec<entity::customer_address::Model> =
+            load_list(ctx, AddressesOf(CustomerId(self.0.id))).await?;
+        Ok(saved
+            .into_iter()
+            .find(|a| a.is_default)
+            .map(CustomerAddress))
     }
     /// The customer's orders, newest first.
     #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
@@ -86,5 +117,40 @@ impl Customer {
             .await
             .map_err(query_error)?;
         Ok(connection(page, Order))
+    }
+}
+
+/// A saved shipping address.
+pub struct CustomerAddress(pub entity::customer_address::Model);
+
+/// A customer's saved shipping address.
+#[Object]
+impl CustomerAddress {
+    /// Opaque global ID (pass it as `shippingAddressId` when placing an order).
+    async fn id(&self) -> ID {
+        global_id(Kind::CustomerAddress, self.0.id)
+    }
+    /// "Home", "Office".
+    async fn label(&self) -> Option<&str> {
+        self.0.label.as_deref()
+    }
+    /// The address.
+    async fn address(&self) -> Address {
+        let a = &self.0;
+        Address {
+            name: a.name.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+            latitude: a.latitude,
+            longitude: a.longitude,
+        }
+    }
+    /// The customer's default.
+    async fn is_default(&self) -> bool {
+        self.0.is_default
     }
 }
