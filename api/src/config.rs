@@ -84,6 +84,15 @@ pub struct Settings {
         global = true
     )]
     pub return_window_days: u32,
+    /// How long after placing a customer may still edit their order (`1h`, `90s`, `2s`).
+    #[arg(
+        long,
+        env = "ORDERLY_CUSTOMER_EDIT_WINDOW",
+        default_value = "1h",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub customer_edit_window: std::time::Duration,
     /// How often the outbox relay looks for unpublished events when nothing woke it, in ms.
     #[arg(
         long,
@@ -187,6 +196,7 @@ impl Settings {
             loader_delay_ms: 1,
             tax_rates: String::new(),
             return_window_days: 30,
+            customer_edit_window: std::time::Duration::from_secs(3600),
             relay_poll_ms: 1000,
             scheduler_interval_ms: 60_000,
             seed_demo: Some(false),

@@ -58,7 +58,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
         let store = Store::new(connection, clock)
             .with_tax_rates(tax)
-            .with_return_window(settings.return_window_days);
+            .with_return_window(settings.return_window_days)
+            .with_customer_edit_window(settings.customer_edit_window);
         if settings.seeds_demo()
             && let Some(summary) = store
                 .seed_demo()

@@ -79,7 +79,7 @@ stored_enum!(
 );
 stored_enum!(
     /// What a payment operation asks of the provider.
-    PaymentOperationKind { Capture, Void }
+    PaymentOperationKind { Capture, Void, Release }
 );
 stored_enum!(
     /// Where a call to the payment provider stands.

@@ -77,6 +77,7 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
         "Mutation.updateCustomer",
         Access::CustomerOr(Scope::CustomersWrite),
     ),
+    ("Mutation.editOrder", Access::CustomerOr(Scope::OrdersWrite)),
     (
         "Mutation.markPacked",
         Access::StaffOr(Scope::FulfillmentWrite),

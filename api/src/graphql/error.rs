@@ -118,6 +118,7 @@ pub fn user_errors(err: service::Error) -> async_graphql::Result<Vec<UserError>>
             .into_iter()
             .map(|(field, message)| UserError::new(ErrorCode::Unavailable, &field, message))
             .collect()),
+        E::NotEditable { field, message } => one(ErrorCode::NotEditable, &field, message),
         E::NotReturnable { field, message } => one(ErrorCode::NotReturnable, &field, message),
         E::RefundExceedsCaptured { field, message } => {
             one(ErrorCode::RefundExceedsCaptured, &field, message)

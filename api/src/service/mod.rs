@@ -9,6 +9,7 @@ pub mod catalog;
 mod changes;
 pub mod customers;
 pub mod db;
+pub mod editing;
 pub mod fulfillment;
 mod idempotency;
 pub mod notes;
@@ -58,6 +59,10 @@ pub enum Error {
     /// more than is left to return.
     #[error("{message}")]
     NotReturnable { field: String, message: String },
+    /// `NOT_EDITABLE` on the named field: picking has started, the order is cancelled,
+    /// or the customer's edit window is over.
+    #[error("{message}")]
+    NotEditable { field: String, message: String },
     /// `REFUND_EXCEEDS_CAPTURED` on the named field: more than was captured and not yet
     /// refunded.
     #[error("{message}")]
@@ -224,6 +229,8 @@ pub struct Store {
     tax: Arc<TaxRates>,
     /// Days after delivery within which units may be asked back.
     return_window_days: u32,
+    /// How long after placing a customer may edit their order.
+    customer_edit_window: chrono::TimeDelta,
     /// SQLite has one writer at a time; writers queue here, first come first served,
     /// instead of polling the file lock (whose back-off gave second-long tails).
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
@@ -248,6 +255,7 @@ impl Store {
             payments: Arc::default(),
             tax: Arc::default(),
             return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
+            customer_edit_window: chrono::TimeDelta::hours(1),
             write_gate,
             committed: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1024).0,
@@ -263,6 +271,13 @@ impl Store {
     /// The same store with a return window of `days` after delivery.
     pub fn with_return_window(mut self, days: u32) -> Self {
         self.return_window_days = days;
+        self
+    }
+
+    /// The same store letting customers edit orders for `window` after placing them.
+    pub fn with_customer_edit_window(mut self, window: std::time::Duration) -> Self {
+        self.customer_edit_window =
+            chrono::TimeDelta::from_std(window).unwrap_or(chrono::TimeDelta::hours(1));
         self
     }
 
@@ -289,6 +304,7 @@ impl Store {
             payments: Arc::default(),
             tax: Arc::default(),
             return_window_days: DEFAULT_RETURN_WINDOW_DAYS,
+            customer_edit_window: chrono::TimeDelta::hours(1),
             write_gate: None,
             committed: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1).0,

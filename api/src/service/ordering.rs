@@ -108,7 +108,10 @@ async fn priced_lines(
 }
 
 /// Every location that could ship to `country`, with what it has available of `skus`.
-async fn candidates(txn: &DatabaseTransaction, skus: &[SkuId]) -> Result<Vec<Candidate>> {
+pub(crate) async fn candidates(
+    txn: &DatabaseTransaction,
+    skus: &[SkuId],
+) -> Result<Vec<Candidate>> {
     let locations = location::Entity::find()
         .filter(location::Column::Active.eq(true))
         .all(txn)
@@ -139,7 +142,7 @@ async fn candidates(txn: &DatabaseTransaction, skus: &[SkuId]) -> Result<Vec<Can
         .collect())
 }
 
-fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {
+pub(crate) fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {
     let (index, (sku, wanted), found) = short
         .iter()
         .find_map(|(id, found)| {
@@ -400,7 +403,11 @@ struct OrderHead<'a> {
 /// Reserves the plan's stock. Conditional UPDATE, never read-then-write: two checkouts
 /// must not both take the last unit. Rows are locked in (location, SKU) order so
 /// concurrent orders cannot deadlock each other.
-async fn reserve(txn: &DatabaseTransaction, plan: &Plan, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn reserve(
+    txn: &DatabaseTransaction,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut reservations: Vec<(LocationId, SkuId, i32)> = plan
         .allocations
         .iter()

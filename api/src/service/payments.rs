@@ -58,10 +58,34 @@ pub trait PaymentProvider: Send + Sync + 'static {
         currency: &str,
         idempotency_key: &str,
     ) -> Result<String, PaymentError>;
+    /// Holds `amount` more on an existing authorisation (an order edit that costs more).
+    /// Gateways without incremental authorisation decline.
+    async fn increase_authorization(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+        _idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        Err(PaymentError::Declined(
+            "this payment method cannot hold more; cancel and place a new order".to_owned(),
+        ))
+    }
+    /// Releases `amount` of a held authorisation (an order edit that costs less).
+    async fn release(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+        _idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        Ok(())
+    }
 }
 
 /// The `test` provider: deterministic outcomes by token, no network. `tok_visa` and
-/// `tok_mastercard` authorise, `tok_declined` declines; `tok_visa_refund_fails_once`
+/// `tok_mastercard` authorise, `tok_declined` declines; `tok_visa_increase_declined`
+/// authorises but declines holding more (order edits); `tok_visa_refund_fails_once`
 /// and `tok_visa_capture_fails_once` authorise, and the first refund (capture) of that
 /// payment fails as if the gateway timed out — for trying out retries. Repeated
 /// idempotency keys answer like the first call, as a real gateway does.
@@ -115,6 +139,9 @@ impl PaymentProvider for TestProvider {
             }),
             Some("tok_visa_capture_fails_once") => Ok(Authorization::Authorized {
                 reference: format!("test_capture_fails_once_{id}"),
+            }),
+            Some("tok_visa_increase_declined") => Ok(Authorization::Authorized {
+                reference: format!("test_increase_declined_{id}"),
             }),
             Some("tok_declined") => Err(PaymentError::Declined("the card was declined".to_owned())),
             Some(_) => Err(PaymentError::Declined(
@@ -170,6 +197,22 @@ impl PaymentProvider for TestProvider {
             format!("re_test_{}", uuid::Uuid::new_v4().simple())
         }))
     }
+
+    async fn increase_authorization(
+        &self,
+        reference: &str,
+        _amount: i64,
+        _currency: &str,
+        idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        if reference.starts_with("test_increase_declined_") {
+            return Err(PaymentError::Declined(
+                "the card issuer declined the higher amount".to_owned(),
+            ));
+        }
+        self.once(idempotency_key, String::new);
+        Ok(())
+    }
 }
 
 /// The `manual` provider: the order waits for staff to record the payment; money moves
@@ -211,6 +254,16 @@ impl PaymentProvider for ManualProvider {
         idempotency_key: &str,
     ) -> Result<String, PaymentError> {
         Ok(format!("manual_{idempotency_key}"))
+    }
+
+    async fn increase_authorization(
+        &self,
+        _reference: &str,
+        _amount: i64,
+        _currency: &str,
+        _idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        Ok(())
     }
 }
 

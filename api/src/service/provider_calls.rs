@@ -75,6 +75,12 @@ impl Store {
                 PaymentOperationKind::Void => {
                     provider.void(&reference, &format!("void:{id}")).await
                 }
+                PaymentOperationKind::Release => {
+                    let key = format!("release:{id}");
+                    provider
+                        .release(&reference, op.amount, &op.currency, &key)
+                        .await
+                }
             },
         };
         let (status, error) = match &outcome {

@@ -26,7 +26,7 @@ pub struct Reorder {
 }
 
 /// The address an order shipped to.
-fn shipped_to(order: &order::Model) -> Result<Address> {
+pub(crate) fn shipped_to(order: &order::Model) -> Result<Address> {
     Address::parse(AddressFields {
         name: order.ship_name.clone(),
         line1: order.ship_line1.clone(),

@@ -5,6 +5,7 @@
 mod access;
 mod catalog;
 mod customers;
+mod editing;
 mod fuzz;
 mod layers;
 mod lifecycle;

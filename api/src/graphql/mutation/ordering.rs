@@ -10,7 +10,7 @@ use super::catalog::AddressInput;
 use crate::auth::Principal;
 use crate::domain::ValidationError;
 use crate::domain::catalog::Code;
-use crate::domain::ids::{CustomerId, OrderId};
+use crate::domain::ids::{CustomerId, OrderId, OrderLineId};
 use crate::gid::{self, Kind};
 use crate::graphql::enums::ShippingMethod;
 use crate::graphql::error::{UserError, payload};
@@ -18,6 +18,7 @@ use crate::graphql::guard::{order_visibility, principal};
 use crate::graphql::types::order::Order;
 use crate::service::Store;
 use crate::service::cancelling::CancelOrder;
+use crate::service::editing::{EditOrder, Editor};
 use crate::service::ordering::{Actor, PlaceOrder};
 use crate::service::reorder::Reorder;
 
@@ -102,6 +103,78 @@ pub struct ReorderInput {
     pub payment: Option<PaymentInput>,
     /// Where to ship; default: where the earlier order went.
     pub shipping_address: Option<AddressInput>,
+}
+
+/// A new quantity for one line of an order.
+#[derive(InputObject)]
+pub struct SetLineQuantityInput {
+    /// The order line.
+    pub order_line_id: ID,
+    /// Units, 0 (removes the line) to 10,000.
+    pub quantity: i32,
+}
+
+/// Changes to an order that nothing of has been picked.
+#[derive(InputObject)]
+pub struct EditOrderInput {
+    /// The order.
+    pub order_id: ID,
+    /// The order's `version` as you last read it (required: an edit is never blind).
+    pub expected_version: i32,
+    /// New quantities of existing lines (0 removes a line).
+    pub set_quantities: Option<Vec<SetLineQuantityInput>>,
+    /// SKUs to add (merged into a line of the same SKU), at today's prices.
+    pub add_lines: Option<Vec<OrderLineInput>>,
+    /// A new shipping address (the order may move to another location).
+    pub shipping_address: Option<AddressInput>,
+    /// A new shipping speed.
+    pub shipping_method: Option<ShippingMethod>,
+}
+
+/// New quantities by line, and SKU codes with quantities to add.
+type EditLines = (Vec<(OrderLineId, i32)>, Vec<(String, i32)>);
+
+fn parse_edit_lines(
+    set: &[SetLineQuantityInput],
+    add: &[OrderLineInput],
+) -> Result<EditLines, ValidationError> {
+    if set.len() > MAX_LINES || add.len() > MAX_LINES {
+        return Err(ValidationError::new(
+            "addLines",
+            format!("at most {MAX_LINES} lines"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut quantities = Vec::new();
+    for (i, line) in set.iter().enumerate() {
+        let id = gid::decode_as(Kind::OrderLine, &line.order_line_id).ok_or_else(|| {
+            ValidationError::new(
+                format!("setQuantities.{i}.orderLineId"),
+                "is not an order line ID",
+            )
+        })?;
+        if !seen.insert(id) {
+            return Err(ValidationError::new(
+                format!("setQuantities.{i}.orderLineId"),
+                "this line is listed twice",
+            ));
+        }
+        if !(0..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(ValidationError::new(
+                format!("setQuantities.{i}.quantity"),
+                format!("must be between 0 (removes the line) and {MAX_QUANTITY}"),
+            ));
+        }
+        quantities.push((OrderLineId(id), line.quantity));
+    }
+    let added = if add.is_empty() {
+        Vec::new()
+    } else {
+        parse_lines(add).map_err(|e| {
+            ValidationError::new(e.field.replacen("lines", "addLines", 1), e.message)
+        })?
+    };
+    Ok((quantities, added))
 }
 
 /// Result of order mutations.
@@ -351,6 +424,69 @@ impl OrderingMutation {
             |p| Order(p.order),
         )?;
         Ok(PlaceOrderPayload { order, user_errors })
+    }
+
+    /// Changes an order before it is picked: quantities (0 removes a line), new lines,
+    /// the shipping address or method — re-priced, re-routed and re-reserved in one
+    /// transaction, all or nothing. A higher total is authorised first
+    /// (`PAYMENT_DECLINED`: nothing changes); a lower one releases the difference.
+    /// Staff until picking starts; customers their own orders within
+    /// `ORDERLY_CUSTOMER_EDIT_WINDOW` of placing (`NOT_EDITABLE` otherwise).
+    async fn edit_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see `EditOrderInput`.")] input: EditOrderInput,
+    ) -> Result<OrderPayload> {
+        let who = principal(ctx);
+        let mut checks = Checks::default();
+        let order = checks.take(
+            None,
+            gid::decode_as(Kind::Order, &input.order_id)
+                .map(OrderId)
+                .ok_or_else(|| ValidationError::new("orderId", "is not an order ID")),
+        );
+        let lines = checks.take(
+            None,
+            parse_edit_lines(
+                input.set_quantities.as_deref().unwrap_or_default(),
+                input.add_lines.as_deref().unwrap_or_default(),
+            ),
+        );
+        let address = checks.take(
+            Some("shippingAddress"),
+            input.shipping_address.map(AddressInput::parse).transpose(),
+        );
+        let (Some(order), Some((set_quantities, add_lines)), Some(address)) =
+            (order, lines, address)
+        else {
+            return Ok(OrderPayload {
+                order: None,
+                user_errors: checks.into_errors(),
+            });
+        };
+        let scope = order_visibility(who)
+            .unwrap_or(crate::service::orders::Visibility::OwnedBy(CustomerId(0)));
+        let editor = if who.customer_id().is_some() {
+            Editor::Customer
+        } else {
+            Editor::Staff
+        };
+        let actor = Actor { name: who.actor() };
+        let edit = EditOrder {
+            order,
+            expected_version: input.expected_version,
+            set_quantities,
+            add_lines,
+            address,
+            method: input.shipping_method.map(Into::into),
+        };
+        let (order, user_errors) = payload(
+            ctx.data::<Store>()?
+                .edit_order(edit, editor, &actor, scope)
+                .await,
+            Order,
+        )?;
+        Ok(OrderPayload { order, user_errors })
     }
 
     /// Cancels everything that has not shipped: releases its stock and voids the rest of

@@ -124,6 +124,24 @@ impl Order {
             .map(OrderEvent)
             .collect())
     }
+    /// Whether the caller may edit the order now (`editOrder`): nothing picked, not
+    /// cancelled, and for customers within their edit window.
+    async fn editable(&self, ctx: &Context<'_>) -> Result<bool> {
+        let who = principal(ctx);
+        let editor = match who {
+            crate::auth::Principal::Customer(_) => crate::service::editing::Editor::Customer,
+            _ if who.has_scope(crate::auth::Scope::OrdersWrite) => {
+                crate::service::editing::Editor::Staff
+            }
+            _ => return Ok(false),
+        };
+        let fulfillments: Vec<entity::fulfillment_order::Model> =
+            load_list(ctx, FulfillmentOrdersOf(OrderId(self.0.id))).await?;
+        Ok(ctx
+            .data::<Store>()?
+            .edit_refusal(&self.0, &fulfillments, editor)
+            .is_none())
+    }
     /// Notes, oldest first (customers see CUSTOMER notes only).
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<OrderNote>> {
         let who = principal(ctx);

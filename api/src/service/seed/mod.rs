@@ -232,6 +232,9 @@ struct DemoOrder {
 /// left is set back to `STOCK` (or what stays reserved) at the end, as a stock take.
 const OPENING_EXTRA: i32 = 500;
 
+/// The position of Steven's battery (`#1058`) among the demo's orders.
+const BATTERY_ORDER: usize = 57;
+
 /// Who the demo's history is written by.
 fn actor() -> Actor {
     Actor {
@@ -262,6 +265,8 @@ impl Store {
             placed.push(demo.seed_order(&clock, &world, order).await?);
         }
         demo.seed_returns(&clock, &world, &placed, now).await?;
+        clock.set(now - Duration::hours(2));
+        demo.seed_profile(&world, &placed).await?;
         // The battery's "arriving tomorrow", as the scheduler announces it. Announced at
         // `now`, not earlier: half an hour before a customer's midnight, their tomorrow
         // is another day, and the server's own scheduler would announce it at start-up
@@ -282,6 +287,36 @@ impl Store {
             customers: CUSTOMERS.len(),
             orders: orders.len(),
         }))
+    }
+
+    /// Steven's profile: his home saved as his default address, and a note he left on
+    /// the battery's order (written through the use cases).
+    async fn seed_profile(&self, world: &DemoWorld, placed: &[OrderId]) -> Result<()> {
+        let steven = world.customers[0];
+        self.add_customer_address(super::profile::NewAddress {
+            customer: steven,
+            address: customer_address(0)?,
+            label: Some("Home".to_owned()),
+            make_default: true,
+        })
+        .await?;
+        if let Some(&battery) = placed.get(BATTERY_ORDER) {
+            self.add_order_note(
+                super::notes::NewNote {
+                    order: battery,
+                    body: "Please leave the battery in the garage; the side gate code is 4411."
+                        .to_owned(),
+                    visibility: crate::domain::status::NoteVisibility::Customer,
+                    author: "customer".to_owned(),
+                },
+                &Actor {
+                    name: format!("customer:{}", steven.0),
+                },
+                Visibility::All,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Channels, locations, SKUs, customers and opening stock.
