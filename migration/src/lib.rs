@@ -7,6 +7,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_event_location;
 mod m20261129_000003_post_purchase;
 mod m20261129_000004_notes_profile;
+mod m20261129_000005_channels;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_event_location::Migration),
             Box::new(m20261129_000003_post_purchase::Migration),
             Box::new(m20261129_000004_notes_profile::Migration),
+            Box::new(m20261129_000005_channels::Migration),
         ]
     }
 }

@@ -19,6 +19,8 @@ use crate::auth::{Principal, Scope};
 
 /// The rule of every root field, as `Type.field`. Keep sorted by type, then field.
 pub const ROOT_RULES: &[(&str, Access)] = &[
+    ("Query.channelSummary", Access::StaffOr(Scope::OrdersRead)),
+    ("Query.channels", Access::Authenticated),
     ("Query.customer", Access::Authenticated),
     ("Query.customers", Access::StaffOr(Scope::CustomersRead)),
     (
@@ -57,6 +59,7 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
         Access::StaffOr(Scope::OrdersWrite),
     ),
     ("Mutation.createApiKey", Access::Staff),
+    ("Mutation.createChannel", Access::Staff),
     (
         "Mutation.createCustomer",
         Access::StaffOr(Scope::CustomersWrite),

@@ -7,6 +7,7 @@ pub mod bus;
 pub mod cancelling;
 pub mod catalog;
 mod changes;
+pub mod channels;
 pub mod customers;
 pub mod db;
 pub mod editing;

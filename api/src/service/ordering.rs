@@ -275,6 +275,16 @@ impl Store {
         if customer.is_none() {
             return Err(Error::not_found("customerId", "no such customer"));
         }
+        let channel = entity::channel::Entity::find()
+            .filter(entity::channel::Column::Code.eq(input.channel.as_str()))
+            .one(&txn)
+            .await?;
+        if channel.is_none() {
+            return Err(Error::not_found(
+                "channel",
+                format!("no sales channel '{}'; see `channels`", input.channel),
+            ));
+        }
         let priced = priced_lines(&txn, &input.lines).await?;
         self.route(&txn, input, &priced).await?;
         let amounts = self.amounts(input, &priced)?;

@@ -160,6 +160,8 @@ fn cases(w: &World) -> Vec<Case> {
         case("Query.return", format!(r#"{{ return(id: "{ra}") {{ id }} }}"#), &["return"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
         // (customer B sees an empty list of their own, not A's)
         case("Query.returns", "{ returns(first: 5) { edges { node { id } } } }".into(), &["returns"], Some(Scope::OrdersRead), [U, A, A, A, F, A]),
+        case("Query.channels", "{ channels { code } }".into(), &["channels"], None, [U, A, A, A, A, A]),
+        case("Query.channelSummary", r#"{ channelSummary(from: "2026-01-01", to: "2026-01-02") { orders } }"#.into(), &["channelSummary"], Some(Scope::OrdersRead), [U, F, F, A, F, A]),
         case("Query.apiKeys", "{ apiKeys { id } }".into(), &["apiKeys"], Some(Scope::OrdersRead), [U, F, F, F, F, A]),
         // Nested edges with rules of their own.
         case("Order.customer", format!(r#"{{ order(id: "{oa}") {{ customer {{ id }} }} }}"#), &["order", "customer"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
@@ -198,6 +200,7 @@ fn cases(w: &World) -> Vec<Case> {
         case("Mutation.updateCustomer", format!(r#"mutation {{ updateCustomer(input: {{ customerId: "{ca}", timeZone: "Mars/Olympus" }}) {{ customer {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::CustomersWrite), [U, A, M, A, F, A]),
         case("Mutation.addCustomerAddress", format!(r#"mutation {{ addCustomerAddress(input: {{ customerId: "{ca}", address: {{ line1: "", city: "", postalCode: "", country: "US" }} }}) {{ address {{ id }} userErrors {{ code }} }} }}"#), &[], Some(Scope::CustomersWrite), [U, A, M, A, F, A]),
         case("Mutation.deleteCustomerAddress", r#"mutation { deleteCustomerAddress(input: { addressId: "nope" }) { customer { id } userErrors { code } } }"#.into(), &[], Some(Scope::CustomersWrite), [U, A, A, A, F, A]),
+        case("Mutation.createChannel", r#"mutation { createChannel(input: { code: "", name: "" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
         case("Mutation.createApiKey", r#"mutation { createApiKey(input: { name: "", scopes: [] }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
         case("Mutation.revokeApiKey", r#"mutation { revokeApiKey(input: { id: "nope" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, M]),
     ]

@@ -4,6 +4,7 @@
 
 mod access;
 mod catalog;
+mod channels;
 mod customers;
 mod editing;
 mod fuzz;

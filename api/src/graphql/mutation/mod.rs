@@ -24,6 +24,7 @@ pub struct Mutation(
     fulfillment::FulfillmentMutation,
     returns::ReturnsMutation,
     notes::NotesMutation,
+    crate::graphql::query::channels::ChannelsMutation,
 );
 
 /// Collects every validation failure of one input, so a client sees all of them at once.

@@ -1,6 +1,7 @@
 //! Root query fields, one capability per file, merged into `Query`.
 
 mod catalog;
+pub(crate) mod channels;
 mod customer;
 mod fulfillment;
 mod node;
@@ -17,5 +18,6 @@ pub struct Query(
     catalog::CatalogQuery,
     fulfillment::FulfillmentQuery,
     returns::ReturnsQuery,
+    channels::ChannelsQuery,
     crate::graphql::mutation::access::AccessQuery,
 );
