@@ -34,12 +34,12 @@ async fn orders_page_forward_and_backward_without_gaps(app: TestApp) {
         }
         after = info["endCursor"].as_str().map(str::to_owned);
     }
-    assert_eq!(seen.len(), 64, "every demo order once");
+    assert_eq!(seen.len(), 65, "every demo order once");
     let mut unique = seen.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), seen.len());
-    assert_eq!(seen[0], "#1062", "newest first by default");
+    assert_eq!(seen[0], "#1065", "newest first by default");
 
     let first = app.staff(ORDERS_PAGE, json!({ "first": 10 })).await;
     let end = first["data"]["orders"]["pageInfo"]["endCursor"]
@@ -72,7 +72,7 @@ async fn orders_page_forward_and_backward_without_gaps(app: TestApp) {
         .await;
     assert_eq!(numbers(&reversed), vec!["#1001", "#1002", "#1003"]);
     let by_total = app
-        .staff(ORDERS_PAGE, json!({ "first": 64, "sortKey": "TOTAL" }))
+        .staff(ORDERS_PAGE, json!({ "first": 65, "sortKey": "TOTAL" }))
         .await;
     let totals: Vec<f64> = by_total["data"]["orders"]["edges"]
         .as_array()
@@ -106,7 +106,7 @@ async fn orders_filter_by_status_customer_channel_dates_and_text(app: TestApp) {
         .iter()
         .map(|e| e["node"]["status"].clone())
         .collect();
-    assert_eq!(statuses.len(), 3, "{body}");
+    assert_eq!(statuses.len(), 4, "{body}");
     assert!(statuses.iter().all(|s| s == "SHIPPED" || s == "CONFIRMED"));
 
     let body = app
@@ -155,7 +155,7 @@ async fn orders_filter_by_status_customer_channel_dates_and_text(app: TestApp) {
         .await;
     assert_eq!(
         numbers(&body),
-        vec!["#1062", "#1060", "#1059", "#1058"],
+        vec!["#1065", "#1062", "#1060", "#1059", "#1058"],
         "orders placed in the last three days"
     );
     let body = app
@@ -213,19 +213,22 @@ async fn the_portal_shows_stevens_delivered_array_and_a_battery_arriving_tomorro
     let steven = app.customer_id_by_email("steven.boyle@example.com").await;
     let token = app.customer_token(&steven);
     let body = app
-        .as_token(&token, "{ me { orders(first: 2) { edges { node { number status lines { sku { code name } } fulfillmentOrders { status carrier trackingNumber estimatedDelivery { earliest latest label } } } } } } }", json!({}))
+        .as_token(&token, "{ me { orders(first: 3) { edges { node { number status editable lines { sku { code name } } fulfillmentOrders { status carrier trackingNumber estimatedDelivery { earliest latest label } } } } } } }", json!({}))
         .await;
     let edges = body["data"]["me"]["orders"]["edges"]
         .as_array()
         .unwrap_or_else(|| panic!("{body}"));
-    let battery = &edges[0]["node"];
+    // This morning's order, still his to change; then the battery and the array.
+    assert_eq!(edges[0]["node"]["status"], "CONFIRMED", "{body}");
+    assert_eq!(edges[0]["node"]["editable"], true, "{body}");
+    let battery = &edges[1]["node"];
     assert_eq!(battery["lines"][0]["sku"]["code"], "BATT-13KWH", "{body}");
     assert_eq!(
         battery["fulfillmentOrders"][0]["estimatedDelivery"]["label"], "Arriving tomorrow",
         "{body}"
     );
     assert_eq!(battery["fulfillmentOrders"][0]["carrier"], "UPS");
-    let array = &edges[1]["node"];
+    let array = &edges[2]["node"];
     assert_eq!(array["lines"][0]["sku"]["code"], "SOLAR-6KW");
     assert_eq!(array["status"], "DELIVERED");
     let label = array["fulfillmentOrders"][0]["estimatedDelivery"]["label"]
@@ -238,12 +241,12 @@ async fn the_portal_shows_stevens_delivered_array_and_a_battery_arriving_tomorro
     let later = app
         .as_token(
             &token,
-            "{ me { orders(first: 1) { edges { node { fulfillmentOrders { estimatedDelivery { label } } } } } } }",
+            "{ me { orders(first: 2) { edges { node { fulfillmentOrders { estimatedDelivery { label } } } } } } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        later["data"]["me"]["orders"]["edges"][0]["node"]["fulfillmentOrders"][0]["estimatedDelivery"]
+        later["data"]["me"]["orders"]["edges"][1]["node"]["fulfillmentOrders"][0]["estimatedDelivery"]
             ["label"],
         "Delayed"
     );
@@ -256,12 +259,12 @@ async fn the_demo_promise_is_in_the_customers_own_dates(app: TestApp) {
     let body = app
         .as_token(
             &app.customer_token(&steven),
-            "{ me { orders(first: 2) { edges { node { fulfillmentOrders { estimatedDelivery { earliest label } deliveredAt } } } } } }",
+            "{ me { orders(first: 3) { edges { node { fulfillmentOrders { estimatedDelivery { earliest label } deliveredAt } } } } } }",
             json!({}),
         )
         .await;
     let edges = &body["data"]["me"]["orders"]["edges"];
-    let battery = &edges[0]["node"]["fulfillmentOrders"][0];
+    let battery = &edges[1]["node"]["fulfillmentOrders"][0];
     assert_eq!(
         battery["estimatedDelivery"]["label"], "Arriving tomorrow",
         "{body}"
@@ -275,7 +278,7 @@ async fn the_demo_promise_is_in_the_customers_own_dates(app: TestApp) {
         "{body}"
     );
     // Delivered two local days ago, in the afternoon, San Francisco time.
-    let array = &edges[1]["node"]["fulfillmentOrders"][0];
+    let array = &edges[2]["node"]["fulfillmentOrders"][0];
     let delivered = chrono::DateTime::parse_from_rfc3339(array["deliveredAt"].as_str().unwrap())
         .unwrap()
         .to_utc();

@@ -736,5 +736,14 @@ fn demo_orders(now: DateTime<Utc>) -> Vec<DemoOrder> {
         placed: days_ago(8),
         stage: Stage::Delayed,
     });
+    // Steven's order of a few minutes ago: nothing picked yet, so he can still change it
+    // himself (for an hour after placing, `ORDERLY_CUSTOMER_EDIT_WINDOW`).
+    orders.push(DemoOrder {
+        customer: 0,
+        lines: &[("MC4-PAIR", 6)],
+        method: ShippingMethod::Standard,
+        placed: now - Duration::minutes(5),
+        stage: Stage::Open,
+    });
     orders
 }
