@@ -28,6 +28,31 @@ pub struct ChannelDay {
 }
 
 impl Store {
+    /// Whether channel `code` exists: answered from memory once seen (channels are never
+    /// deleted), else read once.
+    pub(crate) async fn channel_exists(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        code: &str,
+    ) -> Result<bool> {
+        if self
+            .known_channels
+            .read()
+            .is_ok_and(|known| known.contains(code))
+        {
+            return Ok(true);
+        }
+        let found = channel::Entity::find()
+            .filter(channel::Column::Code.eq(code))
+            .one(db)
+            .await?
+            .is_some();
+        if found && let Ok(mut known) = self.known_channels.write() {
+            known.insert(code.to_owned());
+        }
+        Ok(found)
+    }
+
     /// Every channel, by code.
     pub async fn channels(&self) -> Result<Vec<channel::Model>> {
         Ok(channel::Entity::find()

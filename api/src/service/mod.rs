@@ -237,6 +237,8 @@ pub struct Store {
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Woken after every commit that wrote events, so the relay publishes at once.
     committed: Arc<tokio::sync::Notify>,
+    /// Channel codes known to exist (channels are never deleted, so a hit needs no query).
+    known_channels: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
     /// SKUs whose stock a commit changed, for stock badges (state, so at-most-once is fine).
     stock_changes: tokio::sync::broadcast::Sender<Vec<i64>>,
 }
@@ -259,6 +261,7 @@ impl Store {
             customer_edit_window: chrono::TimeDelta::hours(1),
             write_gate,
             committed: Arc::default(),
+            known_channels: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1024).0,
         }
     }
@@ -308,6 +311,7 @@ impl Store {
             customer_edit_window: chrono::TimeDelta::hours(1),
             write_gate: None,
             committed: Arc::default(),
+            known_channels: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1).0,
         }
     }

@@ -275,11 +275,7 @@ impl Store {
         if customer.is_none() {
             return Err(Error::not_found("customerId", "no such customer"));
         }
-        let channel = entity::channel::Entity::find()
-            .filter(entity::channel::Column::Code.eq(input.channel.as_str()))
-            .one(&txn)
-            .await?;
-        if channel.is_none() {
+        if !self.channel_exists(&txn, &input.channel).await? {
             return Err(Error::not_found(
                 "channel",
                 format!("no sales channel '{}'; see `channels`", input.channel),
