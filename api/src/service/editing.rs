@@ -294,7 +294,18 @@ impl Store {
             .iter()
             .filter_map(|(sku, (_, qty, _))| draft.skus.get(sku).map(|s| (s.clone(), *qty)))
             .collect();
-        routing::route(&wanted, &candidates(txn, &skus).await?, &destination).map_err(|u| {
+        let candidates = candidates(txn, &skus).await?;
+        if !candidates
+            .iter()
+            .any(|c| c.active && c.ships_to.contains(&destination.country))
+        {
+            return Err(crate::domain::ValidationError::new(
+                "shippingAddress.country",
+                format!("no location ships to {}", destination.country),
+            )
+            .into());
+        }
+        routing::route(&wanted, &candidates, &destination).map_err(|u| {
             match out_of_stock(&u.short, &priced) {
                 Error::OutOfStock { message, .. } => Error::OutOfStock {
                     field: "addLines".to_owned(),
