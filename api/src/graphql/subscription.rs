@@ -82,6 +82,20 @@ fn is_delivery_event(kind: domain::OrderEventType) -> bool {
     )
 }
 
+/// The return status a return event records.
+fn status_reached(kind: domain::OrderEventType) -> Option<domain::ReturnStatus> {
+    use domain::{OrderEventType as E, ReturnStatus as R};
+    Some(match kind {
+        E::ReturnRequested => R::Requested,
+        E::ReturnApproved => R::Approved,
+        E::ReturnDeclined => R::Declined,
+        E::ReturnInTransit => R::InTransit,
+        E::ReturnReceived => R::Received,
+        E::Refunded => R::Refunded,
+        _ => return None,
+    })
+}
+
 /// The customer whose orders a stream follows: customers follow themselves; staff and
 /// partners with `orders:read` name one.
 fn followed_customer(who: &Principal, given: Option<&ID>) -> Result<CustomerId> {
@@ -264,8 +278,9 @@ impl Subscription {
         ))
     }
 
-    /// A return: first as it is now, then again each time it changes — approved or
-    /// declined, on its way back, received, refunded (customers: their own returns).
+    /// A return: first as it is now, then once per step — approved or declined, on its
+    /// way back, received, refunded — with the status that step reached (customers:
+    /// their own returns).
     async fn return_updated(
         &self,
         ctx: &Context<'_>,
@@ -291,7 +306,13 @@ impl Subscription {
                     Ok(OrderEvent(event)) if event.return_id == Some(key.0) => {
                         // Read afresh: the connection's loader would answer from its cache.
                         match store.returns_by_ids(&[key], Visibility::All).await {
-                            Ok(mut found) => found.remove(&key).map(|r| Ok(Return(r))),
+                            Ok(mut found) => found.remove(&key).map(|mut r| {
+                                // Each message is one step: its status is the one that
+                                // step reached, even when a later step (the refund
+                                // after a receipt) has already committed.
+                                r.status = status_reached(event.event_type).unwrap_or(r.status);
+                                Ok(Return(r))
+                            }),
                             Err(err) => Some(Err(query_error(err))),
                         }
                     }
