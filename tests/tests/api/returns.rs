@@ -368,16 +368,19 @@ async fn a_delivered_order_goes_back_restocked_and_refunded(app: TestApp) {
                 .to_owned(),
         );
     }
-    assert_eq!(
-        heard,
-        [
-            "RETURN_REQUESTED",
-            "RETURN_APPROVED",
-            "RETURN_IN_TRANSIT",
-            "RETURN_RECEIVED",
-            "REFUNDED"
-        ]
-    );
+    // (The feed starts when the server has read the subscription; the request may have
+    // committed just before that on a busy machine. Every later step is certain.)
+    let steps = [
+        "RETURN_APPROVED",
+        "RETURN_IN_TRANSIT",
+        "RETURN_RECEIVED",
+        "REFUNDED",
+    ];
+    assert!(heard.ends_with(&steps.map(String::from)), "{heard:?}");
+    assert!(heard.len() <= 5, "each step once: {heard:?}");
+    if heard.len() == 5 {
+        assert_eq!(heard[0], "RETURN_REQUESTED", "{heard:?}");
+    }
 }
 
 /// Every kind of bad request gets its stable code and changes nothing.
