@@ -39,6 +39,12 @@ pub enum Command {
         /// Write the demo data set (locations, catalogue, customers, orders).
         #[arg(long)]
         demo: bool,
+        /// Write the benchmark data set instead (deterministic; see `tests/bench/`).
+        #[arg(long, conflicts_with = "demo")]
+        bench: bool,
+        /// Orders in the benchmark data set.
+        #[arg(long, default_value_t = 100_000, requires = "bench")]
+        orders: usize,
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
     Schema,
@@ -81,12 +87,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Seed { demo } => {
+        Command::Seed {
+            demo,
+            bench,
+            orders,
+        } => {
             crate::telemetry::init(settings.log_format);
-            anyhow::ensure!(demo, "say what to seed: orderly seed --demo");
+            anyhow::ensure!(
+                demo || bench,
+                "say what to seed: orderly seed --demo, or orderly seed --bench --orders N"
+            );
             let connection = db::connect(&settings.database_url, 1, 0, &Metrics::new()?).await?;
             db::migrate(&connection).await?;
             let store = Store::new(connection, Arc::new(SystemClock));
+            if bench {
+                match store
+                    .seed_bench(orders)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))
+                    .context("Failed to seed the benchmark data")?
+                {
+                    Some(summary) => tracing::info!(?summary, "benchmark data written"),
+                    None => tracing::info!("benchmark data already present; nothing written"),
+                }
+                return Ok(());
+            }
             match store
                 .seed_demo()
                 .await

@@ -9,7 +9,10 @@
 //! relative to the store's clock and are the customers' local dates, so the promise
 //! labels read right on any day, in any time zone.
 
+mod bench;
 mod returns;
+
+pub use bench::BenchSummary;
 
 use std::collections::HashMap;
 use std::sync::Arc;
