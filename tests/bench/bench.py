@@ -34,7 +34,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "target", "release", "orderly")
+BIN = os.environ.get("ORDERLY_BIN", os.path.join(ROOT, "target", "release", "orderly"))
 TICKS = os.sysconf("SC_CLK_TCK")
 ORDER_FIELDS = ("id number status total { amount currencyCode } customer { id name email } "
                 "lines { quantity unitPrice { amount } sku { code name price { amount } } }")
@@ -163,7 +163,16 @@ def measure(args, server, name, bodies):
     connections = args.place_connections if name.startswith("place") else args.connections
     server_before, pg_before = cpu_ticks(server.proc.pid), postgres_ticks()
     statements_before = server.statements()
+    perf = None
+    if args.perf:
+        perf = subprocess.Popen(["perf", "record", "-F", "1999", "--call-graph", "dwarf,16384",
+                                 "-p", str(server.proc.pid), "-o",
+                                 os.path.join(args.perf, name + ".perf.data"),
+                                 "--", "sleep", str(max(args.duration - 2, 1))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r = wrk(args, server, path, args.duration, connections)
+    if perf:
+        perf.wait()
     statements_after = server.statements()
     server_ms = (cpu_ticks(server.proc.pid) - server_before) * 1000 / TICKS
     pg_after = postgres_ticks()
@@ -203,6 +212,9 @@ def main():
     p.add_argument("--only", default="q1,q2,place-spread,place-hot")
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--no-build", action="store_true")
+    p.add_argument("--perf", metavar="DIR",
+                   help="record a perf profile of the server during each run into DIR "
+                        "(build with --profile profiling and set ORDERLY_BIN)")
     args = p.parse_args()
     runs = args.only.split(",")
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/orderly_bench")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::MigratorTrait;
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -41,11 +41,17 @@ pub async fn connect(
             .context("Failed to open the SQLite database")?;
         SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let options = PgConnectOptions::from_str(url)
+        let mut options = PgConnectOptions::from_str(url)
             .context("Failed to parse the Postgres DATABASE_URL")?
             .options([("statement_timeout", statement_timeout_ms.to_string())]);
+        if plain_tcp_is_enough(url, &options) {
+            options = options.ssl_mode(PgSslMode::Disable);
+        }
+        // No ping before every checkout (a round trip per statement); a connection that
+        // died is found by the statement that uses it, and the pool replaces it.
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
@@ -57,6 +63,22 @@ pub async fn connect(
     let metrics = metrics.clone();
     db.set_metric_callback(move |info| metrics.db_statement(info.elapsed, info.failed));
     Ok(db)
+}
+
+/// True when the URL names no `sslmode` and the server is on this machine (loopback or a
+/// Unix socket): TLS there protects nothing and costs a handshake per connection and an
+/// encryption pass per round trip. Anywhere else sqlx's default (`prefer`) stands.
+fn plain_tcp_is_enough(url: &str, options: &PgConnectOptions) -> bool {
+    if url.contains("sslmode=") {
+        return false;
+    }
+    let host = options.get_host();
+    host.starts_with('/')
+        || host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Applies every pending migration.
