@@ -165,6 +165,12 @@ where
     V: Send + Sync + Clone + 'static,
     StoreLoader: Loader<K, Value = V, Error = Arc<service::Error>>,
 {
+    if let Some(found) = ctx
+        .data_opt::<super::prefetch::Prefetched>()
+        .and_then(|stash| stash.get::<K, V>(&key))
+    {
+        return Ok(Some(found));
+    }
     let loaders = ctx.data::<Loaders>()?;
     loaders.load_one(key).await.map_err(|e| internal(&*e))
 }

@@ -11,6 +11,7 @@ pub mod input_text;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod prefetch;
 pub mod query;
 pub mod rate_limit;
 pub mod scalars;
@@ -84,7 +85,8 @@ pub fn sdl(schema: &OrderlySchema) -> String {
     schema.sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
 }
 
-/// Attaches what every execution needs: who is asking and fresh per-request loaders.
+/// Attaches what every execution needs: who is asking, fresh per-request loaders and an
+/// empty stash for rows read ahead.
 pub fn prepare(
     request: async_graphql::Request,
     store: &Store,
@@ -94,4 +96,5 @@ pub fn prepare(
     request
         .data(principal)
         .data(loaders::new_loaders(store.clone(), loader_delay))
+        .data(prefetch::Prefetched::default())
 }

@@ -10,7 +10,7 @@ use crate::gid::{self, Kind};
 use crate::graphql::enums::{OrderSortKey, OrderStatus};
 use crate::graphql::error::{invalid_argument, query_error, top_level};
 use crate::graphql::guard::{can_read_order, order_visibility, principal};
-use crate::graphql::loaders::load;
+use crate::graphql::prefetch;
 use crate::graphql::types::connection;
 use crate::graphql::types::order::Order;
 use crate::service::Store;
@@ -84,10 +84,17 @@ impl OrderQuery {
         let Some(key) = gid::decode_as(Kind::Order, &id) else {
             return Ok(None);
         };
-        let found: Option<entity::order::Model> = load(ctx, OrderId(key)).await?;
-        Ok(found
-            .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)))
-            .map(Order))
+        let found = ctx
+            .data::<Store>()?
+            .orders_by_ids(&[OrderId(key)], Visibility::All)
+            .await
+            .map_err(query_error)?
+            .remove(&OrderId(key))
+            .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)));
+        if let Some(order) = &found {
+            prefetch::orders(ctx, &[order], &[ctx.look_ahead()]).await?;
+        }
+        Ok(found.map(Order))
     }
 
     /// An order by its number (`#1001` or `1001`); null when not found or not yours.
@@ -108,6 +115,9 @@ impl OrderQuery {
             .order_by_number(&number, visibility)
             .await
             .map_err(query_error)?;
+        if let Some(order) = &found {
+            prefetch::orders(ctx, &[order], &[ctx.look_ahead()]).await?;
+        }
         Ok(found.map(Order))
     }
 
@@ -150,6 +160,8 @@ impl OrderQuery {
             .orders_page(&filter, sort_key.into(), reverse, visibility, &request)
             .await
             .map_err(query_error)?;
+        let orders: Vec<_> = page.items.iter().map(|(_, o)| o).collect();
+        prefetch::orders(ctx, &orders, &prefetch::connection_nodes(&ctx.look_ahead())).await?;
         Ok(connection(page, Order))
     }
 }
