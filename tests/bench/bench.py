@@ -193,6 +193,7 @@ def measure(args, server, name, bodies):
 
 
 def idle_statements(server, query, variables, times=20):
+    time.sleep(2)  # requests still queued when the last run's wrk stopped finish first
     before = server.statements()
     for _ in range(times):
         server.gql(query, variables)
