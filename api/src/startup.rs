@@ -97,6 +97,7 @@ impl Application {
                 settings.limits(),
                 shared_buckets,
             ),
+            plain_schema: graphql::build_plain_schema(store.clone(), hub.clone()),
             hub,
             store,
             keys,

@@ -16,7 +16,11 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// What every request handler shares.
 pub struct AppState {
+    /// The schema with the request checks (WebSocket operations, and the first pass of
+    /// every HTTP request).
     pub schema: OrderlySchema,
+    /// The same schema without them: executes HTTP requests whose checks passed.
+    pub plain_schema: OrderlySchema,
     pub store: Store,
     pub keys: JwtKeys,
     pub metrics: Metrics,

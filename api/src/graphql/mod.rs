@@ -2,6 +2,7 @@
 //! never the database; `build_schema` only attaches dependencies, it connects to nothing.
 
 pub mod access;
+pub mod checks;
 pub mod document;
 pub mod enums;
 pub mod error;
@@ -53,6 +54,27 @@ pub fn build_schema_with(
     };
     let limits = Arc::new(limits);
     // Registered outermost first: the checks after validation run innermost first.
+    builder(store, hub)
+        .extension(error_codes::ErrorCodes)
+        .extension(rate_limit::RateLimit::new(limits.clone(), shared))
+        .extension(access)
+        .extension(limits::RequestLimits::new(limits))
+        .extension(input_text::NoNulText)
+        .extension(checks::StopAfterChecks)
+        .finish()
+}
+
+/// The same schema with no extensions, for `checks::execute`'s second pass: with none,
+/// async-graphql resolves each field directly instead of through a chain of hooks.
+pub fn build_plain_schema(store: Store, hub: Arc<Hub>) -> OrderlySchema {
+    builder(store, hub).finish()
+}
+
+/// Types, data and descriptions, without the request checks.
+fn builder(
+    store: Store,
+    hub: Arc<Hub>,
+) -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
@@ -72,12 +94,6 @@ pub fn build_schema_with(
     .override_output_type_description::<Connection<String, types::returns::Return>>(
         "A page of returns, with cursors to page on (Relay connection).",
     )
-    .extension(error_codes::ErrorCodes)
-    .extension(rate_limit::RateLimit::new(limits.clone(), shared))
-    .extension(access)
-    .extension(limits::RequestLimits::new(limits))
-    .extension(input_text::NoNulText)
-    .finish()
 }
 
 /// The schema in SDL, as `schema.graphql` must hold it.

@@ -20,6 +20,7 @@ use super::error::internal;
 use super::loaders::{LinesOf, PaymentsOf};
 use crate::domain::ids::{CustomerId, OrderId, SkuId};
 use crate::service::Store;
+use crate::service::orders::Visibility;
 
 /// Rows read ahead for one request, by loader key type.
 #[derive(Default)]
@@ -62,7 +63,96 @@ pub fn connection_nodes<'a>(page: &Lookahead<'a>) -> Vec<Lookahead<'a>> {
     vec![page.field("edges").field("node"), page.field("nodes")]
 }
 
-/// Reads ahead what `selections` (each a selection of `Order`) ask of `orders`.
+/// What a selection of `Order` asks for that is read ahead.
+#[derive(Clone, Copy)]
+struct Wanted {
+    customers: bool,
+    lines: bool,
+    skus: bool,
+    payments: bool,
+}
+
+impl Wanted {
+    fn of(selections: &[Lookahead<'_>]) -> Self {
+        let selects = |path: &[&str]| {
+            selections.iter().any(|s| {
+                let mut at = s.field(path[0]);
+                for field in &path[1..] {
+                    at = at.field(field);
+                }
+                at.exists()
+            })
+        };
+        Self {
+            customers: selects(&["customer"]),
+            lines: selects(&["lines"]),
+            skus: selects(&["lines", "sku"]),
+            payments: selects(&["payments"]),
+        }
+    }
+}
+
+/// Lines (with their SKUs when asked: one joined statement) and payments of `ids`.
+async fn children(store: &Store, ids: &[OrderId], wanted: Wanted) -> Result<Children> {
+    let (lines, payments) = futures_util::future::join(
+        async {
+            match (wanted.lines, wanted.skus) {
+                (true, true) => store
+                    .lines_with_skus_by_orders(ids)
+                    .await
+                    .map(|(lines, skus)| Some((lines, Some(skus)))),
+                (true, false) => store.lines_by_orders(ids).await.map(|l| Some((l, None))),
+                _ => Ok(None),
+            }
+        },
+        async {
+            match wanted.payments {
+                true => store.payments_by_orders(ids).await.map(Some),
+                false => Ok(None),
+            }
+        },
+    )
+    .await;
+    Ok(Children {
+        lines: lines.map_err(|e| internal(&e))?,
+        payments: payments.map_err(|e| internal(&e))?,
+    })
+}
+
+type LinesAndSkus = (
+    HashMap<OrderId, Vec<entity::order_line::Model>>,
+    Option<HashMap<SkuId, entity::sku::Model>>,
+);
+
+struct Children {
+    lines: Option<LinesAndSkus>,
+    payments: Option<HashMap<OrderId, Vec<entity::payment::Model>>>,
+}
+
+impl Children {
+    /// Stashes what was read; every order gets an entry, so one without lines or
+    /// payments has an empty list, not a miss.
+    fn stash(self, stash: &Prefetched, ids: &[OrderId]) {
+        if let Some((mut lines, skus)) = self.lines {
+            if let Some(skus) = skus {
+                stash.put(skus);
+            }
+            stash.put(
+                ids.iter()
+                    .map(|&id| (LinesOf(id), lines.remove(&id).unwrap_or_default())),
+            );
+        }
+        if let Some(mut payments) = self.payments {
+            stash.put(
+                ids.iter()
+                    .map(|&id| (PaymentsOf(id), payments.remove(&id).unwrap_or_default())),
+            );
+        }
+    }
+}
+
+/// Reads ahead what `selections` (each a selection of `Order`) ask of `orders`: at most
+/// three statements, run side by side (customers; lines joined with SKUs; payments).
 pub async fn orders(
     ctx: &Context<'_>,
     orders: &[&order::Model],
@@ -74,67 +164,76 @@ pub async fn orders(
     if orders.is_empty() {
         return Ok(());
     }
-    let selects = |path: &[&str]| {
-        selections.iter().any(|s| {
-            let mut at = s.field(path[0]);
-            for field in &path[1..] {
-                at = at.field(field);
-            }
-            at.exists()
-        })
-    };
-    let (want_customers, want_lines, want_skus, want_payments) = (
-        selects(&["customer"]),
-        selects(&["lines"]),
-        selects(&["lines", "sku"]),
-        selects(&["payments"]),
-    );
+    let wanted = Wanted::of(selections);
     let store = ctx.data::<Store>()?;
     let ids: Vec<OrderId> = orders.iter().map(|o| OrderId(o.id)).collect();
     let mut customer_ids: Vec<CustomerId> =
         orders.iter().map(|o| CustomerId(o.customer_id)).collect();
     customer_ids.sort_unstable_by_key(|c| c.0);
     customer_ids.dedup();
-
-    let (customers, lines, payments) = futures_util::future::join3(
+    let (customers, children) = futures_util::future::join(
         async {
-            match want_customers {
+            match wanted.customers {
                 true => store.customers_by_ids(&customer_ids).await.map(Some),
                 false => Ok(None),
             }
         },
-        async {
-            match want_lines {
-                true => store.lines_by_orders(&ids).await.map(Some),
-                false => Ok(None),
-            }
-        },
-        async {
-            match want_payments {
-                true => store.payments_by_orders(&ids).await.map(Some),
-                false => Ok(None),
-            }
-        },
+        children(store, &ids, wanted),
     )
     .await;
     if let Some(customers) = customers.map_err(|e| internal(&e))? {
         stash.put(customers);
     }
-    if let Some(mut lines) = lines.map_err(|e| internal(&e))? {
-        if want_skus {
-            let mut sku_ids: Vec<SkuId> = lines.values().flatten().map(|l| SkuId(l.sku_id)).collect();
-            sku_ids.sort_unstable_by_key(|s| s.0);
-            sku_ids.dedup();
-            stash.put(store.skus_by_ids(&sku_ids).await.map_err(|e| internal(&e))?);
-        }
-        // Every order gets an entry: one without lines has an empty list, not a miss.
-        stash.put(ids.iter().map(|&id| (LinesOf(id), lines.remove(&id).unwrap_or_default())));
-    }
-    if let Some(mut payments) = payments.map_err(|e| internal(&e))? {
-        stash.put(
-            ids.iter()
-                .map(|&id| (PaymentsOf(id), payments.remove(&id).unwrap_or_default())),
-        );
-    }
+    children?.stash(stash, &ids);
     Ok(())
+}
+
+/// One order by id with what `selection` asks of it, read side by side: the order joined
+/// with its customer, its lines joined with their SKUs, its payments — a single round
+/// trip's wait. `None` when there is no such order or `visibility` hides it (then nothing
+/// read is kept).
+pub async fn order(
+    ctx: &Context<'_>,
+    id: OrderId,
+    visibility: Visibility,
+    selection: Lookahead<'_>,
+) -> Result<Option<order::Model>> {
+    let store = ctx.data::<Store>()?;
+    let wanted = Wanted::of(&[selection]);
+    let stash = ctx.data_opt::<Prefetched>();
+    let ids = [id];
+    let (found, children) = futures_util::future::join(
+        async {
+            if wanted.customers && stash.is_some() {
+                store
+                    .order_with_customer(id, visibility)
+                    .await
+                    .map(|found| found.map(|(o, c)| (o, Some(c))))
+            } else {
+                store
+                    .orders_by_ids(&ids, visibility)
+                    .await
+                    .map(|mut found| found.remove(&id).map(|o| (o, None)))
+            }
+        },
+        async {
+            match stash {
+                Some(_) => children(store, &ids, wanted).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )
+    .await;
+    let Some((order, customer)) = found.map_err(|e| internal(&e))? else {
+        return Ok(None);
+    };
+    if let Some(stash) = stash {
+        if let Some(customer) = customer {
+            stash.put([(CustomerId(customer.id), customer)]);
+        }
+        if let Some(children) = children? {
+            children.stash(stash, &ids);
+        }
+    }
+    Ok(Some(order))
 }

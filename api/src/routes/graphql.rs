@@ -26,13 +26,20 @@ async fn execute(
     let correlation_id = CorrelationId::of(req);
     let operation = request.operation_name.clone();
     let started = Instant::now();
+    let address = ClientAddress::of(req);
+    let checks = {
+        let principal = principal.clone();
+        move |request: async_graphql::Request| request.data(principal).data(address)
+    };
     let request = graphql::prepare(request, &state.store, principal, state.loader_delay)
-        .data(ClientAddress::of(req))
         .data(correlation_id.clone());
     let span = tracing::info_span!("graphql", correlation_id = %correlation_id.0);
     let run = CORRELATION_ID.scope(
         correlation_id.clone(),
-        tracing::Instrument::instrument(state.schema.execute(request), span),
+        tracing::Instrument::instrument(
+            graphql::checks::execute(&state.schema, &state.plain_schema, request, checks),
+            span,
+        ),
     );
     let mut response = match tokio::time::timeout(state.request_timeout, run).await {
         Ok(response) => response,

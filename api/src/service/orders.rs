@@ -7,14 +7,17 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{
     customer, fulfillment_order, fulfillment_order_line, order, order_event, order_line, payment,
+    sku,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::customers::{contains_pattern, lower_like};
 use super::page::{self, Cursor, CursorKey, Keyset, Page, PageRequest};
 use super::{Result, Store, group};
-use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId};
+use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId, SkuId};
 use crate::domain::status::{FulfillmentStatus, OrderStatus};
 
 /// Which orders a list shows.
@@ -209,6 +212,66 @@ impl Store {
             .all(self.db())
             .await?;
         Ok(group(rows, |r| OrderId(r.order_id)))
+    }
+
+    /// Lines of each order with their SKUs, in one statement (a join): what an order's
+    /// page shows of what was bought.
+    pub async fn lines_with_skus_by_orders(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<(
+        HashMap<OrderId, Vec<order_line::Model>>,
+        HashMap<SkuId, sku::Model>,
+    )> {
+        let rows = order_line::Entity::find()
+            .select_also(sku::Entity)
+            .join(
+                JoinType::InnerJoin,
+                order_line::Entity::belongs_to(sku::Entity)
+                    .from(order_line::Column::SkuId)
+                    .to(sku::Column::Id)
+                    .into(),
+            )
+            .filter(order_line::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
+            .order_by_asc(order_line::Column::OrderId)
+            .order_by_asc(order_line::Column::LineNumber)
+            .all(self.db())
+            .await?;
+        let mut skus = HashMap::new();
+        let mut lines = Vec::with_capacity(rows.len());
+        for (line, sku) in rows {
+            if let Some(sku) = sku {
+                skus.insert(SkuId(sku.id), sku);
+            }
+            lines.push(line);
+        }
+        Ok((group(lines, |r| OrderId(r.order_id)), skus))
+    }
+
+    /// One order with its customer, in one statement (a join); `None` when there is no
+    /// such order or `visibility` hides it.
+    pub async fn order_with_customer(
+        &self,
+        id: OrderId,
+        visibility: Visibility,
+    ) -> Result<Option<(order::Model, customer::Model)>> {
+        let found = order::Entity::find_by_id(id.0)
+            .select_also(customer::Entity)
+            .join(
+                JoinType::InnerJoin,
+                order::Entity::belongs_to(customer::Entity)
+                    .from(order::Column::CustomerId)
+                    .to(customer::Column::Id)
+                    .into(),
+            )
+            .one(self.db())
+            .await?;
+        Ok(match found {
+            Some((order, Some(customer))) if visibility.allows(order.customer_id) => {
+                Some((order, customer))
+            }
+            _ => None,
+        })
     }
 
     /// Order lines by id.

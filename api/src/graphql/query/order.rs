@@ -9,7 +9,7 @@ use crate::domain::ids::{CustomerId, OrderId};
 use crate::gid::{self, Kind};
 use crate::graphql::enums::{OrderSortKey, OrderStatus};
 use crate::graphql::error::{invalid_argument, query_error, top_level};
-use crate::graphql::guard::{can_read_order, order_visibility, principal};
+use crate::graphql::guard::{order_visibility, principal};
 use crate::graphql::prefetch;
 use crate::graphql::types::connection;
 use crate::graphql::types::order::Order;
@@ -80,20 +80,11 @@ impl OrderQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The order's global ID.")] id: ID,
     ) -> Result<Option<Order>> {
-        visibility(ctx)?;
+        let visibility = visibility(ctx)?;
         let Some(key) = gid::decode_as(Kind::Order, &id) else {
             return Ok(None);
         };
-        let found = ctx
-            .data::<Store>()?
-            .orders_by_ids(&[OrderId(key)], Visibility::All)
-            .await
-            .map_err(query_error)?
-            .remove(&OrderId(key))
-            .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)));
-        if let Some(order) = &found {
-            prefetch::orders(ctx, &[order], &[ctx.look_ahead()]).await?;
-        }
+        let found = prefetch::order(ctx, OrderId(key), visibility, ctx.look_ahead()).await?;
         Ok(found.map(Order))
     }
 

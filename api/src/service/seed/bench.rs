@@ -275,6 +275,9 @@ impl Store {
                      (SELECT MAX(id) FROM orders))",
                 )
                 .await?;
+            // Planner statistics now, not whenever autovacuum gets round to it: without
+            // them a prepared `IN (...)` can get a generic plan that scans every line.
+            self.db().execute_unprepared("ANALYZE").await?;
         }
         Ok(Some(BenchSummary {
             locations: locations.len(),
