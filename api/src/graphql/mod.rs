@@ -65,9 +65,13 @@ pub fn build_schema_with(
 }
 
 /// The same schema with no extensions, for `checks::execute`'s second pass: with none,
-/// async-graphql resolves each field directly instead of through a chain of hooks.
+/// async-graphql resolves each field directly instead of through a chain of hooks. It
+/// only ever sees documents the first pass fully validated, so it validates in
+/// async-graphql's fast mode (fragment cycles only), not a second time in full.
 pub fn build_plain_schema(store: Store, hub: Arc<Hub>) -> OrderlySchema {
-    builder(store, hub).finish()
+    builder(store, hub)
+        .validation_mode(async_graphql::ValidationMode::Fast)
+        .finish()
 }
 
 /// Types, data and descriptions, without the request checks.
