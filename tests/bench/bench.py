@@ -234,7 +234,9 @@ def main():
     if psql(db[0] + "/postgres", f"SELECT count(*) FROM pg_database WHERE datname = '{db[1]}'") == "0":
         psql(db[0] + "/postgres", f'CREATE DATABASE "{db[1]}"')
     started = time.time()
-    sh(BIN, "seed", "--bench", "--orders", str(args.orders), env=env)
+    if psql(url, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'locations'") == "0" \
+            or psql(url, "SELECT count(*) FROM locations WHERE code = 'BENCH-WEST'") == "0":
+        sh(BIN, "seed", "--bench", "--orders", str(args.orders), env=env)
     print(f"bench data ready ({time.time() - started:.0f} s): "
           f"{psql(url, 'SELECT count(*) FROM orders')} orders, "
           f"{psql(url, 'SELECT count(*) FROM order_lines')} lines", flush=True)

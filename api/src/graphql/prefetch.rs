@@ -58,6 +58,20 @@ impl Prefetched {
     }
 }
 
+/// True when the field being resolved sits inside a list (`customers { edges { node {
+/// orders ... } } }`): there each parent reading ahead would cost a statement group per
+/// item, and the DataLoader's batches across the items serve better.
+pub fn inside_a_list(ctx: &Context<'_>) -> bool {
+    let mut node = ctx.path_node.as_ref();
+    while let Some(at) = node {
+        if matches!(at.segment, async_graphql::QueryPathSegment::Index(_)) {
+            return true;
+        }
+        node = at.parent;
+    }
+    false
+}
+
 /// The selections of a connection's nodes (`edges { node }` and `nodes`).
 pub fn connection_nodes<'a>(page: &Lookahead<'a>) -> Vec<Lookahead<'a>> {
     vec![page.field("edges").field("node"), page.field("nodes")]

@@ -420,7 +420,56 @@ async fn nested_order_reads_cost_the_same_statements_under_load(app: TestApp) {
     assert_eq!(singles, 2 * CLIENTS);
 }
 
+/// The portal's list — a customer's own orders with their lines — is read ahead like
+/// `orders`: the same statements for 1 order as for all of them. A list of customers
+/// with their orders still batches through the DataLoader.
+async fn a_customers_own_orders_are_read_ahead(app: TestApp) {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let steven = app.customer_id_by_email("steven.boyle@example.com").await;
+    let token = app.customer_token(&steven);
+    const MINE: &str = "query($first: Int!) { me { name orders(first: $first) { edges { node { number customer { name } lines { quantity sku { code name } } } } } } }";
+    let mut counts = Vec::new();
+    for first in [1, 20] {
+        let before = app.db_statements().await;
+        let body = app.as_token(&token, MINE, json!({ "first": first })).await;
+        let edges = body["data"]["me"]["orders"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(!edges.is_empty(), "{body}");
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["customer"]["name"] == "Steven Boyle")
+        );
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["lines"][0]["sku"]["code"].is_string())
+        );
+        counts.push(app.db_statements().await - before);
+    }
+    // `me`; the page; customers; lines joined with SKUs.
+    assert_eq!(counts, [4, 4]);
+
+    let body = app
+        .staff(
+            "{ customers(first: 5) { edges { node { email orders(first: 3) { edges { node { number lines { sku { code } } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let customers = body["data"]["customers"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(customers.len(), 5, "{body}");
+}
+
 backend_tests! {
+    a_customers_own_orders_are_read_ahead => Options {
+        seed: true,
+        relay_poll_ms: Some(3_600_000),
+        scheduler_interval_ms: Some(3_600_000),
+        ..Options::default()
+    };
     orders_page_forward_and_backward_without_gaps => Options { seed: true, ..Options::default() };
     orders_filter_by_status_customer_channel_dates_and_text => Options { seed: true, ..Options::default() };
     a_customer_sees_only_their_own_orders => Options { seed: true, ..Options::default() };

@@ -116,6 +116,12 @@ impl Customer {
             )
             .await
             .map_err(query_error)?;
+        // One customer's orders (`me`, `customer(id)`): read ahead like `orders`.
+        if !crate::graphql::prefetch::inside_a_list(ctx) {
+            let orders: Vec<_> = page.items.iter().map(|(_, o)| o).collect();
+            let nodes = crate::graphql::prefetch::connection_nodes(&ctx.look_ahead());
+            crate::graphql::prefetch::orders(ctx, &orders, &nodes).await?;
+        }
         Ok(connection(page, Order))
     }
 }
