@@ -73,17 +73,20 @@ impl Broker {
 
 /// Leaky buckets of cost points in Redis, one hash per key, updated atomically by one
 /// script on Redis' own clock, so every instance draws from the same bucket.
+#[derive(Clone)]
 pub struct SharedBuckets {
     broker: Broker,
     prefix: String,
     script: redis::Script,
 }
 
-/// Refill by elapsed time, take `cost` if it is there, remember level and time.
+/// Refill by elapsed time; take `cost` if it is there, and then up to `grant` more
+/// points as a lease the instance spends locally; remember level and time.
 const BUCKET_SCRIPT: &str = r"
 local budget = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local grant = tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'a', 't')
@@ -91,19 +94,33 @@ local available = tonumber(state[1]) or budget
 local at = tonumber(state[2]) or now
 available = math.min(budget, available + math.max(0, now - at) / 1000 * rate)
 local ok = 0
+local granted = 0
 if available >= cost then
   available = available - cost
   ok = 1
+  granted = math.min(grant, available)
+  available = available - granted
 end
 redis.call('HSET', KEYS[1], 'a', tostring(available), 't', tostring(now))
 local ttl = 60000
 if rate > 0 then ttl = math.ceil((budget - available) / rate * 1000) + 1000 end
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {ok, tostring(available)}
+return {ok, tostring(available), tostring(granted)}
 ";
 
 /// How long a request waits for Redis before the local bucket decides.
 const BUCKET_DEADLINE: Duration = Duration::from_millis(250);
+
+/// What one charge against a shared bucket did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Taken {
+    /// Whether the cost was taken.
+    pub ok: bool,
+    /// Points left in the shared bucket (after the cost and the lease).
+    pub available: f64,
+    /// Points leased to this instance on top of the cost.
+    pub granted: f64,
+}
 
 impl SharedBuckets {
     /// Buckets on `broker`, under `prefix:rate:`.
@@ -116,20 +133,33 @@ impl SharedBuckets {
     }
 
     /// Takes `cost` points from `key`'s bucket (of `budget`, refilled at `rate` a
-    /// second) if they are there; says whether it did and how many are left.
+    /// second) if they are there, and then up to `grant` more as a lease.
     pub async fn take(
         &self,
         key: &str,
         budget: f64,
         rate: f64,
         cost: usize,
-    ) -> Result<(bool, f64), BrokerError> {
+        grant: f64,
+    ) -> Result<Taken, BrokerError> {
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
-        invocation.arg(budget).arg(rate).arg(cost);
-        let (ok, available) = self
+        invocation.arg(budget).arg(rate).arg(cost).arg(grant);
+        let (ok, available, granted) = self
             .broker
-            .invoke::<(i64, String)>(&invocation, BUCKET_DEADLINE)
+            .invoke::<(i64, String, String)>(&invocation, BUCKET_DEADLINE)
             .await?;
-        Ok((ok == 1, available.parse().unwrap_or(0.0)))
+        Ok(Taken {
+            ok: ok == 1,
+            available: available.parse().unwrap_or(0.0),
+            granted: granted.parse().unwrap_or(0.0),
+        })
+    }
+
+    /// Whether Redis answers a `PING` within the request deadline.
+    pub async fn answers(&self) -> bool {
+        self.broker
+            .run::<String>(&redis::cmd("PING"), BUCKET_DEADLINE)
+            .await
+            .is_ok()
     }
 }

@@ -162,21 +162,88 @@ pub struct Throttle {
 }
 
 /// Leaky buckets by principal: in Redis when the server has one (so every instance
-/// draws from the same bucket), else in this process. If Redis does not answer, the
-/// local buckets stand in until it does.
+/// draws from the same bucket), else in this process.
+///
+/// Redis is not asked on every request: a cheap request (at most a quarter of the
+/// share, a twentieth of the budget) takes the share with it as a lease, and the
+/// requests after it spend the lease here until it runs out. Leased points have left
+/// the shared bucket, so instances never overspend it together; at most one share per
+/// principal and instance sits unspent. A request dearer than that goes to Redis itself.
+///
+/// If Redis fails or does not answer in time, a breaker opens: every request charges
+/// this instance's own buckets at once, and Redis is probed in the background (once
+/// per back-off period) until it answers again.
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
+    leases: Mutex<HashMap<String, Lease>>,
     shared: Option<SharedBuckets>,
+    breaker: Arc<Breaker>,
+}
+
+/// Points taken from a shared bucket ahead of use, and the bucket's level then.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    points: f64,
+    shared_level: f64,
 }
 
 /// Buckets kept before full ones are swept out.
 const SWEEP_AT: usize = 10_000;
 
+/// The part of the budget an instance leases at once.
+const SHARE_OF_BUDGET: f64 = 1.0 / 20.0;
+
+/// How long Redis is left alone after it failed, before a background probe.
+const BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether Redis is worth asking: closed (yes) until a failure opens it for `BACKOFF`;
+/// then one background probe at a time decides.
+#[derive(Default)]
+struct Breaker {
+    open_until: Mutex<Option<Instant>>,
+    probing: std::sync::atomic::AtomicBool,
+}
+
+impl Breaker {
+    fn is_open(&self) -> bool {
+        self.open_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    fn open(&self) {
+        *self
+            .open_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + BACKOFF);
+    }
+
+    fn close(&self) {
+        *self
+            .open_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// True when the back-off has run out and no probe is running (the caller probes).
+    fn probe_due(&self) -> bool {
+        let due = self
+            .open_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|until| Instant::now() >= until);
+        due && !self.probing.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+}
+
 impl RateLimiter {
     pub(crate) fn new(shared: Option<SharedBuckets>) -> Self {
         Self {
             buckets: Mutex::new(HashMap::new()),
+            leases: Mutex::new(HashMap::new()),
             shared,
+            breaker: Arc::new(Breaker::default()),
         }
     }
 
@@ -187,31 +254,91 @@ impl RateLimiter {
         key: &str,
         cost: usize,
     ) -> Result<Throttle, f64> {
-        if let Some(shared) = &self.shared {
-            match shared
-                .take(key, limits.budget, limits.restore_per_second, cost)
-                .await
-            {
-                Ok((taken, available)) => {
-                    #[allow(clippy::cast_precision_loss)]
-                    let missing = cost as f64 - available;
-                    return if taken {
-                        Ok(Throttle {
-                            requested: cost,
-                            maximum: limits.budget,
-                            available,
-                            restore_rate: limits.restore_per_second,
-                        })
+        let Some(shared) = &self.shared else {
+            return self.charge_locally(limits, key, cost);
+        };
+        if self.breaker.is_open() {
+            if self.breaker.probe_due() {
+                let (shared, breaker) = (shared.clone(), self.breaker.clone());
+                tokio::spawn(async move {
+                    if shared.answers().await {
+                        tracing::info!("rate limiting: Redis answers again, buckets shared");
+                        breaker.close();
                     } else {
-                        Err((missing / limits.restore_per_second.max(f64::EPSILON)).max(0.001))
-                    };
+                        breaker.open();
+                    }
+                    breaker
+                        .probing
+                        .store(false, std::sync::atomic::Ordering::Release);
+                });
+            }
+            return self.charge_locally(limits, key, cost);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let points = cost as f64;
+        let share = limits.budget * SHARE_OF_BUDGET;
+        let grant = if points <= share / 4.0 {
+            if let Some(throttle) = self.spend_lease(limits, key, cost) {
+                return Ok(throttle);
+            }
+            share
+        } else {
+            0.0
+        };
+        match shared
+            .take(key, limits.budget, limits.restore_per_second, cost, grant)
+            .await
+        {
+            Ok(taken) if taken.ok => {
+                let mut leases = self
+                    .leases
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if leases.len() >= SWEEP_AT {
+                    leases.clear();
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "rate limiting: Redis unavailable, using this instance's buckets");
-                }
+                let lease = leases.entry(key.to_owned()).or_insert(Lease {
+                    points: 0.0,
+                    shared_level: 0.0,
+                });
+                lease.points += taken.granted;
+                lease.shared_level = taken.available;
+                Ok(Throttle {
+                    requested: cost,
+                    maximum: limits.budget,
+                    available: taken.available + lease.points,
+                    restore_rate: limits.restore_per_second,
+                })
+            }
+            Ok(taken) => {
+                let missing = points - taken.available;
+                Err((missing / limits.restore_per_second.max(f64::EPSILON)).max(0.001))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "rate limiting: Redis unavailable, using this instance's buckets for {} s", BACKOFF.as_secs());
+                self.breaker.open();
+                self.charge_locally(limits, key, cost)
             }
         }
-        self.charge_locally(limits, key, cost)
+    }
+
+    /// Spends `cost` from this instance's lease on `key`'s shared bucket, if it holds
+    /// that much.
+    fn spend_lease(&self, limits: &Limits, key: &str, cost: usize) -> Option<Throttle> {
+        #[allow(clippy::cast_precision_loss)]
+        let points = cost as f64;
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lease = leases.get_mut(key).filter(|l| l.points >= points)?;
+        lease.points -= points;
+        Some(Throttle {
+            requested: cost,
+            maximum: limits.budget,
+            available: lease.shared_level + lease.points,
+            restore_rate: limits.restore_per_second,
+        })
     }
 
     fn charge_locally(&self, limits: &Limits, key: &str, cost: usize) -> Result<Throttle, f64> {
@@ -278,6 +405,113 @@ mod tests {
         assert!(
             limiter.charge_locally(&slow, "c", 60).is_ok(),
             "buckets are per principal"
+        );
+    }
+
+    fn limits(budget: f64, restore: f64) -> Limits {
+        Limits {
+            budget,
+            restore_per_second: restore,
+            ..Limits::default()
+        }
+    }
+
+    /// A Redis that accepts connections and never answers costs the first request one
+    /// deadline; the breaker then sends everyone to the local buckets at once, also 32
+    /// requests at a time, and they still limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hung_redis_costs_one_deadline_not_one_per_request() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let broker =
+            crate::broker::Broker::connect_lazily(&format!("redis://127.0.0.1:{port}")).unwrap();
+        let limiter = Arc::new(RateLimiter::new(Some(SharedBuckets::new(broker, "hung"))));
+        let limits = Arc::new(limits(1000.0, 1.0));
+        let started = Instant::now();
+        assert!(limiter.charge(&limits, "a", 10).await.is_ok());
+        let first = started.elapsed();
+        assert!(first < std::time::Duration::from_secs(1), "{first:?}");
+
+        let started = Instant::now();
+        let requests: Vec<_> = (0..32)
+            .map(|_| {
+                let (limiter, limits) = (limiter.clone(), limits.clone());
+                tokio::spawn(async move { limiter.charge(&limits, "a", 10).await })
+            })
+            .collect();
+        for request in requests {
+            assert!(request.await.unwrap().is_ok());
+        }
+        let all = started.elapsed();
+        assert!(all < std::time::Duration::from_millis(100), "{all:?}");
+        // 33 × 10 of the local 1,000 points are gone; 67 more fit, the 68th does not.
+        for _ in 0..67 {
+            assert!(limiter.charge(&limits, "a", 10).await.is_ok());
+        }
+        assert!(limiter.charge(&limits, "a", 10).await.is_err());
+    }
+
+    /// With a live Redis, a cheap request leases a twentieth of the budget and the next
+    /// ones spend it here: Redis sees one charge for many requests, and never more than
+    /// the bucket held in all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cheap_requests_spend_a_lease_and_leases_never_overspend() {
+        let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+            eprintln!("TEST_REDIS_URL is not set: leases not checked");
+            return;
+        };
+        let prefix = format!("lease-test-{}", uuid::Uuid::new_v4().simple());
+        let broker = crate::broker::Broker::connect_lazily(&url).unwrap();
+        let shared = SharedBuckets::new(broker.clone(), &prefix);
+        let limits = limits(1000.0, 0.0);
+        let level = |broker: crate::broker::Broker| {
+            let key = format!("{prefix}:rate:a");
+            async move {
+                let level: String = broker
+                    .run(
+                        redis::cmd("HGET").arg(key).arg("a"),
+                        std::time::Duration::from_secs(2),
+                    )
+                    .await
+                    .expect("Redis answers");
+                level.parse::<f64>().unwrap()
+            }
+        };
+        // Two instances on one bucket of 1,000 points, 10 points a request.
+        let one = RateLimiter::new(Some(shared.clone()));
+        let two = RateLimiter::new(Some(shared));
+        let first = one.charge(&limits, "a", 10).await.unwrap();
+        assert!((first.available - 990.0).abs() < 1e-9, "{first:?}");
+        assert!(
+            (level(broker.clone()).await - 940.0).abs() < 1e-9,
+            "10 + a 50-point lease"
+        );
+        for _ in 0..5 {
+            one.charge(&limits, "a", 10).await.unwrap();
+        }
+        assert!(
+            (level(broker.clone()).await - 940.0).abs() < 1e-9,
+            "the lease paid for five more"
+        );
+        // Both instances spend until refused: together never more than 1,000 points.
+        let mut served = 6;
+        loop {
+            let a = one.charge(&limits, "a", 10).await.is_ok();
+            let b = two.charge(&limits, "a", 10).await.is_ok();
+            served += usize::from(a) + usize::from(b);
+            if !a && !b {
+                break;
+            }
+        }
+        assert!(
+            (90..=100).contains(&served),
+            "{served} requests of 10 points"
         );
     }
 }
