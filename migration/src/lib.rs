@@ -8,6 +8,7 @@ mod m20261126_000002_event_location;
 mod m20261129_000003_post_purchase;
 mod m20261129_000004_notes_profile;
 mod m20261129_000005_channels;
+mod m20261203_000006_order_number;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_post_purchase::Migration),
             Box::new(m20261129_000004_notes_profile::Migration),
             Box::new(m20261129_000005_channels::Migration),
+            Box::new(m20261203_000006_order_number::Migration),
         ]
     }
 }

@@ -352,11 +352,6 @@ impl Store {
         &self.db
     }
 
-    /// Begins a read-only snapshot (a plain transaction).
-    pub(crate) async fn begin_read(&self) -> Result<DatabaseTransaction> {
-        Ok(self.db.begin().await?)
-    }
-
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction queues on the busy timeout
     /// instead of failing with "database is locked" when it upgrades.

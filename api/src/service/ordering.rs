@@ -11,7 +11,10 @@ use entity::{
     location, order, order_line, payment, sku,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter,
+};
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Movement, move_stock};
@@ -83,13 +86,13 @@ impl PlaceOrder {
 /// The SKU rows for the order's lines, in line order; unknown codes are `NOT_FOUND` on
 /// `lines.<i>.sku`.
 async fn priced_lines(
-    txn: &DatabaseTransaction,
+    db: &impl ConnectionTrait,
     lines: &[(String, i32)],
 ) -> Result<Vec<(sku::Model, i32)>> {
     let codes: Vec<&str> = lines.iter().map(|(c, _)| c.as_str()).collect();
     let found: HashMap<String, sku::Model> = sku::Entity::find()
         .filter(sku::Column::Code.is_in(codes))
-        .all(txn)
+        .all(db)
         .await?
         .into_iter()
         .map(|s| (s.code.clone(), s))
@@ -109,16 +112,16 @@ async fn priced_lines(
 
 /// Every location that could ship to `country`, with what it has available of `skus`.
 pub(crate) async fn candidates(
-    txn: &DatabaseTransaction,
+    db: &impl ConnectionTrait,
     skus: &[SkuId],
 ) -> Result<Vec<Candidate>> {
     let locations = location::Entity::find()
         .filter(location::Column::Active.eq(true))
-        .all(txn)
+        .all(db)
         .await?;
     let levels = inventory_level::Entity::find()
         .filter(inventory_level::Column::SkuId.is_in(skus.iter().map(|s| s.0)))
-        .all(txn)
+        .all(db)
         .await?;
     let mut stock: HashMap<i64, BTreeMap<SkuId, i32>> = HashMap::new();
     for level in levels {
@@ -185,17 +188,26 @@ impl Store {
         })?;
 
         // Price and route before touching the card, so a shortage never authorises.
-        let (priced, amounts) = self.quote(&input).await?;
-        let currency = priced[0].0.currency.clone();
+        let quote = self.quote(&input).await?;
         let authorization = match provider
-            .authorize(amounts.total, &currency, input.token.as_deref())
+            .authorize(quote.amounts.total, &quote.currency, input.token.as_deref())
             .await
         {
             Ok(a) => a,
             Err(PaymentError::Declined(why)) => return Err(Error::PaymentDeclined(why)),
             Err(other) => return Err(Error::Provider(other)),
         };
-        let outcome = retrying!(self.place_once(&input, actor, &fingerprint, &authorization));
+        // The first attempt reserves along the quote's route; after a lost race the
+        // route is worked out again inside the transaction.
+        let mut route = Some(quote.plan.clone());
+        let outcome = retrying!(self.place_once(
+            &input,
+            actor,
+            &fingerprint,
+            &quote,
+            route.take(),
+            &authorization
+        ));
         // Not placed, or placed concurrently under the same idempotency key by another
         // request: this authorisation holds money for nothing.
         if !matches!(
@@ -262,30 +274,33 @@ impl Store {
             .ok_or_else(|| Error::Corrupt("idempotency key without order".into()))
     }
 
-    /// Prices and routes without writing: fails early with `NOT_FOUND`, `INVALID_INPUT`
-    /// or `OUT_OF_STOCK`.
-    async fn quote(
-        &self,
-        input: &PlaceOrder,
-    ) -> Result<(Vec<(sku::Model, i32)>, crate::domain::pricing::Totals)> {
-        let txn = self.begin_read().await?;
+    /// Prices and routes without writing (and without a transaction: each read stands on
+    /// its own, the write transaction checks stock again): fails early with
+    /// `NOT_FOUND`, `INVALID_INPUT` or `OUT_OF_STOCK`.
+    async fn quote(&self, input: &PlaceOrder) -> Result<Quote> {
+        let db = self.db();
         let customer = customer::Entity::find_by_id(input.customer.0)
-            .one(&txn)
+            .one(db)
             .await?;
         if customer.is_none() {
             return Err(Error::not_found("customerId", "no such customer"));
         }
-        if !self.channel_exists(&txn, &input.channel).await? {
+        if !self.channel_exists(db, &input.channel).await? {
             return Err(Error::not_found(
                 "channel",
                 format!("no sales channel '{}'; see `channels`", input.channel),
             ));
         }
-        let priced = priced_lines(&txn, &input.lines).await?;
-        self.route(&txn, input, &priced).await?;
+        let priced = priced_lines(db, &input.lines).await?;
+        let plan = self.route(db, input, &priced).await?;
         let amounts = self.amounts(input, &priced)?;
-        txn.commit().await?;
-        Ok((priced, amounts))
+        let currency = priced[0].0.currency.clone();
+        Ok(Quote {
+            priced,
+            plan,
+            amounts,
+            currency,
+        })
     }
 
     fn amounts(
@@ -314,7 +329,7 @@ impl Store {
 
     async fn route(
         &self,
-        txn: &DatabaseTransaction,
+        db: &impl ConnectionTrait,
         input: &PlaceOrder,
         priced: &[(sku::Model, i32)],
     ) -> Result<Plan> {
@@ -325,26 +340,31 @@ impl Store {
             region: input.address.region.clone(),
             coordinates: input.address.latitude.zip(input.address.longitude),
         };
-        routing::route(&wanted, &candidates(txn, &skus).await?, &destination)
+        routing::route(&wanted, &candidates(db, &skus).await?, &destination)
             .map_err(|u| out_of_stock(&u.short, priced))
     }
 
-    /// One attempt at placing, in one write transaction, as named steps: price, route,
-    /// reserve, insert the order, its lines and fulfilment orders, record the payment,
-    /// append the events, claim the idempotency key. `Error::Retry` re-runs it all.
+    /// One attempt at placing, in one write transaction, as named steps: reserve (along
+    /// `route`, or a route worked out again), insert the order, its lines and
+    /// fulfilment orders, record the payment, append the events, claim the idempotency
+    /// key. Lines are priced as quoted: that is what was authorised. `Error::Retry`
+    /// re-runs it all.
     async fn place_once(
         &self,
         input: &PlaceOrder,
         actor: &Actor,
         fingerprint: &str,
+        quote: &Quote,
+        route: Option<Plan>,
         authorization: &Authorization,
     ) -> Result<Placed> {
         let now = self.clock().now();
         let (_writer, txn) = self.begin_write().await?;
-        let priced = priced_lines(&txn, &input.lines).await?;
-        let plan = self.route(&txn, input, &priced).await?;
-        let amounts = self.amounts(input, &priced)?;
-        let currency = priced[0].0.currency.clone();
+        let (priced, amounts, currency) = (&quote.priced, &quote.amounts, &quote.currency);
+        let plan = match route {
+            Some(plan) => plan,
+            None => self.route(&txn, input, priced).await?,
+        };
         reserve(&txn, &plan, now).await?;
 
         let (payment_status, reference) = match authorization {
@@ -356,15 +376,15 @@ impl Store {
         let head = OrderHead {
             input,
             plan: &plan,
-            amounts: &amounts,
-            currency: &currency,
+            amounts,
+            currency,
             payment_status,
             now,
         };
         let created = insert_order(&txn, &head).await?;
-        let fulfillments = insert_lines(&txn, &head, created.id, &priced).await?;
+        let fulfillments = insert_lines(&txn, &head, created.id, priced).await?;
         insert_payment(&txn, &head, created.id, reference).await?;
-        let count = append_placement_events(&txn, &head, &created, &fulfillments, actor).await?;
+        append_placement_events(&txn, &head, &created, &fulfillments, actor).await?;
 
         if let Some(key) = &input.idempotency_key
             && let Err(err) = claim_key(&txn, actor, key, fingerprint, created.id, now).await
@@ -383,17 +403,22 @@ impl Store {
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
-        let order = order::Model {
-            last_sequence: count,
-            version: count,
-            ..created
-        };
+        let order = created;
         tracing::info!(order = order.id, number = %order.number, total = order.total, "order placed");
         Ok(Placed {
             order,
             replayed: false,
         })
     }
+}
+
+/// What was quoted before the payment was authorised: the lines as priced, a route,
+/// the amounts.
+struct Quote {
+    priced: Vec<(sku::Model, i32)>,
+    plan: Plan,
+    amounts: crate::domain::pricing::Totals,
+    currency: String,
 }
 
 /// What every step of a placement shares.
@@ -429,8 +454,17 @@ pub(crate) async fn reserve(
     Ok(())
 }
 
-/// Inserts the order row and gives it its number (`#1001` is order 1, so numbers are
-/// unique without a shared counter).
+/// How many events a placement appends: PLACED, PAYMENT_AUTHORIZED when authorised,
+/// one ALLOCATED per fulfilment order. The order's version and last sequence start there.
+fn placement_event_count(head: &OrderHead<'_>) -> i32 {
+    let authorized = i32::from(head.payment_status == PaymentStatus::Authorized);
+    1 + authorized + i32::try_from(head.plan.allocations.len()).unwrap_or(i32::MAX - 2)
+}
+
+/// Inserts the order row with its number (`#1001` is order 1, so numbers are unique
+/// without a shared counter). On Postgres a `BEFORE INSERT` trigger sets the number
+/// from the new id in the same statement; SQLite, whose triggers cannot change the row
+/// being inserted, gets a placeholder and an `UPDATE`.
 async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result<order::Model> {
     let (input, plan, amounts) = (head.input, head.plan, head.amounts);
     let status = derive_order_status(
@@ -438,10 +472,19 @@ async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result
         &vec![FulfillmentStatus::Open; plan.allocations.len()],
     );
     let a = &input.address;
-    // Unique until the id is known (numbers are at most 32 characters).
-    let placeholder = format!("~{}", &uuid::Uuid::new_v4().simple().to_string()[..30]);
+    let by_trigger = txn.get_database_backend() == DbBackend::Postgres;
+    let number = if by_trigger {
+        NotSet
+    } else {
+        // Unique until the id is known (numbers are at most 32 characters).
+        Set(format!(
+            "~{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..30]
+        ))
+    };
+    let events = placement_event_count(head);
     let created = order::Entity::insert(order::ActiveModel {
-        number: Set(placeholder),
+        number,
         customer_id: Set(input.customer.0),
         channel: Set(input.channel.clone()),
         status: Set(status),
@@ -469,12 +512,15 @@ async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result
         placed_at: Set(head.now),
         updated_at: Set(head.now),
         cancelled_at: Set(None),
-        last_sequence: Set(0),
-        version: Set(1),
+        last_sequence: Set(events),
+        version: Set(events),
         ..Default::default()
     })
     .exec_with_returning(txn)
     .await?;
+    if by_trigger {
+        return Ok(created);
+    }
     let number = format!("#{}", 1000 + created.id);
     order::Entity::update_many()
         .col_expr(order::Column::Number, Expr::value(number.clone()))
@@ -507,41 +553,52 @@ async fn insert_lines(
     .exec_with_returning(txn)
     .await?;
     let line_of: HashMap<i64, i64> = lines.iter().map(|l| (l.sku_id, l.id)).collect();
-    let mut fulfillments = Vec::new();
-    for allocation in &head.plan.allocations {
-        let fo = fulfillment_order::Entity::insert(fulfillment_order::ActiveModel {
-            order_id: Set(order_id),
-            location_id: Set(allocation.location.0),
-            status: Set(FulfillmentStatus::Open),
-            shipping_method: Set(head.input.method),
-            carrier: Set(None),
-            tracking_number: Set(None),
-            tracking_url: Set(None),
-            shipped_at: Set(None),
-            delivered_at: Set(None),
-            estimated_earliest: Set(None),
-            estimated_latest: Set(None),
-            arriving_tomorrow_notified_on: Set(None),
-            version: Set(1),
-            created_at: Set(head.now),
-            updated_at: Set(head.now),
-            ..Default::default()
-        })
+    // One fulfilment order per location (routing never splits a location), so the
+    // returned rows are matched back by location, whatever order they come in.
+    let created =
+        fulfillment_order::Entity::insert_many(head.plan.allocations.iter().map(|allocation| {
+            fulfillment_order::ActiveModel {
+                order_id: Set(order_id),
+                location_id: Set(allocation.location.0),
+                status: Set(FulfillmentStatus::Open),
+                shipping_method: Set(head.input.method),
+                carrier: Set(None),
+                tracking_number: Set(None),
+                tracking_url: Set(None),
+                shipped_at: Set(None),
+                delivered_at: Set(None),
+                estimated_earliest: Set(None),
+                estimated_latest: Set(None),
+                arriving_tomorrow_notified_on: Set(None),
+                version: Set(1),
+                created_at: Set(head.now),
+                updated_at: Set(head.now),
+                ..Default::default()
+            }
+        }))
         .exec_with_returning(txn)
         .await?;
-        fulfillment_order_line::Entity::insert_many(allocation.lines.iter().map(|(sku, qty)| {
+    let fo_at: HashMap<i64, i64> = created.iter().map(|f| (f.location_id, f.id)).collect();
+    let mut fulfillments = Vec::new();
+    let mut fo_lines = Vec::new();
+    for allocation in &head.plan.allocations {
+        let fo = *fo_at.get(&allocation.location.0).ok_or_else(|| {
+            Error::Corrupt("a fulfilment order was not returned by its insert".into())
+        })?;
+        fo_lines.extend(allocation.lines.iter().map(|(sku, qty)| {
             fulfillment_order_line::ActiveModel {
-                fulfillment_order_id: Set(fo.id),
+                fulfillment_order_id: Set(fo),
                 order_line_id: Set(line_of.get(&sku.0).copied().unwrap_or_default()),
                 sku_id: Set(sku.0),
                 quantity: Set(*qty),
                 ..Default::default()
             }
-        }))
+        }));
+        fulfillments.push((fo, allocation.location.0));
+    }
+    fulfillment_order_line::Entity::insert_many(fo_lines)
         .exec_without_returning(txn)
         .await?;
-        fulfillments.push((fo.id, allocation.location.0));
-    }
     Ok(fulfillments)
 }
 
@@ -573,15 +630,15 @@ async fn insert_payment(
 }
 
 /// Appends PLACED, PAYMENT_AUTHORIZED (when authorised) and one ALLOCATED per fulfilment
-/// order, so each location's queue hears of its part; the order's version becomes the
-/// last sequence, which is returned.
+/// order, so each location's queue hears of its part (the order was inserted with its
+/// version and last sequence at the count, `placement_event_count`).
 async fn append_placement_events(
     txn: &DatabaseTransaction,
     head: &OrderHead<'_>,
     created: &order::Model,
     fulfillments: &[(i64, i64)],
     actor: &Actor,
-) -> Result<i32> {
+) -> Result<()> {
     let (input, amounts, currency) = (head.input, head.amounts, head.currency);
     let mut events = vec![
         NewEvent::new(OrderEventType::Placed)
@@ -601,7 +658,10 @@ async fn append_placement_events(
                 .payload(serde_json::json!({ "strategy": head.plan.strategy.as_ref() })),
         );
     }
-    let count = events.len() as i32;
+    debug_assert_eq!(
+        i32::try_from(events.len()).ok(),
+        Some(placement_event_count(head))
+    );
     append_events(
         txn,
         created.id,
@@ -611,14 +671,7 @@ async fn append_placement_events(
         &actor.name,
         head.now,
     )
-    .await?;
-    order::Entity::update_many()
-        .col_expr(order::Column::LastSequence, Expr::value(count))
-        .col_expr(order::Column::Version, Expr::value(count))
-        .filter(order::Column::Id.eq(created.id))
-        .exec(txn)
-        .await?;
-    Ok(count)
+    .await
 }
 
 /// Claims `key` for this order; a unique violation means the same key committed
