@@ -11,7 +11,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, JoinType,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::customers::{contains_pattern, lower_like};
@@ -274,6 +275,68 @@ impl Store {
         })
     }
 
+    /// One order with its customer, its lines and their SKUs, in one statement (the
+    /// order joined with its customer, left-joined with its lines and their SKUs: one
+    /// row per line); `None` when there is no such order or `visibility` hides it.
+    pub async fn order_with_customer_and_lines(
+        &self,
+        id: OrderId,
+        visibility: Visibility,
+    ) -> Result<Option<OrderWithLines>> {
+        let mut select = Query::select();
+        prefixed_columns::<order::Entity>(&mut select, "o_");
+        prefixed_columns::<customer::Entity>(&mut select, "c_");
+        prefixed_columns::<order_line::Entity>(&mut select, "l_");
+        prefixed_columns::<sku::Entity>(&mut select, "s_");
+        select
+            .from(order::Entity)
+            .inner_join(
+                customer::Entity,
+                Expr::col((customer::Entity, customer::Column::Id))
+                    .equals((order::Entity, order::Column::CustomerId)),
+            )
+            .left_join(
+                order_line::Entity,
+                Expr::col((order_line::Entity, order_line::Column::OrderId))
+                    .equals((order::Entity, order::Column::Id)),
+            )
+            .left_join(
+                sku::Entity,
+                Expr::col((sku::Entity, sku::Column::Id))
+                    .equals((order_line::Entity, order_line::Column::SkuId)),
+            )
+            .and_where(Expr::col((order::Entity, order::Column::Id)).eq(id.0))
+            .order_by(
+                (order_line::Entity, order_line::Column::LineNumber),
+                sea_orm::Order::Asc,
+            );
+        let rows = self.db().query_all(&select).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let order = order::Model::from_query_result(first, "o_")?;
+        if !visibility.allows(order.customer_id) {
+            return Ok(None);
+        }
+        let customer = customer::Model::from_query_result(first, "c_")?;
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut skus = HashMap::new();
+        for row in &rows {
+            if let Some(line) = order_line::Model::from_query_result_optional(row, "l_")? {
+                lines.push(line);
+            }
+            if let Some(sku) = sku::Model::from_query_result_optional(row, "s_")? {
+                skus.insert(SkuId(sku.id), sku);
+            }
+        }
+        Ok(Some(OrderWithLines {
+            order,
+            customer,
+            lines,
+            skus,
+        }))
+    }
+
     /// Order lines by id.
     pub async fn order_lines_by_ids(
         &self,
@@ -426,5 +489,28 @@ impl Store {
             cursor_of: |m: &fulfillment_order::Model| Cursor::new(CursorKey::Int(m.id), m.id),
         };
         page::fetch(self.db(), select, &keyset, request).await
+    }
+}
+
+/// An order with its customer, its lines (in line order) and their SKUs.
+pub struct OrderWithLines {
+    pub order: order::Model,
+    pub customer: customer::Model,
+    pub lines: Vec<order_line::Model>,
+    pub skus: HashMap<SkuId, sku::Model>,
+}
+
+/// Selects every column of `E` as `<prefix><column>`, for `FromQueryResult` with that
+/// prefix (several entities in one row).
+fn prefixed_columns<E: EntityTrait>(
+    select: &mut sea_orm::sea_query::SelectStatement,
+    prefix: &str,
+) {
+    use sea_orm::{Iterable, sea_query::Alias};
+    for column in E::Column::iter() {
+        select.expr_as(
+            column.select_as(Expr::col((E::default(), column))),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
     }
 }
