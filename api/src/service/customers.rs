@@ -46,6 +46,10 @@ impl Store {
             name: Set(input.name),
             phone: Set(input.phone),
             time_zone: Set(input.time_zone.name().to_owned()),
+            // Stated, not left to the columns' defaults (added by a migration): a test
+            // once read NULL back from RETURNING for the defaulted column on SQLite.
+            notify_by_email: Set(true),
+            notify_by_sms: Set(false),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
