@@ -98,6 +98,7 @@ impl Application {
                 shared_buckets,
             ),
             plain_schema: graphql::build_plain_schema(store.clone(), hub.clone()),
+            documents: Default::default(),
             hub,
             store,
             keys,

@@ -21,6 +21,8 @@ pub struct AppState {
     pub schema: OrderlySchema,
     /// The same schema without them: executes HTTP requests whose checks passed.
     pub plain_schema: OrderlySchema,
+    /// Parsed documents by their text, for HTTP requests.
+    pub documents: crate::graphql::checks::Documents,
     pub store: Store,
     pub keys: JwtKeys,
     pub metrics: Metrics,

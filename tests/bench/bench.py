@@ -165,7 +165,8 @@ def measure(args, server, name, bodies):
     statements_before = server.statements()
     perf = None
     if args.perf:
-        perf = subprocess.Popen(["perf", "record", "-F", "1999", "--call-graph", "dwarf,16384",
+        graph = [] if args.perf_flat else ["--call-graph", "dwarf,16384"]
+        perf = subprocess.Popen(["perf", "record", "-F", "1999", *graph,
                                  "-p", str(server.proc.pid), "-o",
                                  os.path.join(args.perf, name + ".perf.data"),
                                  "--", "sleep", str(max(args.duration - 2, 1))],
@@ -216,6 +217,8 @@ def main():
     p.add_argument("--perf", metavar="DIR",
                    help="record a perf profile of the server during each run into DIR "
                         "(build with --profile profiling and set ORDERLY_BIN)")
+    p.add_argument("--perf-flat", action="store_true",
+                   help="with --perf: no call graphs (a flat profile; the release binary will do)")
     args = p.parse_args()
     runs = args.only.split(",")
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/orderly_bench")

@@ -37,7 +37,13 @@ async fn execute(
     let run = CORRELATION_ID.scope(
         correlation_id.clone(),
         tracing::Instrument::instrument(
-            graphql::checks::execute(&state.schema, &state.plain_schema, request, checks),
+            graphql::checks::execute(
+                &state.schema,
+                &state.plain_schema,
+                &state.documents,
+                request,
+                checks,
+            ),
             span,
         ),
     );
@@ -149,8 +155,11 @@ pub async fn graphql_post(
 }
 
 /// The operation a GET request would run, if it is not a query.
-fn non_query_operation(request: &async_graphql::Request) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+fn non_query_operation(
+    documents: &graphql::checks::Documents,
+    request: &async_graphql::Request,
+) -> Option<OperationType> {
+    let document = documents.parse(&request.query)?;
     let ty = match &document.operations {
         DocumentOperations::Single(op) => op.node.ty,
         DocumentOperations::Multiple(ops) => match &request.operation_name {
@@ -195,7 +204,7 @@ pub async fn graphql_get(
             ));
         }
     };
-    if non_query_operation(&request).is_some() {
+    if non_query_operation(&state.documents, &request).is_some() {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",

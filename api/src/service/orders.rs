@@ -283,34 +283,18 @@ impl Store {
         id: OrderId,
         visibility: Visibility,
     ) -> Result<Option<OrderWithLines>> {
-        let mut select = Query::select();
-        prefixed_columns::<order::Entity>(&mut select, "o_");
-        prefixed_columns::<customer::Entity>(&mut select, "c_");
-        prefixed_columns::<order_line::Entity>(&mut select, "l_");
-        prefixed_columns::<sku::Entity>(&mut select, "s_");
-        select
-            .from(order::Entity)
-            .inner_join(
-                customer::Entity,
-                Expr::col((customer::Entity, customer::Column::Id))
-                    .equals((order::Entity, order::Column::CustomerId)),
-            )
-            .left_join(
-                order_line::Entity,
-                Expr::col((order_line::Entity, order_line::Column::OrderId))
-                    .equals((order::Entity, order::Column::Id)),
-            )
-            .left_join(
-                sku::Entity,
-                Expr::col((sku::Entity, sku::Column::Id))
-                    .equals((order_line::Entity, order_line::Column::SkuId)),
-            )
-            .and_where(Expr::col((order::Entity, order::Column::Id)).eq(id.0))
-            .order_by(
-                (order_line::Entity, order_line::Column::LineNumber),
-                sea_orm::Order::Asc,
-            );
-        let rows = self.db().query_all(&select).await?;
+        // The text depends on the backend only: built once, then bound to each id.
+        static SQL: [std::sync::OnceLock<String>; 3] = [const { std::sync::OnceLock::new() }; 3];
+        let backend = self.db().get_database_backend();
+        let slot = match backend {
+            sea_orm::DbBackend::Postgres => 0,
+            sea_orm::DbBackend::Sqlite => 1,
+            _ => 2,
+        };
+        let sql = SQL[slot].get_or_init(|| backend.build(&order_with_lines_select(0)).sql);
+        let statement =
+            sea_orm::Statement::from_sql_and_values(backend, sql.as_str(), [id.0.into()]);
+        let rows = self.db().query_all_raw(statement).await?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -498,6 +482,40 @@ pub struct OrderWithLines {
     pub customer: customer::Model,
     pub lines: Vec<order_line::Model>,
     pub skus: HashMap<SkuId, sku::Model>,
+}
+
+/// The order `id` joined with its customer, left-joined with its lines and their SKUs
+/// (one row per line, in line order), every entity's columns prefixed: `o_`, `c_`, `l_`,
+/// `s_`.
+fn order_with_lines_select(id: i64) -> sea_orm::sea_query::SelectStatement {
+    let mut select = Query::select();
+    prefixed_columns::<order::Entity>(&mut select, "o_");
+    prefixed_columns::<customer::Entity>(&mut select, "c_");
+    prefixed_columns::<order_line::Entity>(&mut select, "l_");
+    prefixed_columns::<sku::Entity>(&mut select, "s_");
+    select
+        .from(order::Entity)
+        .inner_join(
+            customer::Entity,
+            Expr::col((customer::Entity, customer::Column::Id))
+                .equals((order::Entity, order::Column::CustomerId)),
+        )
+        .left_join(
+            order_line::Entity,
+            Expr::col((order_line::Entity, order_line::Column::OrderId))
+                .equals((order::Entity, order::Column::Id)),
+        )
+        .left_join(
+            sku::Entity,
+            Expr::col((sku::Entity, sku::Column::Id))
+                .equals((order_line::Entity, order_line::Column::SkuId)),
+        )
+        .and_where(Expr::col((order::Entity, order::Column::Id)).eq(id))
+        .order_by(
+            (order_line::Entity, order_line::Column::LineNumber),
+            sea_orm::Order::Asc,
+        );
+    select
 }
 
 /// Selects every column of `E` as `<prefix><column>`, for `FromQueryResult` with that
