@@ -101,7 +101,17 @@ fn no_module_uses_a_layer_above_it() {
         let own = rank(&module)
             .unwrap_or_else(|| panic!("module `{module}` is not in LAYERS: give it a place"));
         let text = std::fs::read_to_string(file).unwrap();
-        let mut in_tests = false;
+        // A `tests.rs` is a unit-test module in its own file: its parent declares it
+        // under `#[cfg(test)]`, which is checked here so the exemption cannot be borrowed.
+        let mut in_tests = file.file_name().is_some_and(|n| n == "tests.rs");
+        if in_tests {
+            let parent = std::fs::read_to_string(file.with_file_name("mod.rs")).unwrap_or_default();
+            assert!(
+                parent.contains("#[cfg(test)]\nmod tests;"),
+                "{} is not declared as `#[cfg(test)] mod tests;` in its mod.rs",
+                file.display()
+            );
+        }
         for (n, line) in text.lines().enumerate() {
             // Unit tests may reach up to build what they test (e.g. a whole schema).
             in_tests |= line.trim_start().starts_with("#[cfg(test)]");
