@@ -101,6 +101,34 @@ pub struct Settings {
         global = true
     )]
     pub relay_poll_ms: u64,
+    /// Attempts before a webhook delivery is FAILED.
+    #[arg(
+        long,
+        env = "ORDERLY_WEBHOOK_MAX_ATTEMPTS",
+        default_value_t = 12,
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        global = true
+    )]
+    pub webhook_max_attempts: u32,
+    /// Wait before a failed webhook delivery's first retry, in ms; doubled per failure
+    /// (with jitter), at most an hour.
+    #[arg(
+        long,
+        env = "ORDERLY_WEBHOOK_BACKOFF_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub webhook_backoff_ms: u64,
+    /// Let webhooks go to `http://` and to loopback, private and link-local addresses
+    /// (tests, labs). Off in production: no SSRF into the operator's network.
+    #[arg(
+        long,
+        env = "ORDERLY_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub webhook_allow_private: bool,
     /// How often the "arriving tomorrow" scheduler runs, in ms.
     #[arg(
         long,
@@ -198,6 +226,9 @@ impl Settings {
             return_window_days: 30,
             customer_edit_window: std::time::Duration::from_secs(3600),
             relay_poll_ms: 1000,
+            webhook_max_attempts: 12,
+            webhook_backoff_ms: 1000,
+            webhook_allow_private: false,
             scheduler_interval_ms: 60_000,
             seed_demo: Some(false),
             public_introspection: true,

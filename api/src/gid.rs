@@ -23,6 +23,8 @@ pub enum Kind {
     Refund,
     OrderNote,
     CustomerAddress,
+    WebhookSubscription,
+    WebhookDelivery,
 }
 
 /// Encodes the global ID of `kind` number `key`.

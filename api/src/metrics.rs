@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// Most distinct operation names tracked; later ones are counted as `other`, so clients
@@ -24,6 +24,9 @@ pub struct Metrics {
     db_statements: IntCounter,
     db_errors: IntCounter,
     db_duration: Histogram,
+    webhook_attempts: IntCounterVec,
+    webhook_latency: Histogram,
+    webhook_queue: IntGauge,
     operations: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -64,7 +67,30 @@ impl Metrics {
                 ],
             ),
         )?;
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "webhook_attempts_total",
+                "Webhook delivery attempts by outcome (delivered, retrying, failed)",
+            ),
+            &["outcome"],
+        )?;
+        let webhook_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "webhook_delivery_latency_seconds",
+                "From the event's commit to the receiver's 2xx",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0, 600.0, 3600.0,
+            ]),
+        )?;
+        let webhook_queue = IntGauge::new(
+            "webhook_queue_depth",
+            "Webhook deliveries waiting to be sent (pending or retrying)",
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(webhook_attempts.clone()))?;
+        registry.register(Box::new(webhook_latency.clone()))?;
+        registry.register(Box::new(webhook_queue.clone()))?;
         registry.register(Box::new(graphql_requests.clone()))?;
         registry.register(Box::new(graphql_duration.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
@@ -78,6 +104,9 @@ impl Metrics {
             db_statements,
             db_errors,
             db_duration,
+            webhook_attempts,
+            webhook_latency,
+            webhook_queue,
             operations: Arc::default(),
         })
     }
@@ -113,6 +142,22 @@ impl Metrics {
             self.db_errors.inc();
         }
         self.db_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one webhook attempt by what it came to.
+    pub fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
+    }
+
+    /// Records how long a delivered event took from commit to 2xx.
+    pub fn webhook_latency(&self, elapsed: Duration) {
+        self.webhook_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the number of deliveries waiting.
+    pub fn webhook_queue_depth(&self, depth: u64) {
+        self.webhook_queue
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     /// SQL statements executed so far.

@@ -20,6 +20,7 @@ use crate::events::{self, hub::Hub};
 use crate::graphql;
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::service::webhooks::WebhookPolicy;
 use crate::service::{Store, TaxRates, db};
 use crate::state::{AppState, MAX_BODY_BYTES};
 use crate::telemetry;
@@ -59,7 +60,12 @@ impl Application {
         let store = Store::new(connection, clock)
             .with_tax_rates(tax)
             .with_return_window(settings.return_window_days)
-            .with_customer_edit_window(settings.customer_edit_window);
+            .with_customer_edit_window(settings.customer_edit_window)
+            .with_webhook_policy(WebhookPolicy {
+                max_attempts: settings.webhook_max_attempts.max(1),
+                first_backoff: Duration::from_millis(settings.webhook_backoff_ms.max(1)),
+                allow_private: settings.webhook_allow_private,
+            });
         if settings.seeds_demo()
             && let Some(summary) = store
                 .seed_demo()
@@ -89,6 +95,11 @@ impl Application {
                 Duration::from_millis(settings.scheduler_interval_ms.max(10)),
             ),
             events::relay::spawn_stock(&store, bus.clone()),
+            events::webhooks::spawn(
+                store.clone(),
+                metrics.clone(),
+                Duration::from_millis(settings.relay_poll_ms.clamp(10, 1000)),
+            ),
         ];
         let state = web::Data::new(AppState {
             schema: graphql::build_schema_with(

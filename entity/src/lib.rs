@@ -23,3 +23,5 @@ pub mod return_line;
 pub mod return_request;
 pub mod sku;
 pub mod status;
+pub mod webhook_delivery;
+pub mod webhook_subscription;

@@ -62,6 +62,17 @@ stored_enum!(
     }
 );
 stored_enum!(
+    /// What a webhook subscription listens to; every order event maps to one topic.
+    WebhookTopic {
+        OrderPlaced, OrderUpdated, OrderCancelled, FulfillmentShipped, FulfillmentDelivered,
+        DeliveryArrivingTomorrow, ReturnUpdated, RefundCreated,
+    }
+);
+stored_enum!(
+    /// Where one webhook delivery stands.
+    WebhookDeliveryStatus { Pending, Delivered, Retrying, Failed }
+);
+stored_enum!(
     /// Who may read an order note.
     NoteVisibility { Internal, Customer }
 );

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod receiver;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +71,11 @@ pub struct Options {
     /// Prefix of the app's Redis keys (default: one of its own, so tests sharing a Redis
     /// do not share rate-limit buckets).
     pub redis_prefix: Option<String>,
+    /// Webhook retries as (attempts, first back-off in ms); default the server's.
+    pub webhook_retries: Option<(u32, u64)>,
+    /// Refuse webhooks to loopback and private addresses, as production does. Default:
+    /// allowed, so tests can run receivers on 127.0.0.1.
+    pub refuse_private_webhooks: bool,
 }
 
 /// Redis from `TEST_REDIS_URL`, if set.
@@ -278,6 +285,11 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     if let Some(delay) = options.loader_delay_ms {
         settings.loader_delay_ms = delay;
     }
+    if let Some((attempts, backoff_ms)) = options.webhook_retries {
+        settings.webhook_max_attempts = attempts;
+        settings.webhook_backoff_ms = backoff_ms;
+    }
+    settings.webhook_allow_private = !options.refuse_private_webhooks;
     let clock = Arc::new(ManualClock::new(options.now.unwrap_or_else(Utc::now)));
     let app = Application::build_with_clock(settings, clock.clone())
         .await
@@ -342,6 +354,21 @@ impl TestApp {
     pub fn partner_token(&self, scopes: &[Scope]) -> String {
         self.keys
             .mint(Role::Partner, "partner", scopes, Duration::from_secs(600))
+            .unwrap()
+    }
+
+    /// Stops the server gracefully (in-flight requests finish, background workers stop)
+    /// and hands back its database, so another instance can start on it.
+    pub async fn stop(mut self) -> (String, Option<tempfile::TempDir>) {
+        self.handle.stop(true).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (self.database_url.clone(), self._dir.take())
+    }
+
+    /// A token for the partner `subject` with `scopes` (partners are told apart by subject).
+    pub fn partner_token_as(&self, subject: &str, scopes: &[Scope]) -> String {
+        self.keys
+            .mint(Role::Partner, subject, scopes, Duration::from_secs(600))
             .unwrap()
     }
 

@@ -39,6 +39,9 @@ pub enum Scope {
     CustomersRead,
     #[strum(serialize = "customers:write")]
     CustomersWrite,
+    /// Manage the partner's own webhook subscriptions and read their deliveries.
+    #[strum(serialize = "webhooks:write")]
+    WebhooksWrite,
 }
 
 impl Scope {

@@ -39,4 +39,8 @@ id_type!(
     ReturnLineId,
     /// Primary key of a refund.
     RefundId,
+    /// Primary key of a webhook subscription.
+    WebhookSubscriptionId,
+    /// Primary key of a webhook delivery.
+    WebhookDeliveryId,
 );

@@ -11,6 +11,7 @@ pub mod pricing;
 pub mod returns;
 pub mod routing;
 pub mod status;
+pub mod webhooks;
 
 /// A value from outside failed validation. `field` names the input field (relative
 /// to the mutation's `input`), `message` says what is wrong in words a client can show.

@@ -6,6 +6,7 @@ pub use entity::status::{
     FulfillmentStatus, LocationKind, NoteVisibility, OrderEventType, OrderReturnStatus,
     OrderStatus, PaymentOperationKind, PaymentStatus, ProviderCallStatus, RefundStatus,
     ReturnDisposition, ReturnReason, ReturnStatus, RoutingStrategy, ShippingMethod,
+    WebhookDeliveryStatus, WebhookTopic,
 };
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod hub;
 pub mod relay;
 pub mod scheduler;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -39,6 +39,14 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     ("Query.sku", Access::Authenticated),
     ("Query.apiKeys", Access::Staff),
     (
+        "Query.webhookDeliveries",
+        Access::StaffOr(Scope::WebhooksWrite),
+    ),
+    (
+        "Query.webhookSubscriptions",
+        Access::StaffOr(Scope::WebhooksWrite),
+    ),
+    (
         "Mutation.adjustInventory",
         Access::StaffOr(Scope::InventoryWrite),
     ),
@@ -60,6 +68,18 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     ),
     ("Mutation.createApiKey", Access::Staff),
     ("Mutation.createChannel", Access::Staff),
+    (
+        "Mutation.createWebhookSubscription",
+        Access::StaffOr(Scope::WebhooksWrite),
+    ),
+    (
+        "Mutation.deleteWebhookSubscription",
+        Access::StaffOr(Scope::WebhooksWrite),
+    ),
+    (
+        "Mutation.redeliverWebhook",
+        Access::StaffOr(Scope::WebhooksWrite),
+    ),
     (
         "Mutation.createCustomer",
         Access::StaffOr(Scope::CustomersWrite),

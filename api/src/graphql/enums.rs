@@ -272,3 +272,40 @@ impl From<OrderSortKey> for crate::service::orders::OrderSort {
         }
     }
 }
+
+/// What a webhook subscription listens to. Every order event is delivered under one topic.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::WebhookTopic")]
+pub enum WebhookTopic {
+    /// An order was placed.
+    OrderPlaced,
+    /// Anything else about an order changed: payment, allocation, picking, packing, carrier
+    /// scans, delays, edits, address changes, customer-visible notes.
+    OrderUpdated,
+    /// An order was cancelled.
+    OrderCancelled,
+    /// A parcel left a location with its carrier and tracking number.
+    FulfillmentShipped,
+    /// A parcel was delivered.
+    FulfillmentDelivered,
+    /// A parcel's delivery is tomorrow in the customer's time zone.
+    DeliveryArrivingTomorrow,
+    /// A return was requested, approved, declined, shipped back or received.
+    ReturnUpdated,
+    /// Money went back to the customer.
+    RefundCreated,
+}
+
+/// Where one webhook delivery stands.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::WebhookDeliveryStatus")]
+pub enum WebhookDeliveryStatus {
+    /// Queued; not yet attempted, or waiting for an earlier event of the same order.
+    Pending,
+    /// Answered with a 2xx.
+    Delivered,
+    /// An attempt failed; the next is due at `nextAttemptAt`.
+    Retrying,
+    /// Every allowed attempt failed; kept, and `redeliverWebhook` sends it again.
+    Failed,
+}

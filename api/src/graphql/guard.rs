@@ -108,3 +108,25 @@ pub fn can_see_event(who: &Principal, kind: crate::domain::status::OrderEventTyp
 pub fn can_read_note(who: &Principal, visibility: crate::domain::status::NoteVisibility) -> bool {
     who.customer_id().is_none() || visibility == crate::domain::status::NoteVisibility::Customer
 }
+
+/// Whose webhook subscriptions the caller manages: staff all, a partner with
+/// `webhooks:write` its own; anyone else is refused (`FORBIDDEN`).
+pub fn webhook_owner(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<crate::service::webhooks::WebhookOwner> {
+    webhook_owner_of(principal(ctx)).ok_or_else(|| {
+        crate::graphql::error::top_level("FORBIDDEN", "this needs the webhooks:write scope")
+    })
+}
+
+/// Whose webhook subscriptions `who` manages, if any.
+pub fn webhook_owner_of(who: &Principal) -> Option<crate::service::webhooks::WebhookOwner> {
+    use crate::service::webhooks::WebhookOwner;
+    match who {
+        Principal::Staff { .. } => Some(WebhookOwner::All),
+        Principal::Partner { .. } if who.has_scope(crate::auth::Scope::WebhooksWrite) => {
+            Some(WebhookOwner::Partner(who.actor()))
+        }
+        _ => None,
+    }
+}

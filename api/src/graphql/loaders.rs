@@ -9,11 +9,13 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     customer, customer_address, fulfillment_order, fulfillment_order_line, inventory_level,
     location, order, order_line, order_note, payment, refund, return_line, return_request, sku,
+    webhook_subscription,
 };
 
 use super::error::internal;
 use crate::domain::ids::{
     CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId, RefundId, ReturnId, SkuId,
+    WebhookSubscriptionId,
 };
 use crate::service::orders::Visibility;
 use crate::service::returns::ReturnableLine;
@@ -112,7 +114,8 @@ plain_key!(
     OrderLineId,
     FulfillmentOrderId,
     ReturnId,
-    RefundId
+    RefundId,
+    WebhookSubscriptionId
 );
 
 macro_rules! wrapper_key {
@@ -156,6 +159,7 @@ loader!(ReturnableOf => Vec<ReturnableLine>, |s, ids| s.returnable_lines_by_orde
 loader!(LinesOfReturn => Vec<return_line::Model>, |s, ids| s.lines_by_returns(&ids), |k: LinesOfReturn| k.0);
 loader!(AddressesOf => Vec<customer_address::Model>, |s, ids| s.addresses_by_customers(&ids), |k: AddressesOf| k.0);
 loader!(NotesOf => Vec<order_note::Model>, |s, ids| s.notes_by_orders(&ids), |k: NotesOf| k.0);
+loader!(WebhookSubscriptionId => webhook_subscription::Model, |s, ids| s.webhook_subscriptions_by_ids(&ids), |k| k);
 loader!(RefundOfReturn => refund::Model, |s, ids| s.refunds_by_returns(&ids), |k: RefundOfReturn| k.0);
 
 /// Loads one value for `key` through the request's loader.

@@ -98,6 +98,12 @@ fn builder(
     .override_output_type_description::<Connection<String, types::returns::Return>>(
         "A page of returns, with cursors to page on (Relay connection).",
     )
+    .override_output_type_description::<Connection<String, types::webhooks::WebhookSubscription>>(
+        "A page of webhook subscriptions, with cursors to page on (Relay connection).",
+    )
+    .override_output_type_description::<Connection<String, types::webhooks::WebhookDelivery>>(
+        "A page of webhook deliveries, with cursors to page on (Relay connection).",
+    )
 }
 
 /// The schema in SDL, as `schema.graphql` must hold it.

@@ -25,6 +25,7 @@ pub mod refunds;
 pub mod reorder;
 pub mod returns;
 pub mod seed;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -241,6 +242,10 @@ pub struct Store {
     known_channels: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
     /// SKUs whose stock a commit changed, for stock badges (state, so at-most-once is fine).
     stock_changes: tokio::sync::broadcast::Sender<Vec<i64>>,
+    /// How webhook deliveries are retried.
+    webhooks: webhooks::WebhookPolicy,
+    /// Woken when webhook deliveries were queued, so the worker sends them at once.
+    webhooks_queued: Arc<tokio::sync::Notify>,
 }
 
 /// Held for as long as a write transaction runs (a no-op on Postgres).
@@ -263,6 +268,8 @@ impl Store {
             committed: Arc::default(),
             known_channels: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1024).0,
+            webhooks: webhooks::WebhookPolicy::default(),
+            webhooks_queued: Arc::default(),
         }
     }
 
@@ -294,6 +301,12 @@ impl Store {
         }
     }
 
+    /// The same store retrying webhook deliveries by `policy`.
+    pub fn with_webhook_policy(mut self, policy: webhooks::WebhookPolicy) -> Self {
+        self.webhooks = policy;
+        self
+    }
+
     /// The same store with `payments` as its providers.
     pub fn with_payments(mut self, payments: payments::Payments) -> Self {
         self.payments = Arc::new(payments);
@@ -313,6 +326,8 @@ impl Store {
             committed: Arc::default(),
             known_channels: Arc::default(),
             stock_changes: tokio::sync::broadcast::channel(1).0,
+            webhooks: webhooks::WebhookPolicy::default(),
+            webhooks_queued: Arc::default(),
         }
     }
 

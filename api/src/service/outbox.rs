@@ -15,8 +15,8 @@ use crate::domain::ids::OrderId;
 use crate::domain::status::{FulfillmentStatus, OrderEventType};
 
 impl Store {
-    /// Publishes up to `batch` unpublished events, oldest first, and marks them
-    /// published; returns how many. If the bus fails, nothing is marked and the events
+    /// Publishes up to `batch` unpublished events, oldest first, marks them published
+    /// and, in the same transaction, queues their webhook deliveries; returns how many. If the bus fails, nothing is marked and the events
     /// wait. On Postgres the rows are claimed with `FOR UPDATE SKIP LOCKED` inside one
     /// transaction, so several relays share the work without publishing an event twice.
     /// On SQLite the bus is called outside the write lock (a slow or absent Redis must not
@@ -54,7 +54,11 @@ impl Store {
                 .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
                 .exec(&txn)
                 .await?;
+            let queued = self.queue_webhooks(&txn, &rows).await?;
             txn.commit().await?;
+            if queued > 0 {
+                self.webhooks_queued();
+            }
             return Ok(rows.len());
         }
         let (_writer, txn) = self.begin_write().await?;
@@ -70,7 +74,11 @@ impl Store {
             .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
             .exec(&txn)
             .await?;
+        let queued = self.queue_webhooks(&txn, &rows).await?;
         txn.commit().await?;
+        if queued > 0 {
+            self.webhooks_queued();
+        }
         Ok(rows.len())
     }
 

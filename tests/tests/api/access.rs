@@ -162,6 +162,8 @@ fn cases(w: &World) -> Vec<Case> {
         case("Query.returns", "{ returns(first: 5) { edges { node { id } } } }".into(), &["returns"], Some(Scope::OrdersRead), [U, A, A, A, F, A]),
         case("Query.channels", "{ channels { code } }".into(), &["channels"], None, [U, A, A, A, A, A]),
         case("Query.channelSummary", r#"{ channelSummary(from: "2026-01-01", to: "2026-01-02") { orders } }"#.into(), &["channelSummary"], Some(Scope::OrdersRead), [U, F, F, A, F, A]),
+        case("Query.webhookSubscriptions", "{ webhookSubscriptions(first: 5) { edges { node { id } } } }".into(), &["webhookSubscriptions"], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
+        case("Query.webhookDeliveries", "{ webhookDeliveries(first: 5) { edges { node { id } } } }".into(), &["webhookDeliveries"], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
         case("Query.apiKeys", "{ apiKeys { id } }".into(), &["apiKeys"], Some(Scope::OrdersRead), [U, F, F, F, F, A]),
         // Nested edges with rules of their own.
         case("Order.customer", format!(r#"{{ order(id: "{oa}") {{ customer {{ id }} }} }}"#), &["order", "customer"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
@@ -202,6 +204,10 @@ fn cases(w: &World) -> Vec<Case> {
         case("Mutation.deleteCustomerAddress", r#"mutation { deleteCustomerAddress(input: { addressId: "nope" }) { customer { id } userErrors { code } } }"#.into(), &[], Some(Scope::CustomersWrite), [U, A, A, A, F, A]),
         case("Mutation.createChannel", r#"mutation { createChannel(input: { code: "", name: "" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
         case("Mutation.createApiKey", r#"mutation { createApiKey(input: { name: "", scopes: [] }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, A]),
+        // Webhooks: partners manage their own with webhooks:write; probes are refused inputs.
+        case("Mutation.createWebhookSubscription", r#"mutation { createWebhookSubscription(input: { url: "ftp://x", topics: [] }) { secret userErrors { code } } }"#.into(), &[], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
+        case("Mutation.deleteWebhookSubscription", r#"mutation { deleteWebhookSubscription(input: { id: "nope" }) { deletedId userErrors { code } } }"#.into(), &[], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
+        case("Mutation.redeliverWebhook", r#"mutation { redeliverWebhook(input: { deliveryId: "nope" }) { delivery { id } userErrors { code } } }"#.into(), &[], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
         case("Mutation.revokeApiKey", r#"mutation { revokeApiKey(input: { id: "nope" }) { userErrors { code } } }"#.into(), &[], Some(Scope::OrdersWrite), [U, F, F, F, F, M]),
     ]
 }

@@ -18,3 +18,4 @@ mod returns;
 mod schema;
 mod security;
 mod transport;
+mod webhooks;

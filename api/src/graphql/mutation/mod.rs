@@ -8,6 +8,7 @@ mod fulfillment;
 mod notes;
 mod ordering;
 mod returns;
+mod webhooks;
 
 use crate::domain::ValidationError;
 use crate::graphql::error::UserError;
@@ -24,6 +25,7 @@ pub struct Mutation(
     fulfillment::FulfillmentMutation,
     returns::ReturnsMutation,
     notes::NotesMutation,
+    webhooks::WebhooksMutation,
     crate::graphql::query::channels::ChannelsMutation,
 );
 

@@ -7,6 +7,7 @@ mod fulfillment;
 mod node;
 mod order;
 mod returns;
+mod webhooks;
 
 /// What can be read: orders, customers, the catalogue and stock, fulfilment work and
 /// partner keys. Every field's rule of access is in `ROOT_RULES`.
@@ -19,5 +20,6 @@ pub struct Query(
     fulfillment::FulfillmentQuery,
     returns::ReturnsQuery,
     channels::ChannelsQuery,
+    webhooks::WebhooksQuery,
     crate::graphql::mutation::access::AccessQuery,
 );

@@ -8,6 +8,7 @@ pub mod fulfillment;
 pub mod node;
 pub mod order;
 pub mod returns;
+pub mod webhooks;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ID, OutputType};

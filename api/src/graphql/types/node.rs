@@ -8,14 +8,17 @@ use super::customer::Customer;
 use super::fulfillment::FulfillmentOrder;
 use super::order::Order;
 use super::returns::{Refund, Return};
+use super::webhooks::{WebhookDelivery, WebhookSubscription};
 use crate::domain::ids::{
     CustomerId, FulfillmentOrderId, LocationId, OrderId, RefundId, ReturnId, SkuId,
 };
 use crate::gid::{self, Kind};
+use crate::graphql::error::query_error;
 use crate::graphql::guard::{
-    can_read_customer, can_read_fulfillment_order, can_read_order, principal,
+    can_read_customer, can_read_fulfillment_order, can_read_order, principal, webhook_owner_of,
 };
 use crate::graphql::loaders::load;
+use crate::service::Store;
 
 /// An object with an opaque global ID, fetchable with `node(id:)`.
 // One short-lived value per resolved node; boxing would only add allocations.
@@ -30,6 +33,8 @@ pub enum Node {
     FulfillmentOrder(FulfillmentOrder),
     Return(Return),
     Refund(Refund),
+    WebhookSubscription(WebhookSubscription),
+    WebhookDelivery(WebhookDelivery),
 }
 
 /// Resolves a global ID to a visible node; unknown, malformed and forbidden IDs are `None`.
@@ -74,6 +79,26 @@ pub async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             order
                 .filter(|o| can_read_order(who, CustomerId(o.customer_id)))
                 .map(|_| Node::Refund(Refund(refund)))
+        }
+        Kind::WebhookSubscription => {
+            let Some(owner) = webhook_owner_of(who) else {
+                return Ok(None);
+            };
+            ctx.data::<Store>()?
+                .webhook_subscription(key, &owner)
+                .await
+                .map_err(query_error)?
+                .map(|s| Node::WebhookSubscription(WebhookSubscription(s)))
+        }
+        Kind::WebhookDelivery => {
+            let Some(owner) = webhook_owner_of(who) else {
+                return Ok(None);
+            };
+            ctx.data::<Store>()?
+                .webhook_delivery(key, &owner)
+                .await
+                .map_err(query_error)?
+                .map(|d| Node::WebhookDelivery(WebhookDelivery(d)))
         }
         _ => None,
     })
