@@ -129,6 +129,33 @@ pub struct Settings {
         global = true
     )]
     pub webhook_allow_private: bool,
+    /// Where customer notifications go: `log` (stored and logged, nothing leaves the
+    /// machine) or `smtp` (e-mail through `ORDERLY_SMTP_URL`).
+    #[arg(
+        long,
+        env = "ORDERLY_NOTIFICATION_SENDER",
+        default_value = "log",
+        global = true
+    )]
+    pub notification_sender: String,
+    /// The SMTP server for `ORDERLY_NOTIFICATION_SENDER=smtp`:
+    /// `smtp://[user:password@]host:port` (plain only to a loopback host; STARTTLS is
+    /// required otherwise) or `smtps://…`.
+    #[arg(long, env = "ORDERLY_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of notification e-mails.
+    #[arg(
+        long,
+        env = "ORDERLY_NOTIFICATION_FROM",
+        default_value = "Orderly <orders@orderly.localhost>",
+        global = true
+    )]
+    pub notification_from: String,
+    /// A directory of notification templates replacing the built-in ones, one file per
+    /// template: `<kind>.subject.txt`, `<kind>.email.txt`, `<kind>.sms.txt` (kinds in lower
+    /// case, e.g. `order_shipped.email.txt`), in minijinja syntax.
+    #[arg(long, env = "ORDERLY_TEMPLATES_DIR", global = true)]
+    pub templates_dir: Option<PathBuf>,
     /// How often the "arriving tomorrow" scheduler runs, in ms.
     #[arg(
         long,
@@ -229,6 +256,10 @@ impl Settings {
             webhook_max_attempts: 12,
             webhook_backoff_ms: 1000,
             webhook_allow_private: false,
+            notification_sender: "log".to_owned(),
+            smtp_url: None,
+            notification_from: "Orderly <orders@orderly.localhost>".to_owned(),
+            templates_dir: None,
             scheduler_interval_ms: 60_000,
             seed_demo: Some(false),
             public_introspection: true,

@@ -25,6 +25,7 @@ pub enum Kind {
     CustomerAddress,
     WebhookSubscription,
     WebhookDelivery,
+    Notification,
 }
 
 /// Encodes the global ID of `kind` number `key`.

@@ -27,6 +27,8 @@ pub struct Metrics {
     webhook_attempts: IntCounterVec,
     webhook_latency: Histogram,
     webhook_queue: IntGauge,
+    notifications: IntCounterVec,
+    notification_queue: IntGauge,
     operations: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -87,6 +89,19 @@ impl Metrics {
             "webhook_queue_depth",
             "Webhook deliveries waiting to be sent (pending or retrying)",
         )?;
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "notifications_total",
+                "Notification sending attempts by outcome (sent, retrying, failed)",
+            ),
+            &["outcome"],
+        )?;
+        let notification_queue = IntGauge::new(
+            "notification_queue_depth",
+            "Notifications waiting to be sent",
+        )?;
+        registry.register(Box::new(notifications.clone()))?;
+        registry.register(Box::new(notification_queue.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(webhook_attempts.clone()))?;
         registry.register(Box::new(webhook_latency.clone()))?;
@@ -107,6 +122,8 @@ impl Metrics {
             webhook_attempts,
             webhook_latency,
             webhook_queue,
+            notifications,
+            notification_queue,
             operations: Arc::default(),
         })
     }
@@ -157,6 +174,17 @@ impl Metrics {
     /// Sets the number of deliveries waiting.
     pub fn webhook_queue_depth(&self, depth: u64) {
         self.webhook_queue
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one notification attempt by what it came to.
+    pub fn notification(&self, outcome: &str) {
+        self.notifications.with_label_values(&[outcome]).inc();
+    }
+
+    /// Sets the number of notifications waiting.
+    pub fn notification_queue_depth(&self, depth: u64) {
+        self.notification_queue
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 

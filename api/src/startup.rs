@@ -16,6 +16,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::broker::{Broker, SharedBuckets};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::domain::notifications::{Templates, template_names};
 use crate::events::{self, hub::Hub};
 use crate::graphql;
 use crate::metrics::Metrics;
@@ -61,6 +62,7 @@ impl Application {
             .with_tax_rates(tax)
             .with_return_window(settings.return_window_days)
             .with_customer_edit_window(settings.customer_edit_window)
+            .with_templates(load_templates(settings.templates_dir.as_deref())?)
             .with_webhook_policy(WebhookPolicy {
                 max_attempts: settings.webhook_max_attempts.max(1),
                 first_backoff: Duration::from_millis(settings.webhook_backoff_ms.max(1)),
@@ -82,6 +84,12 @@ impl Application {
             .transpose()
             .context("Failed to configure Redis")?;
         let bus = events::from_broker(broker.as_ref());
+        let sender = events::notify::Sender::from_settings(
+            &settings.notification_sender,
+            settings.smtp_url.as_deref(),
+            &settings.notification_from,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let hub = Hub::start(&bus);
         let shared_buckets = broker.map(|b| SharedBuckets::new(b, &settings.redis_prefix));
         let workers = vec![
@@ -97,6 +105,12 @@ impl Application {
             events::relay::spawn_stock(&store, bus.clone()),
             events::webhooks::spawn(
                 store.clone(),
+                metrics.clone(),
+                Duration::from_millis(settings.relay_poll_ms.clamp(10, 1000)),
+            ),
+            events::notify::spawn(
+                store.clone(),
+                sender,
                 metrics.clone(),
                 Duration::from_millis(settings.relay_poll_ms.clamp(10, 1000)),
             ),
@@ -190,4 +204,27 @@ impl Application {
         }
         outcome
     }
+}
+
+/// The notification templates: the built-in ones, with any `<name>.txt` found in `dir`
+/// in their place.
+fn load_templates(dir: Option<&std::path::Path>) -> anyhow::Result<Templates> {
+    let Some(dir) = dir else {
+        return Ok(Templates::default());
+    };
+    let mut overrides = std::collections::HashMap::new();
+    for name in template_names() {
+        let path = dir.join(format!("{name}.txt"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                overrides.insert(name.to_owned(), text);
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(err).with_context(|| format!("Failed to read {}", path.display()));
+            }
+        }
+    }
+    tracing::info!(dir = %dir.display(), overridden = overrides.len(), "notification templates");
+    Templates::with_overrides(overrides).map_err(|e| anyhow::anyhow!("ORDERLY_TEMPLATES_DIR: {e}"))
 }

@@ -12,6 +12,7 @@ pub mod idempotency_key;
 pub mod inventory_adjustment;
 pub mod inventory_level;
 pub mod location;
+pub mod notification;
 pub mod order;
 pub mod order_event;
 pub mod order_line;

@@ -73,6 +73,21 @@ stored_enum!(
     WebhookDeliveryStatus { Pending, Delivered, Retrying, Failed }
 );
 stored_enum!(
+    /// What a customer is told about.
+    NotificationKind {
+        OrderConfirmed, OrderShipped, ArrivingTomorrow, OutForDelivery, Delivered,
+        DeliveryDelayed, OrderCancelled, ReturnApproved, RefundIssued,
+    }
+);
+stored_enum!(
+    /// How a customer is told.
+    NotificationChannel { Email, Sms }
+);
+stored_enum!(
+    /// Where one notification stands.
+    NotificationStatus { Queued, Sent, Failed, Skipped }
+);
+stored_enum!(
     /// Who may read an order note.
     NoteVisibility { Internal, Customer }
 );

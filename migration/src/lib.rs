@@ -9,7 +9,7 @@ mod m20261129_000003_post_purchase;
 mod m20261129_000004_notes_profile;
 mod m20261129_000005_channels;
 mod m20261203_000006_order_number;
-mod m20261203_000007_webhooks;
+mod m20261203_000007_webhooks_notifications;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -24,7 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_notes_profile::Migration),
             Box::new(m20261129_000005_channels::Migration),
             Box::new(m20261203_000006_order_number::Migration),
-            Box::new(m20261203_000007_webhooks::Migration),
+            Box::new(m20261203_000007_webhooks_notifications::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod receiver;
+pub mod smtp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,10 @@ pub struct Options {
     /// Refuse webhooks to loopback and private addresses, as production does. Default:
     /// allowed, so tests can run receivers on 127.0.0.1.
     pub refuse_private_webhooks: bool,
+    /// Send notifications by SMTP to this server (default: the log sender).
+    pub smtp_url: Option<String>,
+    /// Notification templates to use instead of the built-in ones.
+    pub templates_dir: Option<std::path::PathBuf>,
 }
 
 /// Redis from `TEST_REDIS_URL`, if set.
@@ -290,6 +295,11 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         settings.webhook_backoff_ms = backoff_ms;
     }
     settings.webhook_allow_private = !options.refuse_private_webhooks;
+    if let Some(url) = &options.smtp_url {
+        settings.notification_sender = "smtp".to_owned();
+        settings.smtp_url = Some(url.clone());
+    }
+    settings.templates_dir = options.templates_dir.clone();
     let clock = Arc::new(ManualClock::new(options.now.unwrap_or_else(Utc::now)));
     let app = Application::build_with_clock(settings, clock.clone())
         .await

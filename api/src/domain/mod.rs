@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod ids;
 pub mod lifecycle;
 pub mod money;
+pub mod notifications;
 pub mod pricing;
 pub mod returns;
 pub mod routing;

@@ -3,10 +3,10 @@
 //! stored spelling, `SCREAMING_SNAKE_CASE`); their rules live here, in `lifecycle`.
 
 pub use entity::status::{
-    FulfillmentStatus, LocationKind, NoteVisibility, OrderEventType, OrderReturnStatus,
-    OrderStatus, PaymentOperationKind, PaymentStatus, ProviderCallStatus, RefundStatus,
-    ReturnDisposition, ReturnReason, ReturnStatus, RoutingStrategy, ShippingMethod,
-    WebhookDeliveryStatus, WebhookTopic,
+    FulfillmentStatus, LocationKind, NoteVisibility, NotificationChannel, NotificationKind,
+    NotificationStatus, OrderEventType, OrderReturnStatus, OrderStatus, PaymentOperationKind,
+    PaymentStatus, ProviderCallStatus, RefundStatus, ReturnDisposition, ReturnReason, ReturnStatus,
+    RoutingStrategy, ShippingMethod, WebhookDeliveryStatus, WebhookTopic,
 };
 
 #[cfg(test)]

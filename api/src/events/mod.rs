@@ -5,6 +5,7 @@
 //! that sees a gap, lags or hears that the bus reconnected re-reads from `order_events`.
 
 pub mod hub;
+pub mod notify;
 pub mod relay;
 pub mod scheduler;
 pub mod webhooks;

@@ -31,6 +31,10 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     ("Query.me", Access::Authenticated),
     ("Query.node", Access::Authenticated),
     ("Query.nodes", Access::Authenticated),
+    (
+        "Query.notifications",
+        Access::CustomerOr(Scope::CustomersRead),
+    ),
     ("Query.order", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.orderByNumber", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.orders", Access::CustomerOr(Scope::OrdersRead)),

@@ -309,3 +309,51 @@ pub enum WebhookDeliveryStatus {
     /// Every allowed attempt failed; kept, and `redeliverWebhook` sends it again.
     Failed,
 }
+
+/// What a customer is told about.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::NotificationKind")]
+pub enum NotificationKind {
+    /// The order was placed and confirmed.
+    OrderConfirmed,
+    /// A parcel shipped, with carrier, tracking number and link.
+    OrderShipped,
+    /// A parcel arrives tomorrow (the customer's tomorrow).
+    ArrivingTomorrow,
+    /// A parcel is out for delivery.
+    OutForDelivery,
+    /// A parcel was delivered.
+    Delivered,
+    /// A parcel is delayed.
+    DeliveryDelayed,
+    /// The order was cancelled.
+    OrderCancelled,
+    /// A return was approved.
+    ReturnApproved,
+    /// Money went back to the customer.
+    RefundIssued,
+}
+
+/// How a customer is told.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::NotificationChannel")]
+pub enum NotificationChannel {
+    /// E-mail to the customer's address.
+    Email,
+    /// A text message to the customer's phone (no SMS gateway yet: rendered and logged).
+    Sms,
+}
+
+/// Where one notification stands.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::status::NotificationStatus")]
+pub enum NotificationStatus {
+    /// Waiting to be sent (again, after a failed attempt).
+    Queued,
+    /// Handed to the sender (the SMTP server accepted it, or the log took it).
+    Sent,
+    /// Every attempt failed; kept.
+    Failed,
+    /// Not sent: the customer turned the channel off, or has no phone number for SMS.
+    Skipped,
+}

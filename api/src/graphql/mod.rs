@@ -104,6 +104,9 @@ fn builder(
     .override_output_type_description::<Connection<String, types::webhooks::WebhookDelivery>>(
         "A page of webhook deliveries, with cursors to page on (Relay connection).",
     )
+    .override_output_type_description::<Connection<String, types::notifications::Notification>>(
+        "A page of notifications, with cursors to page on (Relay connection).",
+    )
 }
 
 /// The schema in SDL, as `schema.graphql` must hold it.

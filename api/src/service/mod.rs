@@ -14,6 +14,7 @@ pub mod editing;
 pub mod fulfillment;
 mod idempotency;
 pub mod notes;
+pub mod notifications;
 pub mod ordering;
 pub mod orders;
 pub mod outbox;
@@ -246,6 +247,10 @@ pub struct Store {
     webhooks: webhooks::WebhookPolicy,
     /// Woken when webhook deliveries were queued, so the worker sends them at once.
     webhooks_queued: Arc<tokio::sync::Notify>,
+    /// The notification templates.
+    templates: Arc<crate::domain::notifications::Templates>,
+    /// Woken when notifications were queued, so the sender sends them at once.
+    notifications_queued: Arc<tokio::sync::Notify>,
 }
 
 /// Held for as long as a write transaction runs (a no-op on Postgres).
@@ -270,6 +275,8 @@ impl Store {
             stock_changes: tokio::sync::broadcast::channel(1024).0,
             webhooks: webhooks::WebhookPolicy::default(),
             webhooks_queued: Arc::default(),
+            templates: Arc::default(),
+            notifications_queued: Arc::default(),
         }
     }
 
@@ -307,6 +314,22 @@ impl Store {
         self
     }
 
+    /// The same store rendering notifications with `templates`.
+    pub fn with_templates(mut self, templates: crate::domain::notifications::Templates) -> Self {
+        self.templates = Arc::new(templates);
+        self
+    }
+
+    /// Tells the notification sender that notifications were queued.
+    pub(crate) fn notifications_queued(&self) {
+        self.notifications_queued.notify_one();
+    }
+
+    /// What the notification sender waits on between rounds.
+    pub fn notification_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.notifications_queued.clone()
+    }
+
     /// The same store with `payments` as its providers.
     pub fn with_payments(mut self, payments: payments::Payments) -> Self {
         self.payments = Arc::new(payments);
@@ -328,6 +351,8 @@ impl Store {
             stock_changes: tokio::sync::broadcast::channel(1).0,
             webhooks: webhooks::WebhookPolicy::default(),
             webhooks_queued: Arc::default(),
+            templates: Arc::default(),
+            notifications_queued: Arc::default(),
         }
     }
 

@@ -16,7 +16,8 @@ use crate::domain::status::{FulfillmentStatus, OrderEventType};
 
 impl Store {
     /// Publishes up to `batch` unpublished events, oldest first, marks them published
-    /// and, in the same transaction, queues their webhook deliveries; returns how many. If the bus fails, nothing is marked and the events
+    /// and, in the same transaction, queues their webhook deliveries and customer
+    /// notifications; returns how many. If the bus fails, nothing is marked and the events
     /// wait. On Postgres the rows are claimed with `FOR UPDATE SKIP LOCKED` inside one
     /// transaction, so several relays share the work without publishing an event twice.
     /// On SQLite the bus is called outside the write lock (a slow or absent Redis must not
@@ -55,9 +56,13 @@ impl Store {
                 .exec(&txn)
                 .await?;
             let queued = self.queue_webhooks(&txn, &rows).await?;
+            let told = self.queue_notifications(&txn, &rows).await?;
             txn.commit().await?;
             if queued > 0 {
                 self.webhooks_queued();
+            }
+            if told > 0 {
+                self.notifications_queued();
             }
             return Ok(rows.len());
         }
@@ -75,9 +80,13 @@ impl Store {
             .exec(&txn)
             .await?;
         let queued = self.queue_webhooks(&txn, &rows).await?;
+        let told = self.queue_notifications(&txn, &rows).await?;
         txn.commit().await?;
         if queued > 0 {
             self.webhooks_queued();
+        }
+        if told > 0 {
+            self.notifications_queued();
         }
         Ok(rows.len())
     }

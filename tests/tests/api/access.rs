@@ -164,6 +164,8 @@ fn cases(w: &World) -> Vec<Case> {
         case("Query.channelSummary", r#"{ channelSummary(from: "2026-01-01", to: "2026-01-02") { orders } }"#.into(), &["channelSummary"], Some(Scope::OrdersRead), [U, F, F, A, F, A]),
         case("Query.webhookSubscriptions", "{ webhookSubscriptions(first: 5) { edges { node { id } } } }".into(), &["webhookSubscriptions"], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
         case("Query.webhookDeliveries", "{ webhookDeliveries(first: 5) { edges { node { id } } } }".into(), &["webhookDeliveries"], Some(Scope::WebhooksWrite), [U, F, F, A, F, A]),
+        // (customer B sees an empty list of their own)
+        case("Query.notifications", "{ notifications(first: 5) { edges { node { id } } } }".into(), &["notifications"], Some(Scope::CustomersRead), [U, A, A, A, F, A]),
         case("Query.apiKeys", "{ apiKeys { id } }".into(), &["apiKeys"], Some(Scope::OrdersRead), [U, F, F, F, F, A]),
         // Nested edges with rules of their own.
         case("Order.customer", format!(r#"{{ order(id: "{oa}") {{ customer {{ id }} }} }}"#), &["order", "customer"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),

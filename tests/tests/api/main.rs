@@ -12,6 +12,7 @@ mod layers;
 mod lifecycle;
 mod live;
 mod notes;
+mod notifications;
 mod orders;
 mod profile;
 mod returns;

@@ -5,6 +5,7 @@ pub(crate) mod channels;
 mod customer;
 mod fulfillment;
 mod node;
+mod notifications;
 mod order;
 mod returns;
 mod webhooks;
@@ -21,5 +22,6 @@ pub struct Query(
     returns::ReturnsQuery,
     channels::ChannelsQuery,
     webhooks::WebhooksQuery,
+    notifications::NotificationsQuery,
     crate::graphql::mutation::access::AccessQuery,
 );

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod customer;
 pub mod fulfillment;
 pub mod node;
+pub mod notifications;
 pub mod order;
 pub mod returns;
 pub mod webhooks;

@@ -6,6 +6,7 @@ use async_graphql::{Context, Interface, Result};
 use super::catalog::{Location, Sku};
 use super::customer::Customer;
 use super::fulfillment::FulfillmentOrder;
+use super::notifications::Notification;
 use super::order::Order;
 use super::returns::{Refund, Return};
 use super::webhooks::{WebhookDelivery, WebhookSubscription};
@@ -35,6 +36,7 @@ pub enum Node {
     Refund(Refund),
     WebhookSubscription(WebhookSubscription),
     WebhookDelivery(WebhookDelivery),
+    Notification(Notification),
 }
 
 /// Resolves a global ID to a visible node; unknown, malformed and forbidden IDs are `None`.
@@ -100,6 +102,17 @@ pub async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
                 .map_err(query_error)?
                 .map(|d| Node::WebhookDelivery(WebhookDelivery(d)))
         }
+        Kind::Notification => ctx
+            .data::<Store>()?
+            .notification(key)
+            .await
+            .map_err(query_error)?
+            .filter(|n| {
+                who.customer_id() == Some(CustomerId(n.customer_id))
+                    || (who.customer_id().is_none()
+                        && who.has_scope(crate::auth::Scope::CustomersRead))
+            })
+            .map(|n| Node::Notification(Notification(n))),
         _ => None,
     })
 }

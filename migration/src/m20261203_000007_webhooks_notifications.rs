@@ -1,6 +1,7 @@
-//! Webhook subscriptions and their deliveries: one delivery row per (event,
-//! subscription), written by the outbox relay in the transaction that marks the event
-//! published, so nothing is lost or queued twice.
+//! Webhook subscriptions and their deliveries, and customer notifications: one delivery
+//! row per (event, subscription) and one notification per (event, channel), written by
+//! the outbox relay in the transaction that marks the event published, so nothing is
+//! lost or queued twice.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -8,7 +9,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261203_000007_webhooks"
+        "m20261203_000007_webhooks_notifications"
     }
 }
 
@@ -48,6 +49,27 @@ enum WebhookDeliveries {
     OccurredAt,
     CreatedAt,
     DeliveredAt,
+}
+
+#[derive(DeriveIden)]
+enum Notifications {
+    Table,
+    Id,
+    CustomerId,
+    OrderId,
+    EventId,
+    Kind,
+    Channel,
+    Recipient,
+    Subject,
+    Body,
+    Status,
+    Attempts,
+    LastError,
+    NextAttemptAt,
+    LockedUntil,
+    CreatedAt,
+    SentAt,
 }
 
 #[async_trait::async_trait]
@@ -151,10 +173,62 @@ impl MigrationTrait for Migration {
                 .col(WebhookDeliveries::Sequence)
                 .take(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Notifications::Table)
+                .col(big_pk_auto(Notifications::Id))
+                .col(big_integer(Notifications::CustomerId))
+                .col(big_integer_null(Notifications::OrderId))
+                .col(big_integer(Notifications::EventId))
+                .col(string_len(Notifications::Kind, 40))
+                .col(string_len(Notifications::Channel, 16))
+                .col(string_len(Notifications::Recipient, 320))
+                .col(string_len_null(Notifications::Subject, 300))
+                .col(text(Notifications::Body))
+                .col(string_len(Notifications::Status, 16))
+                .col(integer(Notifications::Attempts).default(0))
+                .col(string_len_null(Notifications::LastError, 500))
+                .col(timestamp_with_time_zone_null(Notifications::NextAttemptAt))
+                .col(timestamp_with_time_zone_null(Notifications::LockedUntil))
+                .col(timestamp_with_time_zone(Notifications::CreatedAt))
+                .col(timestamp_with_time_zone_null(Notifications::SentAt))
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_notifications_event_channel")
+                .table(Notifications::Table)
+                .col(Notifications::EventId)
+                .col(Notifications::Channel)
+                .unique()
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_notifications_due")
+                .table(Notifications::Table)
+                .col(Notifications::Status)
+                .col(Notifications::NextAttemptAt)
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_notifications_customer")
+                .table(Notifications::Table)
+                .col(Notifications::CustomerId)
+                .col(Notifications::Id)
+                .take(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Notifications::Table).take())
+            .await?;
         m.drop_table(Table::drop().table(WebhookDeliveries::Table).take())
             .await?;
         m.drop_table(Table::drop().table(WebhookSubscriptions::Table).take())

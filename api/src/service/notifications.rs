@@ -1,0 +1,375 @@
+//! Customer notifications. The outbox relay writes one row per (event, channel) in the
+//! transaction that marks the events published — rendered there, in the customer's time
+//! zone, SKIPPED where the customer turned the channel off — and a sender claims QUEUED
+//! rows, sends them and records the outcome here, retried like webhooks.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{customer, fulfillment_order, notification, order, order_event, return_request};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::page::{Cursor, CursorKey, Keyset, Page, PageRequest};
+use super::{Error, Result, Store};
+use crate::domain::delivery::{DeliveryWindow, label};
+use crate::domain::ids::CustomerId;
+use crate::domain::money::format_minor;
+use crate::domain::notifications::{Context, kind_of, tracking_link};
+use crate::domain::status::{
+    FulfillmentStatus, NotificationChannel, NotificationKind, NotificationStatus, OrderEventType,
+};
+use crate::domain::webhooks::backoff;
+
+/// Rows per insert when queueing.
+const INSERT_CHUNK: usize = 1000;
+
+impl Store {
+    /// Writes the notifications `events` bring, inside the relay's transaction: one per
+    /// (event, channel), QUEUED, or SKIPPED when the customer turned the channel off or
+    /// has no phone number for SMS. An (event, channel) written before is left alone.
+    /// Returns how many were queued to send.
+    pub(crate) async fn queue_notifications(
+        &self,
+        txn: &impl ConnectionTrait,
+        events: &[order_event::Model],
+    ) -> Result<usize> {
+        let wanted: Vec<(&order_event::Model, NotificationKind)> = events
+            .iter()
+            .filter_map(|e| kind_of(e.event_type).map(|k| (e, k)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let customers: HashMap<i64, customer::Model> = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(wanted.iter().map(|(e, _)| e.customer_id)))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let orders: HashMap<i64, order::Model> = order::Entity::find()
+            .filter(order::Column::Id.is_in(wanted.iter().map(|(e, _)| e.order_id)))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let parcels: Vec<i64> = wanted
+            .iter()
+            .filter_map(|(e, _)| e.fulfillment_order_id)
+            .collect();
+        let parcels: HashMap<i64, fulfillment_order::Model> = if parcels.is_empty() {
+            HashMap::new()
+        } else {
+            fulfillment_order::Entity::find()
+                .filter(fulfillment_order::Column::Id.is_in(parcels))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|f| (f.id, f))
+                .collect()
+        };
+        let returns: Vec<i64> = wanted.iter().filter_map(|(e, _)| e.return_id).collect();
+        let returns: HashMap<i64, String> = if returns.is_empty() {
+            HashMap::new()
+        } else {
+            return_request::Entity::find()
+                .filter(return_request::Column::Id.is_in(returns))
+                .select_only()
+                .column(return_request::Column::Id)
+                .column(return_request::Column::Number)
+                .into_tuple::<(i64, String)>()
+                .all(txn)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let now = self.clock().now();
+        let mut rows = Vec::new();
+        let mut queued = 0;
+        for (event, kind) in wanted {
+            let Some(customer) = customers.get(&event.customer_id) else {
+                continue;
+            };
+            let order = orders.get(&event.order_id);
+            let parcel = event.fulfillment_order_id.and_then(|id| parcels.get(&id));
+            let return_number = event.return_id.and_then(|id| returns.get(&id)).cloned();
+            let context = context_of(event, kind, customer, order, parcel, return_number);
+            for channel in [NotificationChannel::Email, NotificationChannel::Sms] {
+                let (recipient, skip) = match channel {
+                    NotificationChannel::Email => (
+                        customer.email.clone(),
+                        (!customer.notify_by_email).then_some("the customer turned e-mail off"),
+                    ),
+                    NotificationChannel::Sms => match customer.phone.as_deref() {
+                        _ if !customer.notify_by_sms => {
+                            (String::new(), Some("the customer turned SMS off"))
+                        }
+                        None | Some("") => (String::new(), Some("no phone number")),
+                        Some(phone) => (phone.to_owned(), None),
+                    },
+                };
+                let (subject, body, status, error) =
+                    match self.templates.render(kind, channel, &context) {
+                        Ok(message) => (
+                            message.subject,
+                            message.body,
+                            if skip.is_some() {
+                                NotificationStatus::Skipped
+                            } else {
+                                NotificationStatus::Queued
+                            },
+                            skip.map(str::to_owned),
+                        ),
+                        Err(err) => (
+                            None,
+                            String::new(),
+                            NotificationStatus::Failed,
+                            Some(format!("template: {err}")),
+                        ),
+                    };
+                if status == NotificationStatus::Queued {
+                    queued += 1;
+                }
+                rows.push(notification::ActiveModel {
+                    customer_id: Set(customer.id),
+                    order_id: Set(order.map(|o| o.id)),
+                    event_id: Set(event.id),
+                    kind: Set(kind),
+                    channel: Set(channel),
+                    recipient: Set(recipient),
+                    subject: Set(subject),
+                    body: Set(body),
+                    status: Set(status),
+                    attempts: Set(0),
+                    last_error: Set(error),
+                    next_attempt_at: Set((status == NotificationStatus::Queued).then_some(now)),
+                    locked_until: Set(None),
+                    created_at: Set(now),
+                    sent_at: Set(None),
+                    ..Default::default()
+                });
+            }
+        }
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+            notification::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::columns([
+                        notification::Column::EventId,
+                        notification::Column::Channel,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(queued)
+    }
+
+    /// Claims up to `limit` QUEUED notifications that are due, for `lease`.
+    pub async fn claim_notifications(
+        &self,
+        limit: u64,
+        lease: chrono::TimeDelta,
+    ) -> Result<Vec<notification::Model>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.clock().now();
+        let due = notification::Entity::find()
+            .filter(notification::Column::Status.eq(NotificationStatus::Queued))
+            .filter(notification::Column::NextAttemptAt.lte(now))
+            .filter(
+                notification::Column::LockedUntil
+                    .is_null()
+                    .or(notification::Column::LockedUntil.lt(now)),
+            )
+            .order_by_asc(notification::Column::NextAttemptAt)
+            .order_by_asc(notification::Column::Id)
+            .limit(limit);
+        let (_writer, txn) = self.begin_write().await?;
+        let claimed = if self.write_gate.is_some() {
+            due.all(&txn).await?
+        } else {
+            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                .all(&txn)
+                .await?
+        };
+        if !claimed.is_empty() {
+            notification::Entity::update_many()
+                .col_expr(notification::Column::LockedUntil, Expr::value(now + lease))
+                .filter(notification::Column::Id.is_in(claimed.iter().map(|n| n.id)))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records one sending attempt: SENT, or QUEUED again after a back-off, or FAILED
+    /// when the attempts are spent.
+    pub async fn record_notification_attempt(
+        &self,
+        claimed: &notification::Model,
+        outcome: std::result::Result<(), String>,
+        jitter: f64,
+    ) -> Result<notification::Model> {
+        let now = self.clock().now();
+        let attempts = claimed.attempts.saturating_add(1);
+        let mut row = notification::ActiveModel {
+            id: Set(claimed.id),
+            attempts: Set(attempts),
+            locked_until: Set(None),
+            ..Default::default()
+        };
+        match outcome {
+            Ok(()) => {
+                row.status = Set(NotificationStatus::Sent);
+                row.sent_at = Set(Some(now));
+                row.next_attempt_at = Set(None);
+                row.last_error = Set(None);
+            }
+            Err(error) => {
+                row.last_error = Set(Some(error.chars().take(500).collect()));
+                let allowed = i32::try_from(self.webhooks.max_attempts).unwrap_or(i32::MAX);
+                if attempts >= allowed {
+                    row.status = Set(NotificationStatus::Failed);
+                    row.next_attempt_at = Set(None);
+                } else {
+                    let wait = backoff(
+                        u32::try_from(attempts).unwrap_or(1),
+                        self.webhooks.first_backoff,
+                        jitter,
+                    );
+                    row.next_attempt_at = Set(Some(
+                        now + chrono::TimeDelta::from_std(wait)
+                            .unwrap_or(chrono::TimeDelta::hours(1)),
+                    ));
+                }
+            }
+        }
+        let (_writer, txn) = self.begin_write().await?;
+        let current = notification::Entity::find_by_id(claimed.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::Corrupt("a claimed notification vanished".into()))?;
+        if current.status != NotificationStatus::Queued {
+            return Ok(current);
+        }
+        let updated = notification::Entity::update(row).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// One notification by id.
+    pub async fn notification(&self, id: i64) -> Result<Option<notification::Model>> {
+        Ok(notification::Entity::find_by_id(id).one(self.db()).await?)
+    }
+
+    /// Notifications, newest first; `customer` narrows them to one customer's.
+    pub async fn notifications_page(
+        &self,
+        customer: Option<CustomerId>,
+        request: &PageRequest,
+    ) -> Result<Page<notification::Model>> {
+        let mut select = notification::Entity::find();
+        if let Some(customer) = customer {
+            select = select.filter(notification::Column::CustomerId.eq(customer.0));
+        }
+        let keyset = Keyset {
+            key: Expr::col((notification::Entity, notification::Column::Id)),
+            id: Expr::col((notification::Entity, notification::Column::Id)),
+            descending: true,
+            time_key: false,
+            cursor_of: |m: &notification::Model| Cursor::new(CursorKey::Int(m.id), m.id),
+        };
+        super::page::fetch(self.db(), select, &keyset, request).await
+    }
+
+    /// Notifications waiting to be sent, for the queue-depth gauge.
+    pub async fn notification_queue_depth(&self) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(notification::Entity::find()
+            .filter(notification::Column::Status.eq(NotificationStatus::Queued))
+            .count(self.db())
+            .await?)
+    }
+}
+
+/// What the templates of one event may say, dates in the customer's time zone.
+fn context_of(
+    event: &order_event::Model,
+    kind: NotificationKind,
+    customer: &customer::Model,
+    order: Option<&order::Model>,
+    parcel: Option<&fulfillment_order::Model>,
+    return_number: Option<String>,
+) -> Context {
+    let zone: chrono_tz::Tz = customer.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let local = |at: DateTime<Utc>| at.with_timezone(&zone).date_naive();
+    let today = local(event.occurred_at);
+    let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+    let window = parcel.and_then(|p| {
+        Some(DeliveryWindow {
+            earliest: p.estimated_earliest?,
+            latest: p.estimated_latest?,
+        })
+    });
+    let status_line = match event.event_type {
+        OrderEventType::Shipped | OrderEventType::ArrivingTomorrow => {
+            label(FulfillmentStatus::Shipped, window, None, today)
+        }
+        OrderEventType::OutForDelivery => {
+            label(FulfillmentStatus::OutForDelivery, window, None, today)
+        }
+        OrderEventType::Delivered => {
+            label(FulfillmentStatus::Delivered, window, Some(today), today)
+        }
+        OrderEventType::DeliveryException => {
+            label(FulfillmentStatus::DeliveryException, window, None, today)
+        }
+        _ => String::new(),
+    };
+    let carrier = parcel.and_then(|p| p.carrier.clone());
+    let tracking_number = parcel.and_then(|p| p.tracking_number.clone());
+    let tracking_url = parcel.and_then(|p| {
+        p.tracking_url
+            .clone()
+            .or_else(|| tracking_link(p.carrier.as_deref()?, p.tracking_number.as_deref()?))
+    });
+    let amount = match kind {
+        NotificationKind::RefundIssued => {
+            let currency = payload["currency"].as_str().unwrap_or_default();
+            payload["amount"]
+                .as_i64()
+                .map(|minor| format!("{} {currency}", format_minor(minor, currency)))
+        }
+        NotificationKind::OrderConfirmed => {
+            order.map(|o| format!("{} {}", format_minor(o.total, &o.currency), o.currency))
+        }
+        _ => None,
+    };
+    let reason = match kind {
+        NotificationKind::OrderCancelled => order.and_then(|o| o.cancel_reason.clone()),
+        NotificationKind::DeliveryDelayed => event.message.clone(),
+        _ => None,
+    };
+    Context {
+        name: customer.name.clone(),
+        order_number: order.map(|o| o.number.clone()).unwrap_or_default(),
+        status_line,
+        carrier,
+        tracking_number,
+        tracking_url,
+        amount,
+        return_number,
+        reason,
+    }
+}
