@@ -20,6 +20,44 @@ use tokio::sync::broadcast;
 use crate::broker::Broker;
 pub use crate::service::bus::{BusError, BusEvent, BusMessage, EventBus};
 
+/// How a background worker (relay, webhook worker, notification sender) behaves when
+/// the database fails it: waits 50 ms longer per failure in a row (at most 2 s), and
+/// warns on the 1st, 2nd, 4th, 8th… failure rather than on every one.
+pub(crate) struct Backoff {
+    failures: u32,
+    what: &'static str,
+}
+
+impl Backoff {
+    /// `what` finishes the warning: "<what> failed; …".
+    pub(crate) fn new(what: &'static str) -> Self {
+        Self { failures: 0, what }
+    }
+
+    /// The worker got through: the next failure is the first again.
+    pub(crate) fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Logs `err` (sometimes) and waits before the worker tries again.
+    pub(crate) async fn failed(&mut self, err: &(dyn std::fmt::Display + Sync)) {
+        self.failures = self.failures.saturating_add(1);
+        let failures = self.failures;
+        if failures == 1 || failures.is_power_of_two() {
+            tracing::warn!(error = %err, failures, "{}", self.what);
+        }
+        tokio::time::sleep(Duration::from_millis(50 * u64::from(failures.min(40)))).await;
+    }
+}
+
+/// Waits for `wake` (work was committed) or `poll` (the safety net), whichever is first.
+pub(crate) async fn idle(wake: &tokio::sync::Notify, poll: Duration) {
+    tokio::select! {
+        () = wake.notified() => {}
+        () = tokio::time::sleep(poll) => {}
+    }
+}
+
 /// The Redis channel every instance publishes to and subscribes to.
 pub const CHANNEL: &str = "orderly:events";
 

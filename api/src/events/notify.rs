@@ -10,6 +10,7 @@ use entity::notification;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::{Backoff, idle};
 use crate::domain::status::{NotificationChannel, NotificationStatus};
 use crate::metrics::Metrics;
 use crate::service::Store;
@@ -143,7 +144,8 @@ pub fn spawn(
     let wake = store.notification_signal();
     let sender = Arc::new(sender);
     tokio::spawn(async move {
-        let mut failures: u32 = 0;
+        let mut backoff =
+            Backoff::new("notification sender could not claim; notifications wait in the database");
         let mut depth_counted = Instant::now() - DEPTH_EVERY;
         loop {
             if depth_counted.elapsed() >= DEPTH_EVERY {
@@ -154,7 +156,7 @@ pub fn spawn(
             }
             match store.claim_notifications(BATCH, LEASE).await {
                 Ok(batch) => {
-                    failures = 0;
+                    backoff.succeeded();
                     let full = batch.len() as u64 == BATCH;
                     let sends = batch.iter().map(|n| {
                         let (store, sender, metrics) = (&store, &sender, &metrics);
@@ -181,19 +183,11 @@ pub fn spawn(
                     }
                 }
                 Err(err) => {
-                    failures = failures.saturating_add(1);
-                    if failures == 1 || failures.is_power_of_two() {
-                        tracing::warn!(error = %err, failures, "notification sender could not claim; notifications wait in the database");
-                    }
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(failures.min(40))))
-                        .await;
+                    backoff.failed(&err).await;
                     continue;
                 }
             }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-            }
+            idle(&wake, poll).await;
         }
     })
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::EventBus;
+use super::{Backoff, EventBus, idle};
 use crate::service::Store;
 
 /// Events published per transaction.
@@ -15,25 +15,18 @@ const BATCH: u64 = 500;
 pub fn spawn(store: Store, bus: Arc<dyn EventBus>, poll: Duration) -> tokio::task::JoinHandle<()> {
     let wake = store.commit_signal();
     tokio::spawn(async move {
-        let mut failures: u32 = 0;
+        let mut backoff =
+            Backoff::new("outbox relay could not publish; events wait in the database");
         loop {
             match store.publish_pending(bus.as_ref(), BATCH).await {
                 Ok(n) if n as u64 == BATCH => continue,
-                Ok(_) => failures = 0,
+                Ok(_) => backoff.succeeded(),
                 Err(err) => {
-                    failures = failures.saturating_add(1);
-                    if failures == 1 || failures.is_power_of_two() {
-                        tracing::warn!(error = %err, failures, "outbox relay could not publish; events wait in the database");
-                    }
-                    let backoff = Duration::from_millis(50 * u64::from(failures.min(40)));
-                    tokio::time::sleep(backoff).await;
+                    backoff.failed(&err).await;
                     continue;
                 }
             }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-            }
+            idle(&wake, poll).await;
         }
     })
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::Semaphore;
 
+use super::{Backoff, idle};
 use crate::domain::webhooks::{WebhookUrl, is_forbidden, signature};
 use crate::gid::{self, Kind};
 use crate::metrics::Metrics;
@@ -175,7 +176,8 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
             }
         };
         let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-        let mut failures: u32 = 0;
+        let mut backoff =
+            Backoff::new("webhook worker could not claim deliveries; they wait in the database");
         let mut depth_counted = Instant::now() - DEPTH_EVERY;
         loop {
             if depth_counted.elapsed() >= DEPTH_EVERY {
@@ -187,7 +189,7 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
             let free = slots.available_permits() as u64;
             match store.claim_webhook_deliveries(free, LEASE).await {
                 Ok(batch) => {
-                    failures = 0;
+                    backoff.succeeded();
                     for claimed in batch {
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             return;
@@ -203,19 +205,11 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
                     }
                 }
                 Err(err) => {
-                    failures = failures.saturating_add(1);
-                    if failures == 1 || failures.is_power_of_two() {
-                        tracing::warn!(error = %err, failures, "webhook worker could not claim deliveries; they wait in the database");
-                    }
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(failures.min(40))))
-                        .await;
+                    backoff.failed(&err).await;
                     continue;
                 }
             }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-            }
+            idle(&wake, poll).await;
         }
     })
 }

@@ -22,6 +22,7 @@ pub mod page;
 pub mod payments;
 pub mod profile;
 pub mod provider_calls;
+mod queue;
 pub mod refunds;
 pub mod reorder;
 pub mod returns;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{customer, fulfillment_order, notification, order, order_event, return_request};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -23,9 +23,6 @@ use crate::domain::status::{
     FulfillmentStatus, NotificationChannel, NotificationKind, NotificationStatus, OrderEventType,
 };
 use crate::domain::webhooks::backoff;
-
-/// Rows per insert when queueing.
-const INSERT_CHUNK: usize = 1000;
 
 impl Store {
     /// Writes the notifications `events` bring, inside the relay's transaction: one per
@@ -155,21 +152,12 @@ impl Store {
                 });
             }
         }
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-            notification::Entity::insert_many(chunk)
-                .on_conflict(
-                    OnConflict::columns([
-                        notification::Column::EventId,
-                        notification::Column::Channel,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-        }
+        super::queue::insert_new(
+            txn,
+            rows,
+            [notification::Column::EventId, notification::Column::Channel],
+        )
+        .await?;
         Ok(queued)
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{order, order_event, webhook_delivery, webhook_subscription};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -19,9 +19,6 @@ use crate::domain::money::format_minor;
 use crate::domain::status::{WebhookDeliveryStatus, WebhookTopic};
 use crate::domain::webhooks::{self, DEACTIVATE_AFTER, WebhookUrl};
 use crate::gid::{self, Kind};
-
-/// Rows per insert when queueing (Postgres allows 65,535 bind parameters a statement).
-const INSERT_CHUNK: usize = 1000;
 
 /// How deliveries are retried.
 #[derive(Debug, Clone, Copy)]
@@ -407,22 +404,15 @@ impl Store {
                 });
             }
         }
-        let mut queued = 0;
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-            queued += webhook_delivery::Entity::insert_many(chunk)
-                .on_conflict(
-                    OnConflict::columns([
-                        webhook_delivery::Column::SubscriptionId,
-                        webhook_delivery::Column::EventId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-        }
+        let queued = super::queue::insert_new(
+            txn,
+            rows,
+            [
+                webhook_delivery::Column::SubscriptionId,
+                webhook_delivery::Column::EventId,
+            ],
+        )
+        .await?;
         Ok(usize::try_from(queued).unwrap_or(usize::MAX))
     }
 
