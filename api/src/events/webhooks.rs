@@ -1,10 +1,12 @@
 //! The webhook delivery worker: claims due deliveries (which the outbox relay queued),
 //! POSTs each signed, records the attempt, and wakes again when something is queued,
 //! when a delivery finishes (the next event of that order may go), or on a short timer.
-//! A bounded number of deliveries is in flight per instance; each has 10 s, no redirects
+//! A bounded number of deliveries is in flight per instance (32) and per subscription
+//! (8, so one hanging receiver cannot stall the others); each has 10 s, no redirects
 //! are followed, no reply body is read, and every address a host name resolves to is
 //! checked, so a receiver cannot reach into the operator's network or hold memory.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +27,9 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Deliveries in flight per instance.
 pub const MAX_IN_FLIGHT: usize = 32;
+/// Deliveries in flight per instance to one subscription: a receiver that hangs holds
+/// at most this many slots (for up to 10 s each); the rest serve the others.
+pub const MAX_IN_FLIGHT_PER_SUBSCRIPTION: usize = 8;
 /// How often the queue depth is counted for `/metrics`.
 const DEPTH_EVERY: Duration = Duration::from_secs(5);
 
@@ -176,6 +181,7 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
             }
         };
         let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let in_flight = InFlight::default();
         let mut backoff =
             Backoff::new("webhook worker could not claim deliveries; they wait in the database");
         let mut depth_counted = Instant::now() - DEPTH_EVERY;
@@ -187,21 +193,38 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
                 }
             }
             let free = slots.available_permits() as u64;
-            match store.claim_webhook_deliveries(free, LEASE).await {
+            let busy = in_flight.busy();
+            match store.claim_webhook_deliveries(free, LEASE, &busy).await {
                 Ok(batch) => {
                     backoff.succeeded();
+                    let mut over = Vec::new();
                     for claimed in batch {
+                        let subscription = claimed.delivery.subscription_id;
+                        if !in_flight.take(subscription) {
+                            over.push(claimed.delivery.id);
+                            continue;
+                        }
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             return;
                         };
-                        let (store, client, metrics, wake) =
-                            (store.clone(), client.clone(), metrics.clone(), wake.clone());
+                        let (store, client, metrics, wake, in_flight) = (
+                            store.clone(),
+                            client.clone(),
+                            metrics.clone(),
+                            wake.clone(),
+                            in_flight.clone(),
+                        );
                         tokio::spawn(async move {
                             deliver(&store, &client, &metrics, &claimed, policy.allow_private)
                                 .await;
+                            in_flight.give_back(subscription);
                             drop(slot);
                             wake.notify_one();
                         });
+                    }
+                    if let Err(err) = store.release_webhook_deliveries(over).await {
+                        // Their lease runs out instead.
+                        tracing::warn!(error = %err, "claimed webhook deliveries not released");
                     }
                 }
                 Err(err) => {
@@ -212,6 +235,48 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
             idle(&wake, poll).await;
         }
     })
+}
+
+/// Deliveries in flight per subscription.
+#[derive(Clone, Default)]
+struct InFlight(Arc<std::sync::Mutex<HashMap<i64, usize>>>);
+
+impl InFlight {
+    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<i64, usize>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Subscriptions that may not have another delivery in flight now.
+    fn busy(&self) -> Vec<i64> {
+        self.counts()
+            .iter()
+            .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_SUBSCRIPTION)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Takes a place for one delivery to `subscription`, if it has one left.
+    fn take(&self, subscription: i64) -> bool {
+        let mut counts = self.counts();
+        let n = counts.entry(subscription).or_default();
+        if *n >= MAX_IN_FLIGHT_PER_SUBSCRIPTION {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn give_back(&self, subscription: i64) {
+        let mut counts = self.counts();
+        if let Some(n) = counts.get_mut(&subscription) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&subscription);
+            }
+        }
+    }
 }
 
 async fn deliver(

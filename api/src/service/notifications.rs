@@ -7,10 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{customer, fulfillment_order, notification, order, order_event, return_request};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use super::page::{Cursor, CursorKey, Keyset, Page, PageRequest};
@@ -171,32 +170,18 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = self.clock().now();
-        let due = notification::Entity::find()
-            .filter(notification::Column::Status.eq(NotificationStatus::Queued))
-            .filter(notification::Column::NextAttemptAt.lte(now))
-            .filter(
-                notification::Column::LockedUntil
-                    .is_null()
-                    .or(notification::Column::LockedUntil.lt(now)),
-            )
-            .order_by_asc(notification::Column::NextAttemptAt)
-            .order_by_asc(notification::Column::Id)
-            .limit(limit);
+        let waiting = notification::Entity::find().filter(queued_literally());
         let (_writer, txn) = self.begin_write().await?;
-        let claimed = if self.write_gate.is_some() {
-            due.all(&txn).await?
-        } else {
-            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-                .all(&txn)
-                .await?
-        };
-        if !claimed.is_empty() {
-            notification::Entity::update_many()
-                .col_expr(notification::Column::LockedUntil, Expr::value(now + lease))
-                .filter(notification::Column::Id.is_in(claimed.iter().map(|n| n.id)))
-                .exec(&txn)
-                .await?;
-        }
+        let claimed = super::queue::claim(
+            &txn,
+            waiting,
+            LEASED,
+            self.write_gate.is_none(),
+            now,
+            lease,
+            limit,
+        )
+        .await?;
         txn.commit().await?;
         Ok(claimed)
     }
@@ -285,10 +270,27 @@ impl Store {
     pub async fn notification_queue_depth(&self) -> Result<u64> {
         use sea_orm::PaginatorTrait;
         Ok(notification::Entity::find()
-            .filter(notification::Column::Status.eq(NotificationStatus::Queued))
+            .filter(queued_literally())
             .count(self.db())
             .await?)
     }
+}
+
+/// The columns notifications are claimed by.
+const LEASED: super::queue::LeaseColumns<notification::Column> = super::queue::LeaseColumns {
+    id: notification::Column::Id,
+    next_attempt_at: notification::Column::NextAttemptAt,
+    locked_until: notification::Column::LockedUntil,
+};
+
+/// `status = 'QUEUED'` with the status written out, not bound: the claim's index holds
+/// only such rows, and the databases use it only for a condition that matches its own
+/// (migration `m20261204_000008_waiting_queues`).
+fn queued_literally() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust(format!(
+        "\"notifications\".\"status\" = '{}'",
+        NotificationStatus::Queued.as_ref()
+    ))
 }
 
 /// What the templates of one event may say, dates in the customer's time zone.

@@ -1,6 +1,7 @@
 //! Webhooks, black-box: a real HTTP receiver in the test process checks every signature;
 //! deliveries leave in sequence per order, retry with back-off, fail and are redelivered,
-//! survive a restart without loss or duplicates; bad URLs and other partners' things are
+//! survive a restart without loss or duplicates, and a hanging receiver does not stall
+//! the others; bad URLs and other partners' things are
 //! refused and change nothing.
 
 use std::time::Duration;
@@ -588,10 +589,100 @@ async fn a_restart_mid_retry_loses_and_duplicates_nothing(app: TestApp) {
     assert!(receiver.received().iter().all(|r| r.signature_ok));
 }
 
+async fn a_subscription_failing_for_a_day_is_deactivated_and_resumed_by_a_redelivery(app: TestApp) {
+    const SUBSCRIPTION: &str = "query { webhookSubscriptions(first: 10) {
+      edges { node { id active failingSince deactivatedReason } } } }";
+    let w = world(&app).await;
+    let receiver = Receiver::start().await;
+    let staff = app.staff_token();
+    let subscription = subscribe(&app, &staff, &receiver, &["ORDER_PLACED"]).await;
+    receiver.fail_next(usize::MAX, 500);
+    place(&app, &w).await;
+    place(&app, &w).await;
+    settle(&app, &subscription, |d| {
+        d.len() == 2 && d.iter().all(|d| d["attempts"] == 1)
+    })
+    .await;
+    // A day later the retries fail again: the subscription is deactivated and its
+    // deliveries wait, unscheduled.
+    app.clock.advance(chrono::Duration::hours(25));
+    let log = settle(&app, &subscription, |d| {
+        d.iter()
+            .all(|d| d["attempts"] == 2 && d["nextAttemptAt"].is_null())
+    })
+    .await;
+    assert!(
+        log.iter().all(|d| d["status"] == "RETRYING"
+            && d["attempts"] == 2
+            && d["nextAttemptAt"].is_null()),
+        "{log:?}"
+    );
+    let listed = app.staff(SUBSCRIPTION, json!({})).await;
+    let node = &listed["data"]["webhookSubscriptions"]["edges"][0]["node"];
+    assert_eq!(node["active"], false, "{listed}");
+    assert!(
+        node["deactivatedReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("failed since") && r.contains("500")),
+        "{listed}"
+    );
+    // Nothing is sent while it is inactive, however long, and new events are not queued.
+    let sent = receiver.received().len();
+    assert_eq!(sent, 4);
+    app.clock.advance(chrono::Duration::hours(6));
+    place(&app, &w).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(receiver.received().len(), sent);
+    assert_eq!(deliveries(&app, &staff, Some(&subscription)).await.len(), 2);
+    // The receiver is fixed; a redelivery of one resumes the subscription and both go.
+    receiver.fail_next(0, 500);
+    let redelivered = app.staff(REDELIVER, json!({ "id": log[0]["id"] })).await;
+    let payload = &redelivered["data"]["redeliverWebhook"];
+    assert_eq!(user_errors(payload), vec![], "{redelivered}");
+    let log = settle(&app, &subscription, |d| {
+        d.iter().all(|d| d["status"] == "DELIVERED")
+    })
+    .await;
+    assert!(log.iter().all(|d| d["status"] == "DELIVERED"), "{log:?}");
+    assert_eq!(receiver.acknowledged().len(), 2);
+    let listed = app.staff(SUBSCRIPTION, json!({})).await;
+    let node = &listed["data"]["webhookSubscriptions"]["edges"][0]["node"];
+    assert_eq!(node["active"], true, "{listed}");
+    assert!(node["failingSince"].is_null() && node["deactivatedReason"].is_null());
+}
+
+async fn a_hanging_receiver_does_not_stall_the_others(app: TestApp) {
+    let w = world(&app).await;
+    let staff = app.staff_token();
+    let stuck = Receiver::start().await;
+    stuck.hang(true);
+    let healthy = Receiver::start().await;
+    subscribe(&app, &staff, &stuck, &["ORDER_PLACED"]).await;
+    subscribe(&app, &staff, &healthy, &["ORDER_PLACED"]).await;
+    // More orders than an instance has deliveries in flight (32): without a cap per
+    // subscription the stuck receiver would hold every slot for 10 s.
+    let orders = 45;
+    for _ in 0..orders {
+        place(&app, &w).await;
+    }
+    let arrived = healthy
+        .wait_for(Duration::from_secs(5), |r| r.len() >= orders)
+        .await;
+    assert_eq!(arrived.len(), orders, "the healthy receiver was starved");
+    assert!(
+        arrived
+            .iter()
+            .all(|r| r.signature_ok && r.topic == "ORDER_PLACED")
+    );
+    assert!(stuck.received().is_empty());
+}
+
 backend_tests! {
     deliveries_are_signed_and_leave_in_sequence_per_order => webhook_options();
     failures_retry_then_fail_keep_order_and_can_be_redelivered => webhook_options();
     bad_subscriptions_are_refused_and_store_nothing => Options { refuse_private_webhooks: true, ..webhook_options() };
     partners_manage_only_their_own_subscriptions => webhook_options();
     a_restart_mid_retry_loses_and_duplicates_nothing => webhook_options();
+    a_hanging_receiver_does_not_stall_the_others => webhook_options();
+    a_subscription_failing_for_a_day_is_deactivated_and_resumed_by_a_redelivery => webhook_options();
 }

@@ -93,7 +93,8 @@ impl WebhookDelivery {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
-    /// When the next attempt is due (PENDING and RETRYING).
+    /// When the next attempt is due (PENDING and RETRYING); null while the subscription
+    /// is inactive (deactivated after failing for 24 h; `redeliverWebhook` resumes it).
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
         self.0.next_attempt_at
     }
