@@ -1,5 +1,6 @@
 //! The webhook delivery worker: claims due deliveries (which the outbox relay queued),
-//! POSTs each signed, records the attempt, and wakes again when something is queued,
+//! POSTs each signed, records the attempts in batches (a transaction for whatever
+//! finished meanwhile), and wakes again when something is queued,
 //! when a delivery finishes (the next event of that order may go), or on a short timer.
 //! A bounded number of deliveries is in flight per instance (32) and per subscription
 //! (8, so one hanging receiver cannot stall the others); each has 10 s, no redirects
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::{Backoff, idle};
 use crate::domain::webhooks::{WebhookUrl, is_forbidden, signature};
@@ -182,6 +183,14 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
         };
         let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let in_flight = InFlight::default();
+        let (finished, outcomes) = mpsc::unbounded_channel();
+        tokio::spawn(recorder(
+            store.clone(),
+            metrics.clone(),
+            outcomes,
+            in_flight.clone(),
+            wake.clone(),
+        ));
         let mut backoff =
             Backoff::new("webhook worker could not claim deliveries; they wait in the database");
         let mut depth_counted = Instant::now() - DEPTH_EVERY;
@@ -207,19 +216,18 @@ pub fn spawn(store: Store, metrics: Metrics, poll: Duration) -> tokio::task::Joi
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             return;
                         };
-                        let (store, client, metrics, wake, in_flight) = (
-                            store.clone(),
-                            client.clone(),
-                            metrics.clone(),
-                            wake.clone(),
-                            in_flight.clone(),
-                        );
+                        let (client, clock, finished) =
+                            (client.clone(), store.clock().clone(), finished.clone());
                         tokio::spawn(async move {
-                            deliver(&store, &client, &metrics, &claimed, policy.allow_private)
-                                .await;
-                            in_flight.give_back(subscription);
-                            drop(slot);
-                            wake.notify_one();
+                            let unix_now = clock.now().timestamp();
+                            let outcome =
+                                send(&client, &claimed, policy.allow_private, unix_now).await;
+                            // The recorder outlives the senders; if not, the lease runs out.
+                            let _ = finished.send(Finished {
+                                claimed,
+                                outcome,
+                                slot,
+                            });
                         });
                     }
                     if let Err(err) = store.release_webhook_deliveries(over).await {
@@ -279,31 +287,78 @@ impl InFlight {
     }
 }
 
-async fn deliver(
+/// An attempt that has its outcome and waits to be recorded; its slot is given back
+/// once it is (the next event of its order may go only then).
+struct Finished {
+    claimed: ClaimedDelivery,
+    outcome: AttemptOutcome,
+    slot: OwnedSemaphorePermit,
+}
+
+/// Records finished attempts in batches: whatever finished while the last batch was
+/// being written goes in the next, the 2xx ones in one transaction, so a burst costs a
+/// transaction per batch rather than per delivery (SQLite has a single writer).
+async fn recorder(
+    store: Store,
+    metrics: Metrics,
+    mut outcomes: mpsc::UnboundedReceiver<Finished>,
+    in_flight: InFlight,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    let mut batch = Vec::with_capacity(MAX_IN_FLIGHT);
+    while outcomes.recv_many(&mut batch, MAX_IN_FLIGHT).await > 0 {
+        record(&store, &metrics, &batch).await;
+        for done in batch.drain(..) {
+            in_flight.give_back(done.claimed.delivery.subscription_id);
+            drop(done.slot);
+        }
+        wake.notify_one();
+    }
+}
+
+async fn record(store: &Store, metrics: &Metrics, batch: &[Finished]) {
+    let delivered: Vec<(&ClaimedDelivery, u16)> = batch
+        .iter()
+        .filter_map(|done| match done.outcome {
+            AttemptOutcome::Delivered { status } => Some((&done.claimed, status)),
+            AttemptOutcome::Failed { .. } => None,
+        })
+        .collect();
+    match store.record_webhooks_delivered(&delivered).await {
+        Ok(_) => {
+            let now = store.clock().now();
+            for (claimed, _) in &delivered {
+                metrics.webhook_attempt("delivered");
+                let latency = now - claimed.delivery.occurred_at;
+                metrics.webhook_latency(latency.to_std().unwrap_or_default());
+            }
+        }
+        Err(err) => {
+            // The leases run out and another round sends them again: at least once.
+            tracing::warn!(error = %err, deliveries = delivered.len(), "webhook deliveries not recorded");
+        }
+    }
+    for done in batch {
+        if let AttemptOutcome::Failed { .. } = done.outcome {
+            record_failure(store, metrics, &done.claimed, &done.outcome).await;
+        }
+    }
+}
+
+async fn record_failure(
     store: &Store,
-    client: &reqwest::Client,
     metrics: &Metrics,
     claimed: &ClaimedDelivery,
-    allow_private: bool,
+    outcome: &AttemptOutcome,
 ) {
-    let now = store.clock().now();
-    let outcome = send(client, claimed, allow_private, now.timestamp()).await;
     let jitter: f64 = rand::random();
-    match store
-        .record_webhook_attempt(claimed, &outcome, jitter)
-        .await
-    {
+    match store.record_webhook_attempt(claimed, outcome, jitter).await {
         Ok(row) => {
-            let label = match (&outcome, row.status) {
-                (AttemptOutcome::Delivered { .. }, _) => "delivered",
-                (_, crate::domain::status::WebhookDeliveryStatus::Failed) => "failed",
+            let label = match row.status {
+                crate::domain::status::WebhookDeliveryStatus::Failed => "failed",
                 _ => "retrying",
             };
             metrics.webhook_attempt(label);
-            if let AttemptOutcome::Delivered { .. } = outcome {
-                let latency = store.clock().now() - claimed.delivery.occurred_at;
-                metrics.webhook_latency(latency.to_std().unwrap_or_default());
-            }
         }
         Err(err) => {
             // The lease runs out and another round sends it again: at least once.

@@ -3,7 +3,7 @@
 //! undelivered event of each (subscription, order) only, so an order's events leave in
 //! sequence — and settled here after each attempt.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{order, order_event, webhook_delivery, webhook_subscription};
@@ -216,6 +216,77 @@ impl Store {
         super::super::queue::release::<webhook_delivery::Entity>(&txn, LEASED, ids).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Records attempts that were answered 2xx, many in one transaction: each becomes
+    /// DELIVERED (unless settled meanwhile, when its subscription was deleted) and its
+    /// subscription is no longer failing. `delivered` holds (delivery, HTTP status).
+    /// Returns how many were recorded.
+    pub async fn record_webhooks_delivered(
+        &self,
+        delivered: &[(&ClaimedDelivery, u16)],
+    ) -> Result<u64> {
+        if delivered.is_empty() {
+            return Ok(0);
+        }
+        let now = self.clock().now();
+        let mut by_status: BTreeMap<u16, Vec<i64>> = BTreeMap::new();
+        for (claimed, status) in delivered {
+            by_status
+                .entry(*status)
+                .or_default()
+                .push(claimed.delivery.id);
+        }
+        let subscriptions: BTreeSet<i64> = delivered
+            .iter()
+            .map(|(claimed, _)| claimed.delivery.subscription_id)
+            .collect();
+        let (_writer, txn) = self.begin_write().await?;
+        let mut recorded = 0;
+        for (status, ids) in by_status {
+            recorded += webhook_delivery::Entity::update_many()
+                .col_expr(
+                    webhook_delivery::Column::Status,
+                    Expr::value(WebhookDeliveryStatus::Delivered.as_ref()),
+                )
+                .col_expr(
+                    webhook_delivery::Column::Attempts,
+                    Expr::col(webhook_delivery::Column::Attempts).add(1),
+                )
+                .col_expr(
+                    webhook_delivery::Column::LastResponseStatus,
+                    Expr::value(i32::from(status)),
+                )
+                .col_expr(
+                    webhook_delivery::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    webhook_delivery::Column::NextAttemptAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    webhook_delivery::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(webhook_delivery::Column::DeliveredAt, Expr::value(now))
+                .filter(webhook_delivery::Column::Id.is_in(ids))
+                .filter(webhook_delivery::Column::Status.is_in(waiting()))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+        }
+        webhook_subscription::Entity::update_many()
+            .col_expr(
+                webhook_subscription::Column::FailingSince,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(webhook_subscription::Column::Id.is_in(subscriptions))
+            .filter(webhook_subscription::Column::FailingSince.is_not_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(recorded)
     }
 
     /// Records one attempt: DELIVERED, or RETRYING after a back-off, or FAILED when its
