@@ -339,8 +339,8 @@ async fn record(store: &Store, metrics: &Metrics, batch: &[Finished]) {
         }
     }
     for done in batch {
-        if let AttemptOutcome::Failed { .. } = done.outcome {
-            record_failure(store, metrics, &done.claimed, &done.outcome).await;
+        if let AttemptOutcome::Failed { status, error } = &done.outcome {
+            record_failure(store, metrics, &done.claimed, *status, error).await;
         }
     }
 }
@@ -349,10 +349,14 @@ async fn record_failure(
     store: &Store,
     metrics: &Metrics,
     claimed: &ClaimedDelivery,
-    outcome: &AttemptOutcome,
+    status: Option<u16>,
+    error: &str,
 ) {
     let jitter: f64 = rand::random();
-    match store.record_webhook_attempt(claimed, outcome, jitter).await {
+    match store
+        .record_webhook_failure(claimed, status, error, jitter)
+        .await
+    {
         Ok(row) => {
             let label = match row.status {
                 crate::domain::status::WebhookDeliveryStatus::Failed => "failed",

@@ -1,10 +1,12 @@
 //! Webhook subscriptions (created, listed, deleted by their owner) and the deliveries'
-//! read side and redelivery; the delivery queue itself is in [`deliveries`].
+//! read side and redelivery; the delivery queue itself is in [`deliveries`], settling attempts in [`attempts`].
 
+mod attempts;
 mod deliveries;
 
+pub use attempts::AttemptOutcome;
+pub use deliveries::ClaimedDelivery;
 use deliveries::waiting;
-pub use deliveries::{AttemptOutcome, ClaimedDelivery};
 
 use std::collections::HashMap;
 
