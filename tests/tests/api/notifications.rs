@@ -263,6 +263,81 @@ fn options(smtp: &SmtpServer) -> Options {
     }
 }
 
+/// The demo's history is on record, not news: Steven's portal lists what he was told
+/// about his orders (e-mails SENT when each event happened, SMS SKIPPED as he turned
+/// it off), and nothing waits to be sent or reaches the mail server at start-up.
+async fn the_demo_customers_were_told_of_their_orders(app: TestApp, smtp: SmtpServer) {
+    let steven = app.customer_id_by_email("steven.boyle@example.com").await;
+    let token = app.customer_token(&steven);
+    let mine = notifications(&app, &token, None).await;
+    let kinds: Vec<&str> = mine.iter().filter_map(|n| n["kind"].as_str()).collect();
+    for kind in [
+        "ORDER_CONFIRMED",
+        "ORDER_SHIPPED",
+        "DELIVERED",
+        "ARRIVING_TOMORROW",
+    ] {
+        assert!(kinds.contains(&kind), "no {kind} in {mine:#?}");
+    }
+    for n in &mine {
+        let expected = if n["channel"] == "EMAIL" {
+            "SENT"
+        } else {
+            "SKIPPED"
+        };
+        assert_eq!(n["status"], expected, "{n}");
+        assert_eq!(n["customer"]["email"], "steven.boyle@example.com", "{n}");
+    }
+    let sent: Vec<&str> = mine.iter().filter_map(|n| n["sentAt"].as_str()).collect();
+    let mut distinct = sent.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(
+        distinct.len() > 2,
+        "sent when each event happened, not all at once: {sent:?}"
+    );
+    let all = notifications(&app, &app.staff_token(), None).await;
+    assert!(
+        all.iter().all(|n| n["status"] != "QUEUED"),
+        "nothing of the demo waits to be sent"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        smtp.wait_for(1, Duration::from_millis(10)).await.is_empty(),
+        "the demo's history is not mailed again"
+    );
+}
+
+mod the_demo_customers_were_told {
+    use super::*;
+
+    fn seeded(smtp: &SmtpServer) -> Options {
+        Options {
+            seed: true,
+            ..options(smtp)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let smtp = SmtpServer::start();
+        let app =
+            orderly_tests::spawn_app_with(orderly_tests::Backend::Sqlite, seeded(&smtp)).await;
+        the_demo_customers_were_told_of_their_orders(app, smtp).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(backend) = orderly_tests::Backend::postgres() else {
+            eprintln!("TEST_DATABASE_URL is not set: not run on Postgres");
+            return;
+        };
+        let smtp = SmtpServer::start();
+        let app = orderly_tests::spawn_app_with(backend, seeded(&smtp)).await;
+        the_demo_customers_were_told_of_their_orders(app, smtp).await;
+    }
+}
+
 mod customers_hear_of_their_orders {
     use super::*;
 

@@ -10,6 +10,7 @@
 //! labels read right on any day, in any time zone.
 
 mod bench;
+mod history;
 mod returns;
 
 pub use bench::BenchSummary;
@@ -19,8 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use entity::{location, order_event};
-use sea_orm::sea_query::Expr;
+use entity::location;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::cancelling::CancelOrder;
@@ -277,13 +277,7 @@ impl Store {
         clock.set(now);
         demo.announce_arriving_tomorrow().await?;
         demo.stock_take(&world).await?;
-        // Demo history is not news: no relay replays it to subscribers.
-        order_event::Entity::update_many()
-            .col_expr(order_event::Column::PublishedAt, Expr::value(now))
-            .filter(order_event::Column::OrderId.is_in(placed.iter().map(|o: &OrderId| o.0)))
-            .filter(order_event::Column::PublishedAt.is_null())
-            .exec(self.db())
-            .await?;
+        demo.settle_demo_history(&placed, now).await?;
         Ok(Some(SeedSummary {
             locations: LOCATIONS.len(),
             skus: SKUS.len(),
