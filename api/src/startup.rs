@@ -145,6 +145,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(from_fn(telemetry::with_request_id))
                 .wrap(from_fn(routes::metrics::track))
                 .wrap(telemetry::request_logger())
                 .route("/graphql", web::post().to(routes::graphql::graphql_post))

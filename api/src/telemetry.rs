@@ -94,6 +94,24 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
+/// Serves every request inside its correlation id (the task-local [`CORRELATION_ID`],
+/// so errors raised before execution carry it too) and stamps `X-Request-Id` on every
+/// response, whatever its status. Mounted inside [`request_logger`], which picks the id.
+pub async fn with_request_id(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = CorrelationId::of(req.request());
+    let mut response = CORRELATION_ID.scope(id.clone(), next.call(req)).await?;
+    let name = header::HeaderName::from_static("x-request-id");
+    if !response.headers().contains_key(&name)
+        && let Ok(value) = header::HeaderValue::from_str(&id.0)
+    {
+        response.headers_mut().insert(name, value);
+    }
+    Ok(response)
+}
+
 /// The middleware that opens [`RequestSpan`] for every request.
 pub fn request_logger() -> TracingLogger<RequestSpan> {
     TracingLogger::<RequestSpan>::new()

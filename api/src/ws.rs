@@ -114,12 +114,11 @@ pub fn start(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').find_map(|p| p.trim().parse().ok()))
     else {
-        return Ok(HttpResponse::BadRequest().json(serde_json::json!({
-            "errors": [{
-                "message": "ask for Sec-WebSocket-Protocol graphql-transport-ws (or graphql-ws)",
-                "extensions": { "code": "BAD_REQUEST" }
-            }]
-        })));
+        return Ok(crate::routes::error_response(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "ask for Sec-WebSocket-Protocol graphql-transport-ws (or graphql-ws)",
+        ));
     };
     let (mut response, session, incoming) = actix_ws::handle(req, payload)?;
     response.headers_mut().insert(

@@ -100,15 +100,12 @@ pub async fn graphql_post(
     req: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+    // The media type parsed, not a prefix: `application/jsonp` or `application/json5`
+    // are not JSON; parameters (`; charset=utf-8`) are allowed.
+    let is_json = matches!(
+        actix_web::HttpMessage::mime_type(&req),
+        Ok(Some(mime)) if mime.type_() == "application" && mime.subtype() == "json" && mime.suffix().is_none()
+    );
     if !is_json {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -12,11 +12,30 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::auth::{self, AuthError, Credentials, Principal};
 use crate::state::AppState;
 
-/// A GraphQL-shaped error response with `extensions.code`.
+/// A GraphQL-shaped error response with `extensions.code` and `extensions.correlationId`
+/// (the request's, the same as its `X-Request-Id`).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let correlation_id = crate::telemetry::CorrelationId::current_or_new();
     HttpResponse::build(status).json(serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
+        "errors": [{
+            "message": message,
+            "extensions": { "code": code, "correlationId": correlation_id }
+        }]
     }))
+}
+
+/// 401 `UNAUTHENTICATED` with `WWW-Authenticate: Bearer`.
+fn unauthenticated() -> HttpResponse {
+    let mut response = error_response(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        "invalid, expired or revoked credentials",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 /// Who is calling, from `Authorization: Bearer …` or `X-Api-Key`; bad credentials are
@@ -25,10 +44,22 @@ pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<Principal, Box<HttpResponse>> {
-    let header_text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // A credential header that is present but not readable text (bytes outside visible
+    // ASCII) is refused like a wrong one, never read as "no credentials".
+    let header_text = |name| match req.headers().get(name) {
+        None => Ok(None),
+        Some(value) => value.to_str().map(Some),
+    };
+    let (Ok(authorization), Ok(api_key)) = (
+        header_text(header::AUTHORIZATION),
+        header_text(header::HeaderName::from_static("x-api-key")),
+    ) else {
+        tracing::debug!("refused credentials: a credential header is not visible ASCII");
+        return Err(Box::new(unauthenticated()));
+    };
     let credentials = Credentials {
-        bearer: header_text(header::AUTHORIZATION).map(auth::bearer_token),
-        api_key: header_text(header::HeaderName::from_static("x-api-key")),
+        bearer: authorization.map(auth::bearer_token),
+        api_key,
     };
     match auth::authenticate(&state.keys, &state.store, credentials).await {
         Ok(authenticated) => Ok(authenticated.principal),
@@ -40,16 +71,7 @@ pub async fn authenticate(
         }
         Err(err) => {
             tracing::debug!(error = %err, "refused credentials");
-            let mut response = error_response(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "invalid, expired or revoked credentials",
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            Err(Box::new(response))
+            Err(Box::new(unauthenticated()))
         }
     }
 }

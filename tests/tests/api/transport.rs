@@ -281,3 +281,155 @@ backend_tests! {
     malformed_requests_get_coded_errors_not_internals => Options::default();
     websocket_negotiates_both_protocols_and_authenticates_in_connection_init => Options::default();
 }
+
+/// Requests refused before execution (400, 401, 405, 413, 415) say why with a code and
+/// carry the request's id in `X-Request-Id` and `extensions.correlationId` alike: the
+/// client's own id when it sent a usable one, a new one otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_before_execution_carry_the_request_id() {
+    let app = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let url = format!("{}/graphql", app.address);
+    let query = r#"{"query":"{ __typename }"}"#;
+    let too_big = format!(r#"{{"query":"{}"}}"#, "a".repeat(300 * 1024));
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            "malformed JSON",
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "forged token",
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .bearer_auth(app.forged_token())
+                .body(query),
+            401,
+            "UNAUTHENTICATED",
+        ),
+        (
+            "PUT",
+            app.client.put(&url).body(query),
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            "a body over the limit",
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(too_big),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+        (
+            "application/jsonp is not JSON",
+            app.client
+                .post(&url)
+                .header("content-type", "application/jsonp")
+                .body(query),
+            415,
+            "BAD_REQUEST",
+        ),
+        (
+            "application/json5 is not JSON",
+            app.client
+                .post(&url)
+                .header("content-type", "application/json5")
+                .body(query),
+            415,
+            "BAD_REQUEST",
+        ),
+    ];
+    for (i, (case, request, status, code)) in cases.into_iter().enumerate() {
+        for given in [Some(format!("client-id-{i}")), None] {
+            let request = request.try_clone().unwrap();
+            let request = match &given {
+                Some(id) => request.header("x-request-id", id),
+                None => request,
+            };
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{case}");
+            let header = response
+                .headers()
+                .get("x-request-id")
+                .unwrap_or_else(|| panic!("{case}: no X-Request-Id"))
+                .to_str()
+                .unwrap()
+                .to_owned();
+            if let Some(id) = &given {
+                assert_eq!(&header, id, "{case}: the client's id is kept");
+            } else {
+                assert!(header.len() >= 16, "{case}: a new id, got {header:?}");
+            }
+            let body: Value = response.json().await.unwrap();
+            let extensions = &body["errors"][0]["extensions"];
+            assert_eq!(extensions["code"], code, "{case}: {body}");
+            assert_eq!(
+                extensions["correlationId"],
+                header.as_str(),
+                "{case}: {body}"
+            );
+        }
+    }
+    // A JSON media type with parameters is still JSON.
+    let status = app
+        .client
+        .post(&url)
+        .header("content-type", "Application/JSON; charset=utf-8")
+        .body(query)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    // Other routes get the id too.
+    for path in ["/health", "/nowhere"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("x-request-id", "probe-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-request-id"], "probe-1", "{path}");
+    }
+}
+
+/// A credential header that is present but not text (bytes outside visible ASCII) is
+/// refused with 401, never read as "no credentials" (anonymous).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_credential_headers_are_refused() {
+    let app = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let url = format!("{}/graphql", app.address);
+    let garbage: &[&[u8]] = &[
+        b"Bearer \xc3\xa9t\xc3\xa9",
+        b"\xff\xfe",
+        b"Bearer abc\x80def",
+    ];
+    for name in ["authorization", "x-api-key"] {
+        for bytes in garbage {
+            let response = app
+                .client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header(
+                    name,
+                    reqwest::header::HeaderValue::from_bytes(bytes).unwrap(),
+                )
+                .body(r#"{"query":"{ __typename }"}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401, "{name}: {bytes:?}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+            assert!(body["data"].is_null(), "{body}");
+        }
+    }
+}
