@@ -6,7 +6,9 @@
 //! - anything else first, or no credentials in the payload → closed with 4401;
 //! - credentials refused (bad, forged, expired or revoked) → closed with 4403;
 //! - a bearer token that expires while the socket is open closes it with 4403, and so
-//!   does revoking the API key it opened with (checked every `api_key_recheck`).
+//!   does revoking the API key it opened with (checked every `api_key_recheck`);
+//! - a message over `MAX_BODY_BYTES` (a frame, or a run of continuations) → closed with
+//!   1009 and a reason naming the limit, before `connection_init` or after it.
 //!
 //! After the handshake async-graphql's protocol machine runs the operations; every
 //! subscription goes through the same access policy as HTTP requests, and one socket runs
@@ -39,6 +41,8 @@ pub mod close {
     pub const FORBIDDEN: u16 = 4403;
     /// No `connection_init` in time.
     pub const INIT_TIMEOUT: u16 = 4408;
+    /// A message over the size limit (RFC 6455's "message too big").
+    pub const TOO_BIG: u16 = 1009;
 }
 
 /// Most operations one socket may run at once.
@@ -159,6 +163,8 @@ enum Frame {
     Ping(actix_web::web::Bytes),
     /// A pong: nothing to do.
     Pong,
+    /// A frame, or a message of continuations, over the size limit.
+    TooBig,
     /// The client closed or broke the socket.
     End,
 }
@@ -171,8 +177,28 @@ fn frame(message: Result<AggregatedMessage, actix_ws::ProtocolError>) -> Frame {
         }
         Ok(AggregatedMessage::Ping(bytes)) => Frame::Ping(bytes),
         Ok(AggregatedMessage::Pong(_)) => Frame::Pong,
+        Err(actix_ws::ProtocolError::Overflow) => Frame::TooBig,
+        // actix-ws reports an over-long run of continuations as this I/O error.
+        Err(actix_ws::ProtocolError::Io(err))
+            if err.to_string().contains("maximum continuation size") =>
+        {
+            Frame::TooBig
+        }
         Ok(AggregatedMessage::Close(_)) | Err(_) => Frame::End,
     }
+}
+
+/// Closes the socket with 1009 and says what the limit is.
+async fn refuse_too_big(session: Session) {
+    shut(
+        session,
+        close::TOO_BIG,
+        &format!(
+            "Message Too Big: at most {} KiB per message",
+            MAX_BODY_BYTES / 1024
+        ),
+    )
+    .await;
 }
 
 /// The text of the next data frame; `None` when the client closed or broke the socket.
@@ -187,6 +213,10 @@ async fn next_text(
                 let _ = session.pong(&bytes).await;
             }
             Frame::Pong => {}
+            Frame::TooBig => {
+                refuse_too_big(session.clone()).await;
+                return None;
+            }
             Frame::End => return None,
         }
     }
@@ -283,9 +313,19 @@ async fn serve(
         state.loader_delay,
     ));
     let active = Arc::new(Mutex::new(ActiveOperations::default()));
-    let (pong, tracked) = (session.clone(), active.clone());
+    let (pong, tracked, closer) = (session.clone(), active.clone(), session.clone());
     let rest = incoming
         .map(frame)
+        .then(move |frame| {
+            let closer = closer.clone();
+            async move {
+                if let Frame::TooBig = frame {
+                    refuse_too_big(closer).await;
+                    return Frame::End;
+                }
+                frame
+            }
+        })
         .take_while(|f| ready(!matches!(f, Frame::End)))
         .filter_map(move |frame| {
             let (mut reply, tracked) = (pong.clone(), tracked.clone());
@@ -296,7 +336,7 @@ async fn serve(
                         let _ = reply.pong(&bytes).await;
                         return None;
                     }
-                    Frame::Pong | Frame::End => return None,
+                    Frame::Pong | Frame::TooBig | Frame::End => return None,
                 };
                 let refusal = tracked
                     .lock()

@@ -992,3 +992,97 @@ backend_tests! {
     idempotency_keys_make_one_order_per_principal_for_a_day => Options { seed: true, ..Options::default() };
     every_error_carries_a_code_and_the_request_id => Options::default();
 }
+
+/// A WebSocket message over the 256 KiB limit — one frame, or a run of continuation
+/// frames — closes the socket with 1009 and a reason naming the limit, before
+/// `connection_init` and after it alike; one just under the limit is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_messages_over_the_limit_close_with_1009() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let app = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let big = format!(
+        r#"{{"type":"ping","payload":{{"x":"{}"}}}}"#,
+        "a".repeat(300 * 1024)
+    );
+    let expect_1009 = |closed: Option<Result<Value, (u16, String)>>, case: &str| match closed {
+        Some(Err((code, reason))) => {
+            assert_eq!(code, 1009, "{case}: {reason}");
+            assert!(reason.contains("256 KiB"), "{case}: {reason}");
+        }
+        other => panic!("{case}: {other:?}"),
+    };
+
+    let mut socket = app.open_socket("graphql-transport-ws").await;
+    socket
+        .send(Message::Text(big.clone().into()))
+        .await
+        .unwrap();
+    expect_1009(
+        next_frame(&mut socket, Duration::from_secs(5)).await,
+        "one frame before connection_init",
+    );
+
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.staff_token()) } });
+    let init = init.to_string();
+    let acked = async |socket: &mut orderly_tests::Socket| {
+        socket
+            .send(Message::Text(init.clone().into()))
+            .await
+            .unwrap();
+        let ack = next_frame(socket, Duration::from_secs(5)).await;
+        assert!(
+            matches!(&ack, Some(Ok(v)) if v["type"] == "connection_ack"),
+            "{ack:?}"
+        );
+    };
+    let mut socket = app.open_socket("graphql-transport-ws").await;
+    acked(&mut socket).await;
+    // Just under the limit is a message like any other: a ping gets its pong.
+    let fits = format!(
+        r#"{{"type":"ping","payload":{{"x":"{}"}}}}"#,
+        "a".repeat(200 * 1024)
+    );
+    socket.send(Message::Text(fits.into())).await.unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(5), async {
+        use futures_util::StreamExt;
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) if text.contains("\"pong\"") => return true,
+                Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        pong.ok(),
+        Some(true),
+        "a message under the limit is answered"
+    );
+    socket
+        .send(Message::Text(big.clone().into()))
+        .await
+        .unwrap();
+    expect_1009(
+        next_frame(&mut socket, Duration::from_secs(5)).await,
+        "one frame after connection_init",
+    );
+
+    let mut socket = app.open_socket("graphql-transport-ws").await;
+    acked(&mut socket).await;
+    let chunk = vec![b'a'; 100 * 1024];
+    let mut first = Frame::message(b"{\"x\":\"".to_vec(), OpCode::Data(Data::Text), false);
+    first.header_mut().is_final = false;
+    socket.send(Message::Frame(first)).await.unwrap();
+    for _ in 0..3 {
+        let part = Frame::message(chunk.clone(), OpCode::Data(Data::Continue), false);
+        if socket.send(Message::Frame(part)).await.is_err() {
+            break;
+        }
+    }
+    expect_1009(
+        next_frame(&mut socket, Duration::from_secs(5)).await,
+        "continuations after connection_init",
+    );
+}
