@@ -21,6 +21,7 @@ use crate::events::{self, hub::Hub};
 use crate::graphql;
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::service::db_health::DbHealth;
 use crate::service::webhooks::WebhookPolicy;
 use crate::service::{Store, TaxRates, db};
 use crate::state::{AppState, MAX_BODY_BYTES};
@@ -56,6 +57,8 @@ impl Application {
         )
         .await?;
         db::migrate(&connection).await?;
+        let (db_health, db_probe) = DbHealth::watch(&settings.database_url)
+            .context("Failed to configure the database probe")?;
         let tax = TaxRates::parse(&settings.tax_rates)
             .map_err(|e| anyhow::anyhow!("ORDERLY_TAX_RATES: {e}"))?;
         let store = Store::new(connection, clock)
@@ -92,7 +95,7 @@ impl Application {
         .map_err(|e| anyhow::anyhow!(e))?;
         let hub = Hub::start(&bus);
         let shared_buckets = broker.map(|b| SharedBuckets::new(b, &settings.redis_prefix));
-        let workers = vec![
+        let mut workers = vec![
             events::relay::spawn(
                 store.clone(),
                 bus.clone(),
@@ -115,6 +118,7 @@ impl Application {
                 Duration::from_millis(settings.relay_poll_ms.clamp(10, 1000)),
             ),
         ];
+        workers.extend(db_probe);
         let state = web::Data::new(AppState {
             schema: graphql::build_schema_with(
                 store.clone(),
@@ -132,6 +136,7 @@ impl Application {
             loader_delay: std::time::Duration::from_millis(settings.loader_delay_ms),
             request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
             api_key_recheck: Duration::from_millis(settings.api_key_recheck_ms.max(10)),
+            db_health,
         });
 
         let listener = TcpListener::bind(settings.bind)

@@ -10,6 +10,7 @@ use crate::events::hub::Hub;
 use crate::graphql::OrderlySchema;
 use crate::metrics::Metrics;
 use crate::service::Store;
+use crate::service::db_health::DbHealth;
 
 /// Largest request body (and WebSocket message) accepted, also after decompression.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -33,4 +34,6 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// How often an open WebSocket's API key is checked for revocation.
     pub api_key_recheck: Duration,
+    /// Whether the database answers (requests are refused at once while it does not).
+    pub db_health: DbHealth,
 }

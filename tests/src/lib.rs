@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod proxy;
 pub mod receiver;
 pub mod smtp;
 
@@ -106,7 +107,7 @@ pub struct TestApp {
 
 /// A fresh Postgres database on the server of `base_url` (a copy of `template` when
 /// given); its URL.
-async fn fresh_postgres_database(base_url: &str, template: Option<&str>) -> String {
+pub async fn fresh_postgres_database(base_url: &str, template: Option<&str>) -> String {
     let admin = Database::connect(base_url)
         .await
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but Postgres is unreachable: {e}"));

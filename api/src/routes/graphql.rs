@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
-use super::{authenticate, error_response};
+use super::{authenticate, error_response, refuse_while_database_down};
 use crate::auth::Principal;
 use crate::graphql;
 use crate::graphql::rate_limit::ClientAddress;
@@ -73,19 +73,25 @@ async fn execute(
             extensions.set("correlationId", correlation_id.0.as_str());
         }
     }
+    // 429 with the bucket's wait when rate limited; 503 when the database could not be
+    // reached; both with Retry-After.
     let retry_after = response.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         match (ext.get("code"), ext.get("retryAfter")) {
             (
                 Some(async_graphql::Value::String(code)),
                 Some(async_graphql::Value::Number(after)),
-            ) if code == "RATE_LIMITED" => after.as_f64(),
+            ) if code == "RATE_LIMITED" => Some((StatusCode::TOO_MANY_REQUESTS, after.as_f64()?)),
+            (Some(async_graphql::Value::String(code)), _) if code == "UNAVAILABLE" => Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                f64::from(super::RETRY_UNAVAILABLE_AFTER_SECS),
+            )),
             _ => None,
         }
     });
     let mut http = match retry_after {
-        Some(after) => {
-            let mut http = HttpResponse::TooManyRequests();
+        Some((status, after)) => {
+            let mut http = HttpResponse::build(status);
             http.insert_header((header::RETRY_AFTER, format!("{}", after.ceil().max(1.0))));
             http.json(response)
         }
@@ -130,6 +136,9 @@ pub async fn graphql_post(
             );
         }
     };
+    if let Some(refused) = refuse_while_database_down(&state) {
+        return refused;
+    }
     let principal = match authenticate(&state, &req).await {
         Ok(p) => p,
         Err(response) => return *response,
@@ -211,6 +220,9 @@ pub async fn graphql_get(
             .headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return Ok(response);
+    }
+    if let Some(refused) = refuse_while_database_down(&state) {
+        return Ok(refused);
     }
     let principal = match authenticate(&state, &req).await {
         Ok(p) => p,

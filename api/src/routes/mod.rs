@@ -24,6 +24,27 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResp
     }))
 }
 
+/// How long a client refused with `UNAVAILABLE` is asked to wait (`Retry-After`, s).
+pub const RETRY_UNAVAILABLE_AFTER_SECS: u32 = 1;
+
+/// 503 `UNAVAILABLE` with `Retry-After`, at once, while the database probe finds the
+/// database gone (instead of waiting out the pool's acquire timeout); `None` otherwise.
+pub fn refuse_while_database_down(state: &AppState) -> Option<HttpResponse> {
+    if !state.db_health.is_down() {
+        return None;
+    }
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "the database cannot be reached; retry shortly",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(RETRY_UNAVAILABLE_AFTER_SECS),
+    );
+    Some(response)
+}
+
 /// 401 `UNAUTHENTICATED` with `WWW-Authenticate: Bearer`.
 fn unauthenticated() -> HttpResponse {
     let mut response = error_response(

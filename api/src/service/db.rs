@@ -41,12 +41,10 @@ pub async fn connect(
             .context("Failed to open the SQLite database")?;
         SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let mut options = PgConnectOptions::from_str(url)
+        let options = PgConnectOptions::from_str(url)
             .context("Failed to parse the Postgres DATABASE_URL")?
             .options([("statement_timeout", statement_timeout_ms.to_string())]);
-        if plain_tcp_is_enough(url, &options) {
-            options = options.ssl_mode(PgSslMode::Disable);
-        }
+        let options = plain_tcp_where_local(url, options);
         // No ping before every checkout (a round trip per statement); a connection that
         // died is found by the statement that uses it, and the pool replaces it.
         let pool = PgPoolOptions::new()
@@ -63,6 +61,15 @@ pub async fn connect(
     let metrics = metrics.clone();
     db.set_metric_callback(move |info| metrics.db_statement(info.elapsed, info.failed));
     Ok(db)
+}
+
+/// `options` without TLS when [`plain_tcp_is_enough`].
+pub(crate) fn plain_tcp_where_local(url: &str, options: PgConnectOptions) -> PgConnectOptions {
+    if plain_tcp_is_enough(url, &options) {
+        options.ssl_mode(PgSslMode::Disable)
+    } else {
+        options
+    }
 }
 
 /// True when the URL names no `sslmode` and the server is on this machine (loopback or a

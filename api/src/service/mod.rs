@@ -10,6 +10,7 @@ mod changes;
 pub mod channels;
 pub mod customers;
 pub mod db;
+pub mod db_health;
 pub mod editing;
 pub mod fulfillment;
 mod idempotency;

@@ -433,3 +433,113 @@ async fn unreadable_credential_headers_are_refused() {
         }
     }
 }
+
+/// Postgres going away under a running server (a proxy between them breaks every
+/// connection and refuses new ones): `/ready` says so within about a second instead of
+/// waiting for the pool's 10 s, requests are refused at once with `UNAVAILABLE` (503,
+/// `Retry-After`) instead of hanging, and all is served again once Postgres is back,
+/// without a restart. Nothing committed before is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_going_away_is_reported_fast_and_recovered_from() {
+    use std::time::Instant;
+    let Some(orderly_tests::Backend::Postgres(base)) = orderly_tests::Backend::postgres() else {
+        eprintln!("TEST_DATABASE_URL is not set: not run on Postgres");
+        return;
+    };
+    let url = orderly_tests::fresh_postgres_database(&base, None).await;
+    let authority = url.split_once("://").unwrap().1.split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    let upstream = tokio::net::lookup_host(host_port)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = orderly_tests::proxy::Proxy::start(upstream).await;
+    let app = orderly_tests::spawn_app_with(
+        orderly_tests::Backend::Postgres(base),
+        Options {
+            database_url: Some(proxy.url_through(&url)),
+            ..Options::default()
+        },
+    )
+    .await;
+    let location = app.create_location("RNO", "US").await;
+    assert!(!location.is_empty());
+    assert_eq!(app.get("/ready").await.status(), 200);
+    let locations = "{ locations { code } }";
+
+    proxy.stop();
+    let stopped = Instant::now();
+    let reported = loop {
+        let asked = Instant::now();
+        let status = app.get("/ready").await.status();
+        let took = asked.elapsed();
+        assert!(took.as_millis() < 1_500, "/ready took {took:?}");
+        if status == 503 {
+            break stopped.elapsed();
+        }
+        assert!(stopped.elapsed().as_secs() < 5, "/ready never said 503");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // Past the first failures (broken pooled connections answer at once), new ones
+    // would wait for the pool's acquire timeout: the probe must have said "down" by now.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let asked = Instant::now();
+    assert_eq!(app.get("/ready").await.status(), 503);
+    let ready_took = asked.elapsed();
+    assert!(ready_took.as_millis() < 1_500, "/ready took {ready_took:?}");
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..10 {
+        let asked = Instant::now();
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(app.staff_token())
+            .json(&json!({ "query": locations }))
+            .send()
+            .await
+            .unwrap();
+        let took = asked.elapsed();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["extensions"]["correlationId"].is_string(),
+            "{body}"
+        );
+        assert!(took.as_millis() < 200, "refused in {took:?}, not at once");
+        slowest = slowest.max(took);
+    }
+    eprintln!(
+        "database gone: /ready said 503 after {reported:?}; later /ready {ready_took:?}; \
+         requests refused in at most {slowest:?}"
+    );
+
+    proxy.resume().await;
+    let resumed = Instant::now();
+    loop {
+        let (status, body) = app
+            .post(Some(&app.staff_token()), locations, json!({}))
+            .await;
+        if status == 200 && body["errors"].is_null() {
+            assert_eq!(body["data"]["locations"][0]["code"], "RNO", "{body}");
+            break;
+        }
+        assert!(
+            resumed.elapsed().as_secs() < 10,
+            "not served again: {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.get("/ready").await.status(), 200);
+    eprintln!("database back: served again after {:?}", resumed.elapsed());
+}
