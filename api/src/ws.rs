@@ -118,11 +118,15 @@ pub fn start(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').find_map(|p| p.trim().parse().ok()))
     else {
-        return Ok(crate::routes::error_response(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "ask for Sec-WebSocket-Protocol graphql-transport-ws (or graphql-ws)",
-        ));
+        return Ok(HttpResponse::BadRequest().json(serde_json::json!({
+            "errors": [{
+                "message": "ask for Sec-WebSocket-Protocol graphql-transport-ws (or graphql-ws)",
+                "extensions": {
+                    "code": "BAD_REQUEST",
+                    "correlationId": crate::telemetry::CorrelationId::current_or_new(),
+                }
+            }]
+        })));
     };
     let (mut response, session, incoming) = actix_ws::handle(req, payload)?;
     response.headers_mut().insert(

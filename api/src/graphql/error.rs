@@ -83,9 +83,9 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error
     // The request's id when serving one (so the error, the `X-Request-Id` header and the
     // log line agree); a fresh one elsewhere (subscriptions, workers).
     let correlation_id = crate::telemetry::CorrelationId::current_or_new();
-    if unreachable_database(err) {
+    if service::db_health::is_unreachable_error(err) {
         tracing::warn!(correlation_id = %correlation_id, error = ?err, "database unreachable");
-        return async_graphql::Error::new("the database cannot be reached; retry shortly")
+        return async_graphql::Error::new("temporarily unavailable; retry shortly")
             .extend_with(|_, ext| {
                 ext.set("code", "UNAVAILABLE");
                 ext.set("correlationId", correlation_id.as_str());
@@ -102,20 +102,6 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error
         ext.set("code", "INTERNAL");
         ext.set("correlationId", correlation_id.as_str());
     })
-}
-
-/// Whether `err` or one of its causes says the database could not be reached.
-fn unreachable_database(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(cause) = next {
-        if let Some(db) = cause.downcast_ref::<sea_orm::DbErr>()
-            && service::db_health::is_unreachable(db)
-        {
-            return true;
-        }
-        next = cause.source();
-    }
-    false
 }
 
 /// Splits a service failure into the `userErrors` of a payload, or a top-level error

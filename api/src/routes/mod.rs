@@ -36,7 +36,7 @@ pub fn refuse_while_database_down(state: &AppState) -> Option<HttpResponse> {
     let mut response = error_response(
         StatusCode::SERVICE_UNAVAILABLE,
         "UNAVAILABLE",
-        "the database cannot be reached; retry shortly",
+        "temporarily unavailable; retry shortly",
     );
     response.headers_mut().insert(
         header::RETRY_AFTER,

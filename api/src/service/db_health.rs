@@ -107,3 +107,15 @@ pub fn is_unreachable(err: &DbErr) -> bool {
         _ => false,
     }
 }
+
+/// Whether `err` or one of its causes is a [`DbErr`] for which [`is_unreachable`] holds.
+pub fn is_unreachable_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(cause) = next {
+        if cause.downcast_ref::<DbErr>().is_some_and(is_unreachable) {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
