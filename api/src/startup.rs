@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -153,6 +153,9 @@ impl Application {
                 .wrap(from_fn(telemetry::with_request_id))
                 .wrap(from_fn(routes::metrics::track))
                 .wrap(telemetry::request_logger())
+                // gzip, brotli or zstd when the client asks (Accept-Encoding); never on
+                // the WebSocket upgrade.
+                .wrap(Compress::default())
                 .route("/graphql", web::post().to(routes::graphql::graphql_post))
                 .route("/graphql", web::get().to(routes::graphql::graphql_get))
                 .route(

@@ -85,11 +85,12 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error
     let correlation_id = crate::telemetry::CorrelationId::current_or_new();
     if service::db_health::is_unreachable_error(err) {
         tracing::warn!(correlation_id = %correlation_id, error = ?err, "database unreachable");
-        return async_graphql::Error::new("temporarily unavailable; retry shortly")
-            .extend_with(|_, ext| {
+        return async_graphql::Error::new("temporarily unavailable; retry shortly").extend_with(
+            |_, ext| {
                 ext.set("code", "UNAVAILABLE");
                 ext.set("correlationId", correlation_id.as_str());
-            });
+            },
+        );
     }
     let mut chain = vec![err.to_string()];
     let mut source = err.source();

@@ -543,3 +543,76 @@ async fn postgres_going_away_is_reported_fast_and_recovered_from() {
     assert_eq!(app.get("/ready").await.status(), 200);
     eprintln!("database back: served again after {:?}", resumed.elapsed());
 }
+
+/// Responses are compressed when the client asks (gzip, brotli), left alone when it
+/// does not, and a browser's WebSocket upgrade (which also sends `Accept-Encoding`) is
+/// not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_compressed_when_asked() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let body = json!({ "query": "{ __schema { types { name description } } }" });
+    let fetch = async |encoding: Option<&str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .json(&body);
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let encoded = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (encoded, response.bytes().await.unwrap())
+    };
+    let (plain_encoding, plain) = fetch(None).await;
+    assert_eq!(plain_encoding, None);
+    let text: Value = serde_json::from_slice(&plain).unwrap();
+    assert!(text["data"]["__schema"]["types"].is_array());
+    let (gzip_encoding, gzip) = fetch(Some("gzip")).await;
+    assert_eq!(gzip_encoding.as_deref(), Some("gzip"));
+    assert_eq!(&gzip[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        gzip.len() * 2 < plain.len(),
+        "{} vs {} bytes",
+        gzip.len(),
+        plain.len()
+    );
+    let (br_encoding, br) = fetch(Some("br;q=1.0, gzip;q=0.5")).await;
+    assert_eq!(br_encoding.as_deref(), Some("br"));
+    assert!(
+        br.len() * 2 < plain.len(),
+        "{} vs {} bytes",
+        br.len(),
+        plain.len()
+    );
+
+    let mut request = app.ws_url().into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    headers.insert(
+        "accept-encoding",
+        "gzip, deflate, br, zstd".parse().unwrap(),
+    );
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert!(response.headers().get("content-encoding").is_none());
+    use futures_util::SinkExt;
+    let init = TestApp::init_with_token(&app.staff_token());
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            init.to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let ack = orderly_tests::next_frame(&mut socket, std::time::Duration::from_secs(5)).await;
+    assert!(
+        matches!(&ack, Some(Ok(v)) if v["type"] == "connection_ack"),
+        "{ack:?}"
+    );
+}
