@@ -89,16 +89,51 @@ async fn execute(
             _ => None,
         }
     });
+    // GraphQL over HTTP: a client that accepts `application/graphql-response+json` gets
+    // that media type, and 400 for a request error (nothing executed: a parse or
+    // validation failure, errors without a path and no data); `application/json`
+    // clients keep 200 for those, as they expect.
+    let graphql_response = wants_graphql_response(req);
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     let mut http = match retry_after {
         Some((status, after)) => {
             let mut http = HttpResponse::build(status);
             http.insert_header((header::RETRY_AFTER, format!("{}", after.ceil().max(1.0))));
-            http.json(response)
+            http
         }
-        None => HttpResponse::Ok().json(response),
+        None if graphql_response && request_error => HttpResponse::BadRequest(),
+        None => HttpResponse::Ok(),
+    };
+    let mut http = if graphql_response {
+        match serde_json::to_vec(&response) {
+            Ok(body) => http.content_type(GRAPHQL_RESPONSE_JSON).body(body),
+            Err(_) => http.json(response),
+        }
+    } else {
+        http.json(response)
     };
     correlation_id.stamp(&mut http);
     http
+}
+
+/// The GraphQL-over-HTTP media type.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+
+/// Whether the client's `Accept` names `application/graphql-response+json`.
+fn wants_graphql_response(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept.split(',').any(|range| {
+                range.split(';').next().is_some_and(|m| {
+                    m.trim()
+                        .eq_ignore_ascii_case("application/graphql-response+json")
+                })
+            })
+        })
 }
 
 pub async fn graphql_post(

@@ -616,3 +616,58 @@ async fn responses_are_compressed_when_asked() {
         "{ack:?}"
     );
 }
+
+/// GraphQL over HTTP: a client that accepts `application/graphql-response+json` gets that
+/// media type, 200 when the operation ran (field errors included) and 400 for a request
+/// error (parse or validation: nothing ran); `application/json` clients keep 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_response_media_type_is_served_when_accepted() {
+    let app = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let ask = async |accept: &str, query: &str| {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("accept", accept)
+            .bearer_auth(app.staff_token())
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let media = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: Value = response.json().await.unwrap();
+        (status, media, body)
+    };
+    let modern = "application/graphql-response+json, application/json;q=0.9";
+    let (status, media, body) = ask(modern, "{ locations { code } }").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        media.starts_with("application/graphql-response+json"),
+        "{media}"
+    );
+    assert!(body["data"]["locations"].is_array(), "{body}");
+
+    for broken in ["{ locations { code }", "{ nope }"] {
+        let (status, media, body) = ask(modern, broken).await;
+        assert_eq!(status, 400, "{broken}: {body}");
+        assert!(
+            media.starts_with("application/graphql-response+json"),
+            "{media}"
+        );
+        assert!(
+            body["errors"][0]["extensions"]["code"].is_string(),
+            "{body}"
+        );
+
+        let (status, media, _) = ask("application/json", broken).await;
+        assert_eq!(status, 200, "{broken}");
+        assert!(media.starts_with("application/json"), "{media}");
+    }
+
+    // An operation that ran is 200, whatever it found.
+    let (status, _, body) = ask(modern, r#"{ order(id: "T3JkZXI6OTk5OTk5") { id } }"#).await;
+    assert_eq!(status, 200, "{body}");
+}
