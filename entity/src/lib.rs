@@ -18,6 +18,7 @@ pub mod order_event;
 pub mod order_line;
 pub mod order_note;
 pub mod payment;
+pub mod payment_attempt;
 pub mod payment_operation;
 pub mod refund;
 pub mod return_line;

@@ -111,6 +111,12 @@ stored_enum!(
     /// Where a call to the payment provider stands.
     ProviderCallStatus { Pending, Succeeded, Failed }
 );
+stored_enum!(
+    /// Where an authorisation asked while placing stands: STARTED (the provider may hold
+    /// money, no order has it yet), ORDERED (a committed order owns it), DECLINED,
+    /// VOIDING (no order will take it; the void is being sent), VOIDED.
+    PaymentAttemptStatus { Started, Ordered, Declined, Voiding, Voided }
+);
 
 impl FulfillmentStatus {
     /// True once the parcel has left the building (shipped or any later carrier state).

@@ -11,6 +11,7 @@ mod m20261129_000005_channels;
 mod m20261203_000006_order_number;
 mod m20261203_000007_webhooks_notifications;
 mod m20261204_000008_waiting_queues;
+mod m20261204_000009_payment_attempts;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_order_number::Migration),
             Box::new(m20261203_000007_webhooks_notifications::Migration),
             Box::new(m20261204_000008_waiting_queues::Migration),
+            Box::new(m20261204_000009_payment_attempts::Migration),
         ]
     }
 }

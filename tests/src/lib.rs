@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod process;
 pub mod proxy;
 pub mod receiver;
 pub mod smtp;
@@ -100,8 +101,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub backend: &'static str,
+    /// The server's `test` payment provider: its ledger and the calls it heard.
+    pub payments: Arc<orderly::service::payments::TestProvider>,
     keys: JwtKeys,
-    handle: ServerHandle,
+    /// The in-process server; none when attached to a server process ([`TestApp::attach`]).
+    handle: Option<ServerHandle>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -307,6 +311,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         .expect("build application");
     let port = app.port();
     let handle = app.handle();
+    let payments = app.state().store.payments().test_provider().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         database_url: url,
@@ -319,8 +324,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             .expect("client"),
         clock,
         backend: name,
+        payments,
         keys: JwtKeys::new(&secret),
-        handle,
+        handle: Some(handle),
         _dir: dir,
     }
 }
@@ -333,7 +339,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting and let in-flight requests finish; do not wait here.
-        let handle = self.handle.clone();
+        let Some(handle) = self.handle.clone() else {
+            return;
+        };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move { handle.stop(false).await });
         }
@@ -341,6 +349,33 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// A client of a server running elsewhere (a process the test may kill), at
+    /// `address` on `port`, on `database_url`, signing tokens with `jwt_secret`. Its
+    /// `clock` and `payments` are not that server's: it has its own.
+    pub fn attach(address: String, port: u16, database_url: String, jwt_secret: &str) -> Self {
+        let backend = if database_url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        Self {
+            database_url,
+            jwt_secret: jwt_secret.to_owned(),
+            address,
+            port,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            clock: Arc::new(ManualClock::new(Utc::now())),
+            backend,
+            payments: Arc::default(),
+            keys: JwtKeys::new(jwt_secret),
+            handle: None,
+            _dir: None,
+        }
+    }
+
     /// What the server's clock shows now.
     pub fn clock_now(&self) -> DateTime<Utc> {
         use orderly::clock::Clock;
@@ -371,7 +406,9 @@ impl TestApp {
     /// Stops the server gracefully (in-flight requests finish, background workers stop)
     /// and hands back its database, so another instance can start on it.
     pub async fn stop(mut self) -> (String, Option<tempfile::TempDir>) {
-        self.handle.stop(true).await;
+        if let Some(handle) = &self.handle {
+            handle.stop(true).await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
         (self.database_url.clone(), self._dir.take())
     }

@@ -4,9 +4,10 @@
 
 pub use entity::status::{
     FulfillmentStatus, LocationKind, NoteVisibility, NotificationChannel, NotificationKind,
-    NotificationStatus, OrderEventType, OrderReturnStatus, OrderStatus, PaymentOperationKind,
-    PaymentStatus, ProviderCallStatus, RefundStatus, ReturnDisposition, ReturnReason, ReturnStatus,
-    RoutingStrategy, ShippingMethod, WebhookDeliveryStatus, WebhookTopic,
+    NotificationStatus, OrderEventType, OrderReturnStatus, OrderStatus, PaymentAttemptStatus,
+    PaymentOperationKind, PaymentStatus, ProviderCallStatus, RefundStatus, ReturnDisposition,
+    ReturnReason, ReturnStatus, RoutingStrategy, ShippingMethod, WebhookDeliveryStatus,
+    WebhookTopic,
 };
 
 #[cfg(test)]

@@ -29,6 +29,14 @@ pub fn spawn(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
                     tracing::warn!(error = %err, "retrying provider calls failed; next tick")
                 }
             }
+            // Authorisations whose placement died before its commit.
+            match store.release_abandoned_authorizations().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(released = n, "abandoned authorisations released"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "releasing abandoned authorisations failed; next tick")
+                }
+            }
         }
     })
 }

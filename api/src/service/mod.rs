@@ -20,6 +20,7 @@ pub mod ordering;
 pub mod orders;
 pub mod outbox;
 pub mod page;
+pub mod payment_attempts;
 pub mod payments;
 pub mod profile;
 pub mod provider_calls;
@@ -338,6 +339,11 @@ impl Store {
         self
     }
 
+    /// The payment providers this store calls.
+    pub fn payments(&self) -> &payments::Payments {
+        &self.payments
+    }
+
     /// A store with no database behind it: enough to build the schema (`orderly schema`).
     pub fn disconnected() -> Self {
         Self {
@@ -394,15 +400,22 @@ impl Store {
         &self.db
     }
 
+    /// On SQLite, waits for the one writer's turn (hold the gate while the write runs);
+    /// on Postgres, nothing to wait for. For single-statement writes outside a
+    /// transaction.
+    pub(crate) async fn write_turn(&self) -> WriteGate {
+        match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction queues on the busy timeout
     /// instead of failing with "database is locked" when it upgrades.
     /// Keep the returned gate alive until the transaction has ended.
     pub(crate) async fn begin_write(&self) -> Result<(WriteGate, DatabaseTransaction)> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
+        let gate = self.write_turn().await;
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()

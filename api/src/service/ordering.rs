@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, append_events};
+use super::payment_attempts::{Ask, take_for_order};
 use super::payments::{Authorization, PaymentError};
 use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
@@ -189,27 +190,25 @@ impl Store {
 
         // Price and route before touching the card, so a shortage never authorises.
         let quote = self.quote(&input).await?;
-        let authorization = match provider
-            .authorize(quote.amounts.total, &quote.currency, input.token.as_deref())
-            .await
-        {
-            Ok(a) => a,
-            Err(PaymentError::Declined(why)) => return Err(Error::PaymentDeclined(why)),
-            Err(other) => return Err(Error::Provider(other)),
+        let ask = Ask {
+            input: &input,
+            actor,
+            fingerprint: &fingerprint,
+            amount: quote.amounts.total,
+            currency: &quote.currency,
         };
+        let (attempt, authorization) = self.authorize_placement(&provider, ask).await?;
         // The first attempt reserves along the quote's route; after a lost race the
         // route is worked out again inside the transaction.
         let mut route = Some(quote.plan.clone());
-        let outcome = retrying!(self.place_once(
-            &input,
-            actor,
-            &fingerprint,
-            &quote,
-            route.take(),
-            &authorization
-        ));
+        let paid = Paid {
+            attempt,
+            authorization: &authorization,
+        };
+        let outcome =
+            retrying!(self.place_once(&input, actor, &fingerprint, &quote, route.take(), &paid));
         // Not placed, or placed concurrently under the same idempotency key by another
-        // request: this authorisation holds money for nothing.
+        // request: unless that order took this very attempt, it holds money for nothing.
         if !matches!(
             outcome,
             Ok(Placed {
@@ -217,16 +216,8 @@ impl Store {
                 ..
             })
         ) {
-            let reference = match &authorization {
-                Authorization::Authorized { reference } | Authorization::Pending { reference } => {
-                    reference
-                }
-            };
-            // No row decided this void (nothing was committed): the key is the
-            // authorisation's own.
-            if let Err(err) = provider.void(reference, &format!("void:{reference}")).await {
-                tracing::error!(error = %err, "could not void the authorisation of an order that was not placed");
-            }
+            self.release_attempt(&provider, attempt, &authorization)
+                .await;
         }
         outcome
     }
@@ -356,7 +347,7 @@ impl Store {
         fingerprint: &str,
         quote: &Quote,
         route: Option<Plan>,
-        authorization: &Authorization,
+        paid: &Paid<'_>,
     ) -> Result<Placed> {
         let now = self.clock().now();
         let (_writer, txn) = self.begin_write().await?;
@@ -367,7 +358,7 @@ impl Store {
         };
         reserve(&txn, &plan, now).await?;
 
-        let (payment_status, reference) = match authorization {
+        let (payment_status, reference) = match paid.authorization {
             Authorization::Authorized { reference } => {
                 (PaymentStatus::Authorized, reference.clone())
             }
@@ -400,6 +391,20 @@ impl Store {
                 _ => Err(err.into()),
             };
         }
+        // After the key: a concurrent retry that shares the attempt replays above.
+        if !take_for_order(
+            &txn,
+            paid.attempt,
+            created.id,
+            paid.authorization.reference(),
+            now,
+        )
+        .await?
+        {
+            return Err(Error::Provider(PaymentError::Unavailable(
+                "the payment authorisation was released before the order could take it; place the order again".to_owned(),
+            )));
+        }
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
@@ -410,6 +415,12 @@ impl Store {
             replayed: false,
         })
     }
+}
+
+/// The authorisation a placement carries, and the attempt that asked for it.
+struct Paid<'a> {
+    attempt: i64,
+    authorization: &'a Authorization,
 }
 
 /// What was quoted before the payment was authorised: the lines as priced, a route,

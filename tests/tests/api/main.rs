@@ -5,6 +5,7 @@
 mod access;
 mod catalog;
 mod channels;
+mod crash;
 mod customers;
 mod editing;
 mod fuzz;
@@ -14,6 +15,7 @@ mod live;
 mod notes;
 mod notifications;
 mod orders;
+mod payments;
 mod profile;
 mod returns;
 mod schema;
