@@ -168,6 +168,16 @@ pub struct Settings {
     /// no for Postgres).
     #[arg(long, env = "ORDERLY_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
+    /// Origins whose browser pages may call the API (CORS), comma-separated, e.g.
+    /// `https://shop.example.com,http://localhost:3000`; `*` for any. Empty (the
+    /// default): same-origin pages only.
+    #[arg(
+        long,
+        env = "ORDERLY_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
     /// Whether anonymous callers may introspect the schema.
     #[arg(
         long,
@@ -262,6 +272,7 @@ impl Settings {
             templates_dir: None,
             scheduler_interval_ms: 60_000,
             seed_demo: Some(false),
+            cors_origins: Vec::new(),
             public_introspection: true,
             max_cost: 10_000,
             rate_budget: 20_000.0,

@@ -145,11 +145,16 @@ impl Application {
             .local_addr()
             .context("Failed to read the bound address")?
             .port();
+        routes::cors::check_origins(&settings.cors_origins)?;
+        let cors_origins = settings.cors_origins.clone();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                // Innermost, so its answers (preflights too) carry the request id.
+                .wrap(routes::cors::middleware(&cors_origins))
+                .wrap(from_fn(routes::cors::coded_refusals))
                 .wrap(from_fn(telemetry::with_request_id))
                 .wrap(from_fn(routes::metrics::track))
                 .wrap(telemetry::request_logger())

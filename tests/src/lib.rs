@@ -69,6 +69,8 @@ pub struct Options {
     pub public_introspection: Option<bool>,
     /// Request timeout in ms (default: the server default).
     pub request_timeout_ms: Option<u64>,
+    /// `ORDERLY_CORS_ORIGINS` (default: none).
+    pub cors_origins: Vec<String>,
     /// Sales tax rates (`ORDERLY_TAX_RATES`, e.g. `US:725`); default none.
     pub tax_rates: Option<String>,
     /// Prefix of the app's Redis keys (default: one of its own, so tests sharing a Redis
@@ -287,6 +289,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     if let Some(timeout) = options.request_timeout_ms {
         settings.request_timeout_ms = timeout;
     }
+    settings.cors_origins = options.cors_origins.clone();
     settings.seed_demo = Some(options.seed);
     if let Some(rates) = &options.tax_rates {
         settings.tax_rates = rates.clone();

@@ -671,3 +671,112 @@ async fn the_graphql_response_media_type_is_served_when_accepted() {
     let (status, _, body) = ask(modern, r#"{ order(id: "T3JkZXI6OTk5OTk5") { id } }"#).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// CORS: a page of a listed origin may call the API (preflight answered, headers Orderly
+/// uses allowed and exposed, no credentials); another origin's preflight gets a coded
+/// 400 and its requests no CORS headers (they are still judged by their token); with no
+/// origins configured, no page of another origin may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_pages_of_listed_origins_may_call_the_api() {
+    let app = orderly_tests::spawn_app_with(
+        orderly_tests::Backend::Sqlite,
+        Options {
+            cors_origins: vec![
+                "http://localhost:3000".into(),
+                "https://shop.example.com".into(),
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    let preflight = async |app: &TestApp, origin: &str, headers: &str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", headers)
+            .send()
+            .await
+            .unwrap()
+    };
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+    };
+
+    let allowed = preflight(&app, "http://localhost:3000", "authorization,content-type").await;
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin").as_deref(),
+        Some("http://localhost:3000")
+    );
+    let methods = header(&allowed, "access-control-allow-methods").unwrap();
+    assert!(
+        methods.contains("post") && methods.contains("get"),
+        "{methods}"
+    );
+    let headers = header(&allowed, "access-control-allow-headers").unwrap();
+    for needed in ["authorization", "content-type", "x-api-key"] {
+        assert!(headers.contains(needed), "{needed} in {headers}");
+    }
+    assert_eq!(
+        header(&allowed, "access-control-max-age").as_deref(),
+        Some("3600")
+    );
+    assert_eq!(header(&allowed, "access-control-allow-credentials"), None);
+    assert!(header(&allowed, "x-request-id").is_some());
+
+    let call = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("origin", "https://shop.example.com")
+        .bearer_auth(app.staff_token())
+        .json(&json!({ "query": "{ channels { code } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    assert_eq!(
+        header(&call, "access-control-allow-origin").as_deref(),
+        Some("https://shop.example.com")
+    );
+    let exposed = header(&call, "access-control-expose-headers").unwrap();
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+
+    // Another origin: a coded refusal of the preflight, no CORS headers on requests.
+    let refused = preflight(&app, "https://evil.example.net", "authorization").await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CORS_NOT_ALLOWED",
+        "{body}"
+    );
+    let unlisted = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("origin", "https://evil.example.net")
+        .json(&json!({ "query": "{ channels { code } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&unlisted, "access-control-allow-origin"), None);
+    let body: Value = unlisted.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+    // A header Orderly does not take is refused too.
+    let odd = preflight(&app, "http://localhost:3000", "x-something-else").await;
+    assert_eq!(odd.status(), 400);
+
+    // The default: no origin is listed.
+    let closed = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let refused = preflight(&closed, "http://localhost:3000", "content-type").await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+}
