@@ -128,6 +128,7 @@ impl Application {
             ),
             plain_schema: graphql::build_plain_schema(store.clone(), hub.clone()),
             documents: Default::default(),
+            persisted: Default::default(),
             hub,
             store,
             keys,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub plain_schema: OrderlySchema,
     /// Parsed documents by their text, for HTTP requests.
     pub documents: crate::graphql::checks::Documents,
+    /// Automatic persisted queries: query texts by their SHA-256.
+    pub persisted: crate::graphql::persisted::PersistedQueries,
     pub store: Store,
     pub keys: JwtKeys,
     pub metrics: Metrics,

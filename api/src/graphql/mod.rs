@@ -12,6 +12,7 @@ pub mod input_text;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod prefetch;
 pub mod query;
 pub mod rate_limit;
@@ -111,7 +112,12 @@ fn builder(
 
 /// The schema in SDL, as `schema.graphql` must hold it.
 pub fn sdl(schema: &OrderlySchema) -> String {
-    schema.sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+    schema.sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_enum_items()
+            .include_specified_by(),
+    )
 }
 
 /// Attaches what every execution needs: who is asking, fresh per-request loaders and an

@@ -1,7 +1,7 @@
 //! Scalars and small value types shared by every object: `Date`, `Money`, `Address`.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::money::{Currency, Money as DomainMoney};
 
@@ -9,8 +9,13 @@ use crate::domain::money::{Currency, Money as DomainMoney};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
-/// A calendar day, ISO 8601 (`2026-11-27`).
-#[Scalar(name = "Date")]
+/// A calendar day with no time of day or time zone, `YYYY-MM-DD` (RFC 3339 `full-date`,
+/// ISO 8601), e.g. `2026-11-27`. Delivery estimates are days in the customer's own time
+/// zone.
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
+)]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -23,6 +28,34 @@ impl ScalarType for Date {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An instant (`createdAt`, `placedAt`…), always UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+/// An instant, as an RFC 3339 date-time. Orderly writes UTC with the offset spelled out
+/// and fractions of a second when there are any (`2026-11-24T17:42:07.511+00:00`);
+/// it reads any RFC 3339 offset (`2026-11-24T09:42:07-08:00`, `…Z`).
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
+impl ScalarType for Timestamp {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => s.parse::<DateTime<Utc>>().map(Timestamp).map_err(|_| {
+                InputValueError::custom(
+                    "expected an RFC 3339 date-time such as 2026-11-24T17:42:07Z",
+                )
+            }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339())
     }
 }
 

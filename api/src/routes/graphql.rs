@@ -13,6 +13,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use super::{authenticate, error_response, refuse_while_database_down};
 use crate::auth::Principal;
 use crate::graphql;
+use crate::graphql::persisted::{MAX_PERSISTED_BYTES, Refusal};
 use crate::graphql::rate_limit::ClientAddress;
 use crate::state::AppState;
 use crate::telemetry::{CORRELATION_ID, CorrelationId};
@@ -186,7 +187,12 @@ pub async fn graphql_post(
         );
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, &req, request, principal).await,
+        Ok(mut request) => {
+            if let Err(refusal) = state.persisted.resolve(&mut request) {
+                return refused(&refusal);
+            }
+            execute(&state, &req, request, principal).await
+        }
         Err(_) => error_response(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
@@ -235,7 +241,7 @@ pub async fn graphql_get(
             .content_type("text/html; charset=utf-8")
             .body(page));
     }
-    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+    let mut request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,
         Err(_) => {
             return Ok(error_response(
@@ -245,6 +251,10 @@ pub async fn graphql_get(
             ));
         }
     };
+    // A persisted query's text first: GET runs it only if it is a query.
+    if let Err(refusal) = state.persisted.resolve(&mut request) {
+        return Ok(refused(&refusal));
+    }
     if non_query_operation(&state.documents, &request).is_some() {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -264,6 +274,36 @@ pub async fn graphql_get(
         Err(response) => return Ok(*response),
     };
     Ok(execute(&state, &req, request, principal).await)
+}
+
+/// The answer Apollo's clients expect: `PersistedQueryNotFound` is a 200 with that
+/// message (the client then sends the query with its hash); the rest are coded 400s.
+fn refused(refusal: &Refusal) -> HttpResponse {
+    match refusal {
+        Refusal::NotFound => error_response(
+            StatusCode::OK,
+            "PERSISTED_QUERY_NOT_FOUND",
+            "PersistedQueryNotFound",
+        ),
+        Refusal::NotSupported(why) => error_response(
+            StatusCode::BAD_REQUEST,
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+            why,
+        ),
+        Refusal::HashMismatch => error_response(
+            StatusCode::BAD_REQUEST,
+            "PERSISTED_QUERY_HASH_MISMATCH",
+            "provided sha does not match query",
+        ),
+        Refusal::TooLarge => error_response(
+            StatusCode::BAD_REQUEST,
+            "PERSISTED_QUERY_TOO_LARGE",
+            &format!(
+                "a persisted query may be at most {} KiB; send it without persistedQuery",
+                MAX_PERSISTED_BYTES / 1024
+            ),
+        ),
+    }
 }
 
 pub async fn method_not_allowed() -> HttpResponse {

@@ -85,3 +85,32 @@ async fn every_type_field_argument_and_enum_value_is_documented() {
         undocumented.join("\n")
     );
 }
+
+/// Code generators type a scalar by its specification: every custom scalar names one
+/// (`specifiedByURL`) and describes itself in Orderly's words, not a library's.
+#[tokio::test]
+async fn custom_scalars_name_their_specification() {
+    let schema = build_schema(
+        Store::disconnected(),
+        std::sync::Arc::default(),
+        Default::default(),
+    );
+    let query = "{ __schema { types { name kind description specifiedByURL } } }";
+    let body = schema.execute(query).await.data.into_json().unwrap();
+    let builtin = ["String", "Int", "Float", "Boolean", "ID"];
+    let scalars: Vec<&serde_json::Value> = body["__schema"]["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "SCALAR" && !builtin.contains(&t["name"].as_str().unwrap()))
+        .collect();
+    assert!(scalars.iter().any(|t| t["name"] == "DateTime"));
+    assert!(scalars.iter().any(|t| t["name"] == "Date"));
+    for scalar in scalars {
+        let url = scalar["specifiedByURL"].as_str().unwrap_or_default();
+        assert!(url.starts_with("https://"), "{scalar}");
+        let description = scalar["description"].as_str().unwrap_or_default();
+        assert!(!description.contains("Implement the"), "{scalar}");
+        assert!(description.contains("RFC 3339"), "{scalar}");
+    }
+}

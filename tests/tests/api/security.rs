@@ -422,8 +422,17 @@ async fn costs_are_reported_and_spent_budgets_are_rate_limited(app: TestApp) {
     let cost = &first["extensions"]["cost"];
     let requested = cost["requestedQueryCost"].as_f64().unwrap();
     assert!(requested >= 100.0, "a 50-item page costs per item: {first}");
-    assert_eq!(cost["throttleStatus"]["maximumAvailable"], 1000.0);
-    assert_eq!(cost["throttleStatus"]["restoreRate"], 10.0);
+    // Whole numbers, as integers (`1000`, not `1000.0`).
+    assert_eq!(
+        cost["throttleStatus"]["maximumAvailable"],
+        json!(1000),
+        "{first}"
+    );
+    assert_eq!(cost["throttleStatus"]["restoreRate"], json!(10), "{first}");
+    assert!(
+        cost["throttleStatus"]["currentlyAvailable"].is_i64(),
+        "{first}"
+    );
     let mut last_available = cost["throttleStatus"]["currentlyAvailable"]
         .as_f64()
         .unwrap();

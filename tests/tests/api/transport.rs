@@ -780,3 +780,120 @@ async fn browser_pages_of_listed_origins_may_call_the_api() {
     assert_eq!(refused.status(), 400);
     assert_eq!(header(&refused, "access-control-allow-origin"), None);
 }
+
+/// Automatic persisted queries (Apollo's protocol): a hash alone is `PersistedQueryNotFound`
+/// until the query was sent with it; then the hash alone runs it, over POST and GET (a
+/// mutation's hash over GET is 405); a wrong hash, another version and an oversized
+/// query are coded refusals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_queries_run_by_their_hash() {
+    use sha2::Digest;
+    let app = orderly_tests::spawn_app_with(
+        orderly_tests::Backend::Sqlite,
+        Options {
+            seed: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let staff = app.staff_token();
+    let query = "query Channels { channels { code } }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let persisted = |hash: &str| json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = async |body: Value| {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(&staff)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+
+    let (status, body) = post(json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    let (status, full) = post(json!({ "query": query, "extensions": persisted(&hash) })).await;
+    assert_eq!(status, 200, "{full}");
+    assert!(
+        full["data"]["channels"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{full}"
+    );
+
+    let (status, again) = post(json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["data"], full["data"]);
+
+    // GET, as a CDN would cache it.
+    let ext = persisted(&hash).to_string();
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("extensions", ext.as_str()), ("operationName", "Channels")])
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let by_get: Value = response.json().await.unwrap();
+    assert_eq!(by_get["data"], full["data"]);
+
+    // A mutation may be persisted, but not run over GET.
+    let mutation = "mutation { createChannel(input: { code: \"pos\", name: \"Shop\" }) { userErrors { code } } }";
+    let mutation_hash = format!("{:x}", sha2::Sha256::digest(mutation.as_bytes()));
+    let (status, _) =
+        post(json!({ "query": mutation, "extensions": persisted(&mutation_hash) })).await;
+    assert_eq!(status, 200);
+    let ext = persisted(&mutation_hash).to_string();
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("extensions", ext.as_str())])
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+
+    // Refusals.
+    let (status, body) =
+        post(json!({ "query": "{ channels { name } }", "extensions": persisted(&hash) })).await;
+    assert_eq!(
+        (status, body["errors"][0]["extensions"]["code"].as_str()),
+        (400, Some("PERSISTED_QUERY_HASH_MISMATCH")),
+        "{body}"
+    );
+    let (status, body) =
+        post(json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": hash } } }))
+            .await;
+    assert_eq!(
+        (status, body["errors"][0]["extensions"]["code"].as_str()),
+        (400, Some("PERSISTED_QUERY_NOT_SUPPORTED")),
+        "{body}"
+    );
+    let big = format!("{query}{}", " ".repeat(70 * 1024));
+    let big_hash = format!("{:x}", sha2::Sha256::digest(big.as_bytes()));
+    let (status, body) = post(json!({ "query": big, "extensions": persisted(&big_hash) })).await;
+    assert_eq!(
+        (status, body["errors"][0]["extensions"]["code"].as_str()),
+        (400, Some("PERSISTED_QUERY_TOO_LARGE")),
+        "{body}"
+    );
+    // Every refusal carries the request's correlation id.
+    assert!(body["errors"][0]["extensions"]["correlationId"].is_string());
+}

@@ -2,8 +2,8 @@
 //! `markPacked`, `shipFulfillmentOrder`, `recordDeliveryEvent` — staff, or partners with
 //! `fulfillment:write`.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::Checks;
 use crate::domain::ValidationError;
@@ -55,9 +55,9 @@ pub struct RecordDeliveryEventInput {
     /// `IN_TRANSIT`, `OUT_FOR_DELIVERY`, `DELIVERED` or `DELIVERY_EXCEPTION`.
     pub status: FulfillmentStatus,
     /// When it happened (default: now).
-    pub occurred_at: Option<DateTime<Utc>>,
+    pub occurred_at: Option<Timestamp>,
     /// The carrier's new estimate, replacing the current one.
-    pub estimated_delivery_at: Option<DateTime<Utc>>,
+    pub estimated_delivery_at: Option<Timestamp>,
     /// Detail for the history, e.g. "Delivery attempted, no one home".
     pub message: Option<String>,
 }
@@ -251,8 +251,8 @@ impl FulfillmentMutation {
         };
         let update = DeliveryUpdate {
             status,
-            occurred_at: input.occurred_at,
-            estimated_delivery_at: input.estimated_delivery_at,
+            occurred_at: input.occurred_at.map(|t| t.0),
+            estimated_delivery_at: input.estimated_delivery_at.map(|t| t.0),
             message,
         };
         done(

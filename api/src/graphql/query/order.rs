@@ -1,8 +1,8 @@
 //! `order`, `orderByNumber`, `orders`.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
 
 use crate::domain::ValidationError;
 use crate::domain::ids::{CustomerId, OrderId};
@@ -27,9 +27,9 @@ pub struct OrderFilter {
     /// Only this sales channel.
     channel: Option<String>,
     /// Placed at or after this instant.
-    placed_after: Option<DateTime<Utc>>,
+    placed_after: Option<Timestamp>,
     /// Placed before this instant.
-    placed_before: Option<DateTime<Utc>>,
+    placed_before: Option<Timestamp>,
     /// Free text: order number, or part of the customer's e-mail or name.
     query: Option<String>,
 }
@@ -57,8 +57,8 @@ impl OrderFilter {
                 .collect(),
             customer,
             channel: self.channel,
-            placed_after: self.placed_after,
-            placed_before: self.placed_before,
+            placed_after: self.placed_after.map(|t| t.0),
+            placed_before: self.placed_before.map(|t| t.0),
             text: self.query,
         })
     }

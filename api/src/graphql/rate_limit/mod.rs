@@ -134,14 +134,27 @@ impl Extension for RateLimitRun {
                 async_graphql::value!({
                     "requestedQueryCost": t.requested,
                     "throttleStatus": {
-                        "maximumAvailable": t.maximum,
-                        "currentlyAvailable": t.available.floor(),
-                        "restoreRate": t.restore_rate,
+                        "maximumAvailable": points(t.maximum),
+                        "currentlyAvailable": points(t.available.floor()),
+                        "restoreRate": points(t.restore_rate),
                     }
                 }),
             ),
             None => response,
         }
+    }
+}
+
+/// Cost points as JSON: a whole number as an integer (`20000`, not `20000.0`), a
+/// fractional setting as it is.
+fn points(value: f64) -> async_graphql::Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: integers up to here are exact
+    if value.fract() == 0.0 && value.abs() <= EXACT {
+        #[allow(clippy::cast_possible_truncation)] // whole and within ±2^53
+        let whole = value as i64;
+        async_graphql::Value::from(whole)
+    } else {
+        async_graphql::Value::from(value)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Partner API keys as partners' administrators see them: never the key itself.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{ID, Object};
-use chrono::{DateTime, Utc};
 use entity::api_key;
 
 use super::global_id;
@@ -39,18 +39,18 @@ impl ApiKey {
     }
 
     /// When the key was issued.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 
     /// When the key last authenticated a request (kept to the minute: at most one write
     /// per key per minute); null if it never has.
-    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_used_at
+    async fn last_used_at(&self) -> Option<Timestamp> {
+        self.0.last_used_at.map(Timestamp)
     }
 
     /// When the key was revoked; null while it works.
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+    async fn revoked_at(&self) -> Option<Timestamp> {
+        self.0.revoked_at.map(Timestamp)
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::ids::{LocationId, SkuId};
 use crate::gid::Kind;
 use crate::graphql::enums::LocationKind;
 use crate::graphql::loaders::{LevelsOf, load_list, load_required};
-use crate::graphql::scalars::{Address, Money};
+use crate::graphql::scalars::{Address, Money, Timestamp};
 use crate::service::catalog::ships_to;
 
 /// A warehouse or store that holds stock and ships orders.
@@ -138,7 +138,7 @@ impl InventoryLevel {
         self.0.on_hand - self.0.reserved
     }
     /// When the level last changed.
-    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }

@@ -1,5 +1,6 @@
 //! Customers.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, Result};
 use entity::customer;
@@ -43,8 +44,8 @@ impl Customer {
         &self.0.time_zone
     }
     /// When the customer was created.
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// Optimistic-concurrency version of the profile.
     async fn version(&self) -> i32 {

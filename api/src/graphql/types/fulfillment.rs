@@ -1,5 +1,6 @@
 //! Fulfilment orders (what one location ships) and the delivery promise shown to customers.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{customer, fulfillment_order, fulfillment_order_line, order};
@@ -109,12 +110,12 @@ impl FulfillmentOrder {
         self.0.tracking_url.as_deref()
     }
     /// When it was handed to the carrier.
-    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
-        self.0.shipped_at
+    async fn shipped_at(&self) -> Option<Timestamp> {
+        self.0.shipped_at.map(Timestamp)
     }
     /// When it was delivered.
-    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.delivered_at
+    async fn delivered_at(&self) -> Option<Timestamp> {
+        self.0.delivered_at.map(Timestamp)
     }
     /// The estimated delivery window with its label; null until an estimate exists.
     async fn estimated_delivery(&self, ctx: &Context<'_>) -> Result<Option<DeliveryEstimate>> {

@@ -1,7 +1,7 @@
 //! Customer notifications: what was said to whom, on which channel, and whether it went.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::notification;
 
 use super::customer::Customer;
@@ -69,11 +69,11 @@ impl Notification {
         self.0.last_error.as_deref()
     }
     /// When it was written.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When the sender took it.
-    async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.0.sent_at
+    async fn sent_at(&self) -> Option<Timestamp> {
+        self.0.sent_at.map(Timestamp)
     }
 }

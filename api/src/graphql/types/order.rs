@@ -19,7 +19,7 @@ use crate::graphql::loaders::{
     FulfillmentOrdersOf, LinesOf, NotesOf, PaymentsOf, RefundsOf, ReturnableOf, ReturnsOf, load,
     load_list, load_required,
 };
-use crate::graphql::scalars::{Address, Money};
+use crate::graphql::scalars::{Address, Money, Timestamp};
 use crate::service::Store;
 
 /// Most events one `Order.events` call returns.
@@ -242,16 +242,16 @@ impl Order {
         self.0.cancel_reason.as_deref()
     }
     /// When the order was placed.
-    async fn placed_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.placed_at
+    async fn placed_at(&self) -> Timestamp {
+        Timestamp(self.0.placed_at)
     }
     /// When anything about the order last changed.
-    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// When the order was cancelled.
-    async fn cancelled_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.0.cancelled_at
+    async fn cancelled_at(&self) -> Option<Timestamp> {
+        self.0.cancelled_at.map(Timestamp)
     }
 }
 
@@ -318,8 +318,8 @@ impl Payment {
         Money::from_minor(self.0.amount_refunded, &self.0.currency)
     }
     /// When the payment was created.
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -343,8 +343,8 @@ impl OrderEvent {
         Ok(self.0.event_type.into())
     }
     /// When it happened.
-    async fn occurred_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.occurred_at
+    async fn occurred_at(&self) -> Timestamp {
+        Timestamp(self.0.occurred_at)
     }
     /// The order.
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
@@ -426,7 +426,7 @@ impl OrderNote {
         &self.0.author
     }
     /// When it was written.
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::ids::{LocationId, OrderId, OrderLineId, ReturnId};
 use crate::gid::Kind;
 use crate::graphql::enums::{RefundStatus, ReturnDisposition, ReturnReason, ReturnStatus};
 use crate::graphql::loaders::{LinesOfReturn, RefundOfReturn, load, load_list, load_required};
-use crate::graphql::scalars::{Date, Money};
+use crate::graphql::scalars::{Date, Money, Timestamp};
 use crate::service::returns::ReturnableLine as Returnable;
 
 /// A return (RMA).
@@ -78,12 +78,12 @@ impl Return {
             .map(Refund))
     }
     /// When it was asked for.
-    async fn requested_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.requested_at
+    async fn requested_at(&self) -> Timestamp {
+        Timestamp(self.0.requested_at)
     }
     /// When it last changed.
-    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }
 
@@ -160,8 +160,8 @@ impl Refund {
         }
     }
     /// When it was decided.
-    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Webhook subscriptions and their delivery log.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_subscription};
 
 use super::global_id;
@@ -43,12 +43,12 @@ impl WebhookSubscription {
         self.0.deactivated_reason.as_deref()
     }
     /// Since when every attempt has failed; null while deliveries succeed.
-    async fn failing_since(&self) -> Option<DateTime<Utc>> {
-        self.0.failing_since
+    async fn failing_since(&self) -> Option<Timestamp> {
+        self.0.failing_since.map(Timestamp)
     }
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -95,16 +95,16 @@ impl WebhookDelivery {
     }
     /// When the next attempt is due (PENDING and RETRYING); null while the subscription
     /// is inactive (deactivated after failing for 24 h; `redeliverWebhook` resumes it).
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        self.0.next_attempt_at
+    async fn next_attempt_at(&self) -> Option<Timestamp> {
+        self.0.next_attempt_at.map(Timestamp)
     }
     /// When the receiver answered 2xx.
-    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.delivered_at
+    async fn delivered_at(&self) -> Option<Timestamp> {
+        self.0.delivered_at.map(Timestamp)
     }
     /// When the event happened.
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+    async fn occurred_at(&self) -> Timestamp {
+        Timestamp(self.0.occurred_at)
     }
     /// The JSON body POSTed (the same on every attempt).
     async fn body(&self) -> &str {

@@ -1,0 +1,163 @@
+//! Automatic persisted queries (Apollo's protocol, version 1): a client sends only the
+//! SHA-256 of its query (`extensions.persistedQuery.sha256Hash`); Orderly answers
+//! `PersistedQueryNotFound` the first time, the client sends the query with its hash,
+//! Orderly checks the hash and keeps the text; from then on the hash alone is enough —
+//! also over GET, so a CDN can cache queries.
+//!
+//! The text is kept per instance (least recently and least often used evicted first); an
+//! instance that has not seen a hash answers `PersistedQueryNotFound` and the client sends
+//! the query once more. A persisted query is a query like any other: parsed, checked and
+//! charged for every request.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+/// The longest query text that may be persisted.
+pub const MAX_PERSISTED_BYTES: usize = 64 * 1024;
+/// Query text kept, in bytes.
+const KEPT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Weighs a kept query by its text.
+#[derive(Clone, Copy)]
+struct TextLength;
+
+impl quick_cache::Weighter<String, Arc<str>> for TextLength {
+    fn weight(&self, key: &String, text: &Arc<str>) -> u64 {
+        (key.len() + text.len()) as u64 + 32
+    }
+}
+
+/// Persisted query texts by their SHA-256 (lowercase hex).
+pub struct PersistedQueries {
+    texts: quick_cache::sync::Cache<String, Arc<str>, TextLength>,
+}
+
+impl Default for PersistedQueries {
+    fn default() -> Self {
+        Self {
+            texts: quick_cache::sync::Cache::with_weighter(4096, KEPT_BYTES, TextLength),
+        }
+    }
+}
+
+/// Why a persisted-query request was not run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The hash is not known here: send the query with it.
+    NotFound,
+    /// Not version 1 of the protocol, or not a SHA-256 in hex.
+    NotSupported(String),
+    /// The query's SHA-256 is not the hash sent.
+    HashMismatch,
+    /// The query is longer than [`MAX_PERSISTED_BYTES`].
+    TooLarge,
+}
+
+/// SHA-256 of `text` in lowercase hex.
+fn sha256_hex(text: &str) -> String {
+    use std::fmt::Write;
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+impl PersistedQueries {
+    /// Fills in `request.query` from its persisted-query hash, or keeps the query the
+    /// request brings under its hash. Requests without `persistedQuery` pass untouched.
+    pub fn resolve(&self, request: &mut async_graphql::Request) -> Result<(), Refusal> {
+        let Some(persisted) = request.extensions.get("persistedQuery") else {
+            return Ok(());
+        };
+        let persisted = persisted
+            .clone()
+            .into_json()
+            .map_err(|_| Refusal::NotSupported("persistedQuery must be an object".into()))?;
+        if persisted["version"] != 1 {
+            return Err(Refusal::NotSupported(
+                "only version 1 of persisted queries is supported".into(),
+            ));
+        }
+        let hash = persisted["sha256Hash"]
+            .as_str()
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                Refusal::NotSupported("sha256Hash must be 64 hexadecimal digits".into())
+            })?
+            .to_ascii_lowercase();
+        if request.query.is_empty() {
+            let text = self.texts.get(&hash).ok_or(Refusal::NotFound)?;
+            request.query = text.to_string();
+            return Ok(());
+        }
+        if request.query.len() > MAX_PERSISTED_BYTES {
+            return Err(Refusal::TooLarge);
+        }
+        if sha256_hex(&request.query) != hash {
+            return Err(Refusal::HashMismatch);
+        }
+        self.texts.insert(hash, Arc::from(request.query.as_str()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str, extensions: serde_json::Value) -> async_graphql::Request {
+        serde_json::from_value(serde_json::json!({ "query": query, "extensions": extensions }))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_hash_is_known_once_its_query_was_sent() {
+        let persisted = PersistedQueries::default();
+        let query = "{ me { id } }";
+        let hash = sha256_hex(query);
+        let ext = serde_json::json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let mut bare = request("", ext.clone());
+        assert_eq!(persisted.resolve(&mut bare), Err(Refusal::NotFound));
+        let mut full = request(query, ext.clone());
+        assert_eq!(persisted.resolve(&mut full), Ok(()));
+        let mut bare = request("", ext);
+        assert_eq!(persisted.resolve(&mut bare), Ok(()));
+        assert_eq!(bare.query, query);
+        // Without the extension nothing happens.
+        let mut plain = request("{ a }", serde_json::json!({}));
+        assert_eq!(persisted.resolve(&mut plain), Ok(()));
+    }
+
+    #[test]
+    fn wrong_hashes_versions_and_sizes_are_refused() {
+        let persisted = PersistedQueries::default();
+        let other = sha256_hex("{ b }");
+        let ext = |version: i32, hash: &str| serde_json::json!({ "persistedQuery": { "version": version, "sha256Hash": hash } });
+        let mut wrong = request("{ a }", ext(1, &other));
+        assert_eq!(persisted.resolve(&mut wrong), Err(Refusal::HashMismatch));
+        let mut v2 = request("{ a }", ext(2, &other));
+        assert!(matches!(
+            persisted.resolve(&mut v2),
+            Err(Refusal::NotSupported(_))
+        ));
+        let mut short = request("{ a }", ext(1, "abc"));
+        assert!(matches!(
+            persisted.resolve(&mut short),
+            Err(Refusal::NotSupported(_))
+        ));
+        let big = format!("{{ a }}{}", " ".repeat(MAX_PERSISTED_BYTES));
+        let mut big = request(&big, ext(1, &sha256_hex(&big)));
+        assert_eq!(persisted.resolve(&mut big), Err(Refusal::TooLarge));
+    }
+
+    #[test]
+    fn the_hash_is_sha256_in_lowercase_hex() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
