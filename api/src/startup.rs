@@ -168,6 +168,10 @@ impl Application {
                     "/graphql",
                     web::route().to(routes::graphql::method_not_allowed),
                 )
+                .route(
+                    "/assets/graphiql/{version}/{name}",
+                    web::get().to(routes::assets::graphiql_asset),
+                )
                 .route("/health", web::get().to(routes::health::health))
                 .route("/ready", web::get().to(routes::health::ready))
                 .route("/metrics", web::get().to(routes::metrics::metrics_text))

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use super::{authenticate, error_response, refuse_while_database_down};
@@ -232,14 +231,7 @@ pub async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if req.query_string().is_empty() && wants_html {
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("Orderly")
-            .finish();
-        return Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(page));
+        return Ok(super::assets::graphiql_page());
     }
     let mut request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,

@@ -2,6 +2,7 @@
 //! `/health`, `/ready` and `/metrics`. They read the shared `AppState`; `startup` mounts
 //! them.
 
+pub mod assets;
 pub mod cors;
 pub mod graphql;
 pub mod health;

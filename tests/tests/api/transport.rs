@@ -47,13 +47,7 @@ async fn health_ready_and_metrics_answer(app: TestApp) {
 }
 
 async fn get_serves_graphiql_and_queries_but_refuses_mutations(app: TestApp) {
-    let page = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = app.get_with("/graphql", &[("accept", "text/html")]).await;
     assert_eq!(page.status(), 200);
     assert!(
         page.text()
@@ -896,4 +890,77 @@ async fn persisted_queries_run_by_their_hash() {
     );
     // Every refusal carries the request's correlation id.
     assert!(body["errors"][0]["extensions"]["correlationId"].is_string());
+}
+
+/// GraphiQL is served by the server itself: the page names only its own bundles (no CDN,
+/// nothing outside the machine), and every bundle is served, gzipped when the client
+/// takes gzip, cached for a year under a versioned path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_needs_nothing_but_the_server() {
+    let app = orderly_tests::spawn_app(orderly_tests::Backend::Sqlite).await;
+    let page = app
+        .get_with("/graphql", &[("accept", "text/html")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut assets = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        for part in page.split(attribute).skip(1) {
+            let target = part.split('"').next().unwrap();
+            assert!(
+                target.starts_with("/assets/graphiql/"),
+                "the page loads {target} from elsewhere"
+            );
+            assets.push(target.to_owned());
+        }
+    }
+    assert!(
+        !page.contains("https://") && !page.contains("http://"),
+        "{page}"
+    );
+    assert_eq!(assets.len(), 4, "{assets:?}");
+    for asset in &assets {
+        let gzipped = app.get_with(asset, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(gzipped.status(), 200, "{asset}");
+        let header = |name: &str| {
+            gzipped
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            header("cache-control").as_deref(),
+            Some("public, max-age=31536000, immutable")
+        );
+        let media = header("content-type").unwrap();
+        assert!(
+            media.starts_with(if asset.ends_with(".css") {
+                "text/css"
+            } else {
+                "text/javascript"
+            }),
+            "{asset}: {media}"
+        );
+        assert_eq!(
+            header("content-encoding").as_deref(),
+            Some("gzip"),
+            "{asset}"
+        );
+        let compressed = gzipped.bytes().await.unwrap();
+        assert_eq!(&compressed[..2], &[0x1f, 0x8b], "{asset}");
+        // A client that does not take gzip gets the plain text.
+        let plain = app
+            .get_with(asset, &[("accept-encoding", "identity")])
+            .await;
+        assert!(plain.headers().get("content-encoding").is_none());
+        let text = plain.text().await.unwrap();
+        assert!(text.len() > compressed.len(), "{asset}");
+    }
+    let stale = app
+        .get("/assets/graphiql/old-version/graphiql.min.js")
+        .await;
+    assert_eq!(stale.status(), 404);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
