@@ -71,6 +71,47 @@ impl Broker {
     }
 }
 
+/// Texts shared by every instance under `<prefix><name>`, each kept for a while (the
+/// persisted queries' texts by their hash).
+#[derive(Clone)]
+pub struct SharedTexts {
+    broker: Broker,
+    prefix: String,
+}
+
+impl SharedTexts {
+    /// Texts under `prefix` (e.g. `orderly:apq:`) in `broker`'s Redis.
+    pub fn new(broker: Broker, prefix: String) -> Self {
+        Self { broker, prefix }
+    }
+
+    /// The text under `name`, if Redis has it; gives up after `deadline`.
+    pub async fn get(&self, name: &str, deadline: Duration) -> Result<Option<String>, BrokerError> {
+        self.broker
+            .run(
+                redis::cmd("GET").arg(format!("{}{name}", self.prefix)),
+                deadline,
+            )
+            .await
+    }
+
+    /// Keeps `text` under `name` for `ttl`; gives up after `deadline`.
+    pub async fn put(
+        &self,
+        name: &str,
+        text: &str,
+        ttl: Duration,
+        deadline: Duration,
+    ) -> Result<(), BrokerError> {
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{}{name}", self.prefix))
+            .arg(text)
+            .arg("EX")
+            .arg(ttl.as_secs().max(1));
+        self.broker.run(&set, deadline).await
+    }
+}
+
 /// Leaky buckets of cost points in Redis, one hash per key, updated atomically by one
 /// script on Redis' own clock, so every instance draws from the same bucket.
 #[derive(Clone)]

@@ -94,6 +94,12 @@ impl Application {
         )
         .map_err(|e| anyhow::anyhow!(e))?;
         let hub = Hub::start(&bus);
+        let persisted = match &broker {
+            Some(b) => {
+                graphql::persisted::PersistedQueries::shared(b.clone(), &settings.redis_prefix)
+            }
+            None => Default::default(),
+        };
         let shared_buckets = broker.map(|b| SharedBuckets::new(b, &settings.redis_prefix));
         let mut workers = vec![
             events::relay::spawn(
@@ -128,7 +134,7 @@ impl Application {
             ),
             plain_schema: graphql::build_plain_schema(store.clone(), hub.clone()),
             documents: Default::default(),
-            persisted: Default::default(),
+            persisted,
             hub,
             store,
             keys,

@@ -4,12 +4,22 @@
 //! Orderly checks the hash and keeps the text; from then on the hash alone is enough —
 //! also over GET, so a CDN can cache queries.
 //!
-//! The text is kept per instance (least recently and least often used evicted first); an
-//! instance that has not seen a hash answers `PersistedQueryNotFound` and the client sends
-//! the query once more. A persisted query is a query like any other: parsed, checked and
-//! charged for every request.
+//! Texts are kept per instance (least recently and least often used evicted first) and,
+//! with Redis, under `<prefix>:apq:<hash>` for a day, so every instance knows a hash any
+//! of them was sent; an instance that cannot find a hash (or whose Redis does not answer
+//! within 100 ms) answers `PersistedQueryNotFound`, and the client sends the query once
+//! more. A persisted query is a query like any other: parsed, checked and charged for
+//! every request.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::broker::{Broker, SharedTexts};
+
+/// How long Redis keeps a persisted query's text.
+const SHARED_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long a look-up in Redis may take before the hash counts as unknown.
+const SHARED_DEADLINE: Duration = Duration::from_millis(100);
 
 use sha2::{Digest, Sha256};
 
@@ -31,12 +41,15 @@ impl quick_cache::Weighter<String, Arc<str>> for TextLength {
 /// Persisted query texts by their SHA-256 (lowercase hex).
 pub struct PersistedQueries {
     texts: quick_cache::sync::Cache<String, Arc<str>, TextLength>,
+    /// Redis, when instances share texts.
+    shared: Option<SharedTexts>,
 }
 
 impl Default for PersistedQueries {
     fn default() -> Self {
         Self {
             texts: quick_cache::sync::Cache::with_weighter(4096, KEPT_BYTES, TextLength),
+            shared: None,
         }
     }
 }
@@ -66,9 +79,55 @@ fn sha256_hex(text: &str) -> String {
 }
 
 impl PersistedQueries {
+    /// Texts shared through `broker` under `<prefix>:apq:` as well as kept here.
+    pub fn shared(broker: Broker, prefix: &str) -> Self {
+        Self {
+            shared: Some(SharedTexts::new(broker, format!("{prefix}:apq:"))),
+            ..Self::default()
+        }
+    }
+
+    /// The text kept for `hash`: here, else in Redis (then kept here too).
+    async fn text(&self, hash: &str) -> Option<Arc<str>> {
+        if let Some(text) = self.texts.get(hash) {
+            return Some(text);
+        }
+        let found = self
+            .shared
+            .as_ref()?
+            .get(hash, SHARED_DEADLINE)
+            .await
+            .inspect_err(
+                |err| tracing::warn!(error = %err, "persisted query look-up in Redis failed"),
+            )
+            .ok()?;
+        // What Redis holds was checked against its hash when it was stored; check again
+        // (a hand-edited key must not run another query under this hash).
+        let text: Arc<str> = Arc::from(found.filter(|t| sha256_hex(t) == hash)?);
+        self.texts.insert(hash.to_owned(), text.clone());
+        Some(text)
+    }
+
+    /// Keeps `text` under `hash`, here and (in the background) in Redis.
+    fn keep(&self, hash: String, text: &str) {
+        if self.texts.get(&hash).is_some() {
+            return;
+        }
+        self.texts.insert(hash.clone(), Arc::from(text));
+        if let Some(shared) = self.shared.clone() {
+            let text = text.to_owned();
+            tokio::spawn(async move {
+                let put = shared.put(&hash, &text, SHARED_TTL, Duration::from_secs(2));
+                if let Err(err) = put.await {
+                    tracing::warn!(error = %err, "could not share a persisted query through Redis");
+                }
+            });
+        }
+    }
+
     /// Fills in `request.query` from its persisted-query hash, or keeps the query the
     /// request brings under its hash. Requests without `persistedQuery` pass untouched.
-    pub fn resolve(&self, request: &mut async_graphql::Request) -> Result<(), Refusal> {
+    pub async fn resolve(&self, request: &mut async_graphql::Request) -> Result<(), Refusal> {
         let Some(persisted) = request.extensions.get("persistedQuery") else {
             return Ok(());
         };
@@ -89,7 +148,7 @@ impl PersistedQueries {
             })?
             .to_ascii_lowercase();
         if request.query.is_empty() {
-            let text = self.texts.get(&hash).ok_or(Refusal::NotFound)?;
+            let text = self.text(&hash).await.ok_or(Refusal::NotFound)?;
             request.query = text.to_string();
             return Ok(());
         }
@@ -99,7 +158,7 @@ impl PersistedQueries {
         if sha256_hex(&request.query) != hash {
             return Err(Refusal::HashMismatch);
         }
-        self.texts.insert(hash, Arc::from(request.query.as_str()));
+        self.keep(hash, &request.query);
         Ok(())
     }
 }
@@ -113,44 +172,47 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn a_hash_is_known_once_its_query_was_sent() {
+    #[tokio::test]
+    async fn a_hash_is_known_once_its_query_was_sent() {
         let persisted = PersistedQueries::default();
         let query = "{ me { id } }";
         let hash = sha256_hex(query);
         let ext = serde_json::json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
         let mut bare = request("", ext.clone());
-        assert_eq!(persisted.resolve(&mut bare), Err(Refusal::NotFound));
+        assert_eq!(persisted.resolve(&mut bare).await, Err(Refusal::NotFound));
         let mut full = request(query, ext.clone());
-        assert_eq!(persisted.resolve(&mut full), Ok(()));
+        assert_eq!(persisted.resolve(&mut full).await, Ok(()));
         let mut bare = request("", ext);
-        assert_eq!(persisted.resolve(&mut bare), Ok(()));
+        assert_eq!(persisted.resolve(&mut bare).await, Ok(()));
         assert_eq!(bare.query, query);
         // Without the extension nothing happens.
         let mut plain = request("{ a }", serde_json::json!({}));
-        assert_eq!(persisted.resolve(&mut plain), Ok(()));
+        assert_eq!(persisted.resolve(&mut plain).await, Ok(()));
     }
 
-    #[test]
-    fn wrong_hashes_versions_and_sizes_are_refused() {
+    #[tokio::test]
+    async fn wrong_hashes_versions_and_sizes_are_refused() {
         let persisted = PersistedQueries::default();
         let other = sha256_hex("{ b }");
         let ext = |version: i32, hash: &str| serde_json::json!({ "persistedQuery": { "version": version, "sha256Hash": hash } });
         let mut wrong = request("{ a }", ext(1, &other));
-        assert_eq!(persisted.resolve(&mut wrong), Err(Refusal::HashMismatch));
+        assert_eq!(
+            persisted.resolve(&mut wrong).await,
+            Err(Refusal::HashMismatch)
+        );
         let mut v2 = request("{ a }", ext(2, &other));
         assert!(matches!(
-            persisted.resolve(&mut v2),
+            persisted.resolve(&mut v2).await,
             Err(Refusal::NotSupported(_))
         ));
         let mut short = request("{ a }", ext(1, "abc"));
         assert!(matches!(
-            persisted.resolve(&mut short),
+            persisted.resolve(&mut short).await,
             Err(Refusal::NotSupported(_))
         ));
         let big = format!("{{ a }}{}", " ".repeat(MAX_PERSISTED_BYTES));
         let mut big = request(&big, ext(1, &sha256_hex(&big)));
-        assert_eq!(persisted.resolve(&mut big), Err(Refusal::TooLarge));
+        assert_eq!(persisted.resolve(&mut big).await, Err(Refusal::TooLarge));
     }
 
     #[test]

@@ -187,7 +187,7 @@ pub async fn graphql_post(
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
         Ok(mut request) => {
-            if let Err(refusal) = state.persisted.resolve(&mut request) {
+            if let Err(refusal) = state.persisted.resolve(&mut request).await {
                 return refused(&refusal);
             }
             execute(&state, &req, request, principal).await
@@ -244,7 +244,7 @@ pub async fn graphql_get(
         }
     };
     // A persisted query's text first: GET runs it only if it is a query.
-    if let Err(refusal) = state.persisted.resolve(&mut request) {
+    if let Err(refusal) = state.persisted.resolve(&mut request).await {
         return Ok(refused(&refusal));
     }
     if non_query_operation(&state.documents, &request).is_some() {

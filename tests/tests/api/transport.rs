@@ -964,3 +964,62 @@ async fn graphiql_needs_nothing_but_the_server() {
     let body: Value = stale.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
+
+/// With Redis, a query persisted through one instance runs by its hash on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_queries_are_shared_through_redis() {
+    use sha2::Digest;
+    let Some(redis) = orderly_tests::test_redis_url() else {
+        eprintln!("TEST_REDIS_URL is not set: shared persisted queries not tried");
+        return;
+    };
+    let prefix = format!("orderly-test-{}", uuid::Uuid::new_v4().simple());
+    let options = |secret: Option<String>| Options {
+        seed: true,
+        redis_url: Some(redis.clone()),
+        redis_prefix: Some(prefix.clone()),
+        jwt_secret: secret,
+        ..Options::default()
+    };
+    let a = orderly_tests::spawn_app_with(orderly_tests::Backend::Sqlite, options(None)).await;
+    let b = orderly_tests::spawn_app_with(
+        orderly_tests::Backend::Sqlite,
+        options(Some(a.jwt_secret.clone())),
+    )
+    .await;
+    let query = "query SharedChannels { channels { code } }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = async |app: &TestApp, body: Value| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(app.staff_token())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let on_a = post(&a, json!({ "query": query, "extensions": extensions })).await;
+    assert!(on_a["data"]["channels"].is_array(), "{on_a}");
+    // Redis is told in the background: B knows the hash within moments.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let on_b = post(&b, json!({ "extensions": extensions })).await;
+        if on_b["data"].is_object() {
+            assert_eq!(on_b["data"], on_a["data"]);
+            break;
+        }
+        assert_eq!(
+            on_b["errors"][0]["message"], "PersistedQueryNotFound",
+            "{on_b}"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B never learnt the hash"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
