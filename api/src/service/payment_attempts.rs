@@ -23,7 +23,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 use super::ordering::{Actor, PlaceOrder};
 use super::payments::{Authorization, PaymentError, PaymentProvider};
-use super::provider_calls::{MAX_ATTEMPTS, RETRY_AFTER};
+use super::provider_calls::{MAX_ATTEMPTS, RETRY_AFTER, error_text};
 use super::{Error, Result, Store};
 use crate::domain::status::PaymentAttemptStatus;
 
@@ -82,7 +82,10 @@ impl Store {
                 let _turn = self.write_turn().await;
                 payment_attempt::Entity::update_many()
                     .col_expr(Column::Status, Expr::value(PaymentAttemptStatus::Declined))
-                    .col_expr(Column::LastError, Expr::value(Some(why.clone())))
+                    .col_expr(
+                        Column::LastError,
+                        Expr::value(Some(error_text(&PaymentError::Declined(why.clone())))),
+                    )
                     .col_expr(Column::UpdatedAt, Expr::value(self.clock().now()))
                     .filter(Column::Id.eq(id))
                     .filter(Column::Status.eq(PaymentAttemptStatus::Started))
@@ -211,7 +214,7 @@ impl Store {
         } else {
             PaymentAttemptStatus::Voided
         };
-        let error = failure.map(|e| e.to_string().chars().take(500).collect::<String>());
+        let error = failure.as_ref().map(error_text);
         let _turn = self.write_turn().await;
         payment_attempt::Entity::update_many()
             .col_expr(Column::Status, Expr::value(status))

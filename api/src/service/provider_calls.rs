@@ -32,7 +32,7 @@ pub fn refund_key(id: i64) -> String {
 }
 
 /// Cuts a provider's error text to what fits a column (staff read it; clients never do).
-fn error_text(err: &super::payments::PaymentError) -> String {
+pub(crate) fn error_text(err: &super::payments::PaymentError) -> String {
     err.to_string().chars().take(500).collect()
 }
 

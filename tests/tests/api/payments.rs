@@ -45,40 +45,43 @@ async fn place(app: &TestApp, input: Value) -> (u16, Value) {
     .await
 }
 
-/// The provider references of the payments committed orders hold.
-async fn owned_references(app: &TestApp) -> Vec<String> {
+/// The rows `sql` reads from the app's database.
+async fn rows(app: &TestApp, sql: &str) -> Vec<sea_orm::QueryResult> {
     let db = Database::connect(&app.database_url).await.unwrap();
     let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT provider_reference FROM payments WHERE provider_reference IS NOT NULL",
-        ))
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap();
     db.close().await.ok();
-    rows.iter()
-        .map(|r| r.try_get::<String>("", "provider_reference").unwrap())
-        .collect()
+    rows
+}
+
+/// The provider references of the payments committed orders hold.
+async fn owned_references(app: &TestApp) -> Vec<String> {
+    rows(
+        app,
+        "SELECT provider_reference FROM payments WHERE provider_reference IS NOT NULL",
+    )
+    .await
+    .iter()
+    .map(|r| r.try_get::<String>("", "provider_reference").unwrap())
+    .collect()
 }
 
 /// How many payment attempts are in each state, as `STATE=n` sorted.
 async fn attempt_states(app: &TestApp) -> Vec<String> {
-    let db = Database::connect(&app.database_url).await.unwrap();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT status, COUNT(*) AS n FROM payment_attempts GROUP BY status ORDER BY status",
-        ))
-        .await
-        .unwrap();
-    db.close().await.ok();
-    rows.iter()
-        .map(|r| {
-            let status: String = r.try_get("", "status").unwrap();
-            let n: i64 = r.try_get("", "n").unwrap();
-            format!("{status}={n}")
-        })
-        .collect()
+    rows(
+        app,
+        "SELECT status, COUNT(*) AS n FROM payment_attempts GROUP BY status ORDER BY status",
+    )
+    .await
+    .iter()
+    .map(|r| {
+        let status: String = r.try_get("", "status").unwrap();
+        let n: i64 = r.try_get("", "n").unwrap();
+        format!("{status}={n}")
+    })
+    .collect()
 }
 
 /// Authorisations the provider still holds that no committed order owns.
