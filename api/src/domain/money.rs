@@ -3,6 +3,15 @@
 
 use super::ValidationError;
 
+/// How many parsed currencies each thread remembers.
+const RECENT_CAPACITY: usize = 8;
+
+thread_local! {
+    /// Currencies this thread parsed lately, by code.
+    static RECENT: std::cell::RefCell<Vec<([u8; 3], Currency)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A validated ISO 4217 currency code such as `USD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency(iso_currency::Currency);
@@ -16,14 +25,31 @@ impl Currency {
                 format!("'{code}' is not an ISO 4217 currency code"),
             )
         };
-        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        let Ok(key) = <[u8; 3]>::try_from(code.as_bytes()) else {
             return Err(invalid());
+        };
+        if !key.iter().all(u8::is_ascii_uppercase) {
+            return Err(invalid());
+        }
+        // Every amount an answer prints parses its order's currency; the crate's look-up
+        // walks its whole table, so the few codes a shop uses are remembered per thread.
+        if let Some(known) =
+            RECENT.with_borrow(|recent| recent.iter().find(|(k, _)| *k == key).map(|&(_, c)| c))
+        {
+            return Ok(known);
         }
         let currency = iso_currency::Currency::from_code(code).ok_or_else(invalid)?;
         if currency.is_fund() || currency.is_special() || currency.exponent().is_none() {
             return Err(invalid());
         }
-        Ok(Self(currency))
+        let currency = Self(currency);
+        RECENT.with_borrow_mut(|recent| {
+            if recent.len() == RECENT_CAPACITY {
+                recent.remove(0);
+            }
+            recent.push((key, currency));
+        });
+        Ok(currency)
     }
 
     /// The three-letter code.

@@ -66,10 +66,9 @@ impl Store {
         &self,
         ids: &[CustomerId],
     ) -> Result<HashMap<CustomerId, customer::Model>> {
-        let rows = customer::Entity::find()
-            .filter(customer::Column::Id.is_in(ids.iter().map(|i| i.0)))
-            .all(self.db())
-            .await?;
+        let select =
+            customer::Entity::find().filter(customer::Column::Id.is_in(ids.iter().map(|i| i.0)));
+        let rows = super::rows::all(self.db(), select).await?;
         Ok(rows.into_iter().map(|r| (CustomerId(r.id), r)).collect())
     }
 

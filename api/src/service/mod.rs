@@ -28,6 +28,7 @@ mod queue;
 pub mod refunds;
 pub mod reorder;
 pub mod returns;
+pub mod rows;
 pub mod seed;
 pub mod webhooks;
 

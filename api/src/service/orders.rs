@@ -11,12 +11,13 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, JoinType,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IdenStatic, JoinType, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::customers::{contains_pattern, lower_like};
 use super::page::{self, Cursor, CursorKey, Keyset, Page, PageRequest};
+use super::rows::{self, ByIndex};
 use super::{Result, Store, group};
 use crate::domain::ids::{CustomerId, FulfillmentOrderId, LocationId, OrderId, OrderLineId, SkuId};
 use crate::domain::status::{FulfillmentStatus, OrderStatus};
@@ -224,7 +225,7 @@ impl Store {
         HashMap<OrderId, Vec<order_line::Model>>,
         HashMap<SkuId, sku::Model>,
     )> {
-        let rows = order_line::Entity::find()
+        let select = order_line::Entity::find()
             .select_also(sku::Entity)
             .join(
                 JoinType::InnerJoin,
@@ -235,9 +236,8 @@ impl Store {
             )
             .filter(order_line::Column::OrderId.is_in(ids.iter().map(|i| i.0)))
             .order_by_asc(order_line::Column::OrderId)
-            .order_by_asc(order_line::Column::LineNumber)
-            .all(self.db())
-            .await?;
+            .order_by_asc(order_line::Column::LineNumber);
+        let rows = rows::all_two(self.db(), select).await?;
         let mut skus = HashMap::new();
         let mut lines = Vec::with_capacity(rows.len());
         for (line, sku) in rows {
@@ -298,18 +298,22 @@ impl Store {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let order = order::Model::from_query_result(first, "o_")?;
+        // Decoded by position: the order's columns, the customer's, the line's, the SKU's.
+        let at_customer = order::Model::FIELDS.len();
+        let at_line = at_customer + customer::Model::FIELDS.len();
+        let at_sku = at_line + order_line::Model::FIELDS.len();
+        let order = order::Model::decode(first, 0)?;
         if !visibility.allows(order.customer_id) {
             return Ok(None);
         }
-        let customer = customer::Model::from_query_result(first, "c_")?;
+        let customer = customer::Model::decode(first, at_customer)?;
         let mut lines = Vec::with_capacity(rows.len());
         let mut skus = HashMap::new();
         for row in &rows {
-            if let Some(line) = order_line::Model::from_query_result_optional(row, "l_")? {
+            if let Some(line) = order_line::Model::decode_optional(row, at_line)? {
                 lines.push(line);
             }
-            if let Some(sku) = sku::Model::from_query_result_optional(row, "s_")? {
+            if let Some(sku) = sku::Model::decode_optional(row, at_sku)? {
                 skus.insert(SkuId(sku.id), sku);
             }
         }
@@ -518,8 +522,8 @@ fn order_with_lines_select(id: i64) -> sea_orm::sea_query::SelectStatement {
     select
 }
 
-/// Selects every column of `E` as `<prefix><column>`, for `FromQueryResult` with that
-/// prefix (several entities in one row).
+/// Selects every column of `E`, in their declared order, as `<prefix><column>` (several
+/// entities in one row: decoded by position, named for whoever reads the SQL).
 fn prefixed_columns<E: EntityTrait>(
     select: &mut sea_orm::sea_query::SelectStatement,
     prefix: &str,

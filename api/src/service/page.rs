@@ -165,6 +165,7 @@ pub(crate) async fn fetch<E, C>(
 ) -> super::Result<Page<E::Model>>
 where
     E: EntityTrait,
+    E::Model: super::rows::ByIndex,
     C: ConnectionTrait,
 {
     let Keyset {
@@ -198,12 +199,11 @@ where
     } else {
         forward_order
     };
-    let rows = select
+    let select = select
         .order_by(Expr::expr(key.clone()), order.clone())
         .order_by(Expr::expr(id.clone()), order)
-        .limit(request.size + 1)
-        .all(db)
-        .await?;
+        .limit(request.size + 1);
+    let rows = super::rows::all(db, select).await?;
     let more = rows.len() as u64 > request.size;
     let mut rows: Vec<E::Model> = rows.into_iter().take(request.size as usize).collect();
     if request.backward {
