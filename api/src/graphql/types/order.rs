@@ -259,7 +259,9 @@ impl Order {
 pub struct OrderLine(pub order_line::Model, pub String);
 
 /// One SKU and quantity on an order, priced when placed.
-#[Object]
+// `serial` (see `Money`): only `sku` can wait, and the lines of a list still resolve
+// side by side, so the SKUs of all of them are still one batch.
+#[Object(serial)]
 impl OrderLine {
     /// Opaque global ID.
     pub async fn id(&self) -> ID {
