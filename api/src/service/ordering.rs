@@ -10,7 +10,7 @@ use entity::{
     customer, fulfillment_order, fulfillment_order_line, idempotency_key, inventory_level,
     location, order, order_line, payment, sku,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter,
@@ -21,6 +21,7 @@ use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, append_events};
 use super::payment_attempts::{Ask, take_for_order};
 use super::payments::{Authorization, PaymentError};
+use super::rows::{self, ByIndex};
 use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
 use crate::domain::ids::{CustomerId, LocationId, SkuId};
@@ -84,18 +85,33 @@ impl PlaceOrder {
     }
 }
 
-/// The SKU rows for the order's lines, in line order; unknown codes are `NOT_FOUND` on
-/// `lines.<i>.sku`.
-async fn priced_lines(
+/// Whether `customer` exists, and the SKU rows for the order's lines in line order; one
+/// statement (the customer left-joined with the SKUs of those codes: no row means no
+/// customer, a row without a SKU means none of the codes is known). Unknown codes are
+/// `NOT_FOUND` on `lines.<i>.sku`.
+async fn customer_and_priced_lines(
     db: &impl ConnectionTrait,
+    customer: CustomerId,
     lines: &[(String, i32)],
-) -> Result<Vec<(sku::Model, i32)>> {
+) -> Result<Option<Vec<(sku::Model, i32)>>> {
     let codes: Vec<&str> = lines.iter().map(|(c, _)| c.as_str()).collect();
-    let found: HashMap<String, sku::Model> = sku::Entity::find()
-        .filter(sku::Column::Code.is_in(codes))
-        .all(db)
-        .await?
+    let mut select = Query::select();
+    select.column((customer::Entity, customer::Column::Id));
+    rows::select_columns::<sku::Entity>(&mut select, "s_");
+    select
+        .from(customer::Entity)
+        .left_join(
+            sku::Entity,
+            Expr::col((sku::Entity, sku::Column::Code)).is_in(codes),
+        )
+        .and_where(Expr::col((customer::Entity, customer::Column::Id)).eq(customer.0));
+    let found = rows::query(db, &select, |row| sku::Model::decode_optional(row, 1)).await?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let found: HashMap<String, sku::Model> = found
         .into_iter()
+        .flatten()
         .map(|s| (s.code.clone(), s))
         .collect();
     lines
@@ -108,42 +124,67 @@ async fn priced_lines(
                 format!("no SKU with code '{code}'"),
             )),
         })
-        .collect()
+        .collect::<Result<_>>()
+        .map(Some)
 }
 
-/// Every location that could ship to `country`, with what it has available of `skus`.
+/// Every active location, with what it has available of `skus` (a location without a
+/// level of some SKU has none of it); one statement, the locations left-joined with
+/// their levels of those SKUs, in location order.
 pub(crate) async fn candidates(
     db: &impl ConnectionTrait,
     skus: &[SkuId],
 ) -> Result<Vec<Candidate>> {
-    let locations = location::Entity::find()
-        .filter(location::Column::Active.eq(true))
-        .all(db)
-        .await?;
-    let levels = inventory_level::Entity::find()
-        .filter(inventory_level::Column::SkuId.is_in(skus.iter().map(|s| s.0)))
-        .all(db)
-        .await?;
-    let mut stock: HashMap<i64, BTreeMap<SkuId, i32>> = HashMap::new();
-    for level in levels {
-        stock
-            .entry(level.location_id)
-            .or_default()
-            .insert(SkuId(level.sku_id), level.on_hand - level.reserved);
+    let mut select = Query::select();
+    rows::select_columns::<location::Entity>(&mut select, "l_");
+    select
+        .column((inventory_level::Entity, inventory_level::Column::SkuId))
+        .expr(
+            Expr::col((inventory_level::Entity, inventory_level::Column::OnHand)).sub(Expr::col((
+                inventory_level::Entity,
+                inventory_level::Column::Reserved,
+            ))),
+        )
+        .from(location::Entity)
+        .left_join(
+            inventory_level::Entity,
+            Expr::col((inventory_level::Entity, inventory_level::Column::LocationId))
+                .equals((location::Entity, location::Column::Id))
+                .and(
+                    Expr::col((inventory_level::Entity, inventory_level::Column::SkuId))
+                        .is_in(skus.iter().map(|s| s.0)),
+                ),
+        )
+        .and_where(Expr::col((location::Entity, location::Column::Active)).eq(true))
+        .order_by((location::Entity, location::Column::Id), Order::Asc);
+    let at_level = location::Model::FIELDS.len();
+    let found = rows::query(db, &select, |row| {
+        let level = match row.try_get_by_index::<Option<i64>>(at_level)? {
+            Some(sku) => Some((SkuId(sku), row.try_get_by_index::<i32>(at_level + 1)?)),
+            None => None,
+        };
+        Ok((location::Model::decode(row, 0)?, level))
+    })
+    .await?;
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (l, level) in found {
+        if candidates.last().is_none_or(|c| c.id.0 != l.id) {
+            candidates.push(Candidate {
+                id: LocationId(l.id),
+                name: l.name.clone(),
+                active: l.active,
+                ships_to: super::catalog::ships_to(&l),
+                region: l.region.clone(),
+                coordinates: l.latitude.zip(l.longitude),
+                priority: l.priority,
+                available: BTreeMap::new(),
+            });
+        }
+        if let (Some((sku, available)), Some(candidate)) = (level, candidates.last_mut()) {
+            candidate.available.insert(sku, available);
+        }
     }
-    Ok(locations
-        .into_iter()
-        .map(|l| Candidate {
-            id: LocationId(l.id),
-            name: l.name.clone(),
-            active: l.active,
-            ships_to: super::catalog::ships_to(&l),
-            region: l.region.clone(),
-            coordinates: l.latitude.zip(l.longitude),
-            priority: l.priority,
-            available: stock.remove(&l.id).unwrap_or_default(),
-        })
-        .collect())
+    Ok(candidates)
 }
 
 pub(crate) fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {
@@ -270,10 +311,8 @@ impl Store {
     /// `NOT_FOUND`, `INVALID_INPUT` or `OUT_OF_STOCK`.
     async fn quote(&self, input: &PlaceOrder) -> Result<Quote> {
         let db = self.db();
-        let customer = customer::Entity::find_by_id(input.customer.0)
-            .one(db)
-            .await?;
-        if customer.is_none() {
+        let priced = customer_and_priced_lines(db, input.customer, &input.lines).await;
+        if matches!(priced, Ok(None)) {
             return Err(Error::not_found("customerId", "no such customer"));
         }
         if !self.channel_exists(db, &input.channel).await? {
@@ -282,7 +321,7 @@ impl Store {
                 format!("no sales channel '{}'; see `channels`", input.channel),
             ));
         }
-        let priced = priced_lines(db, &input.lines).await?;
+        let priced = priced?.unwrap_or_default();
         let plan = self.route(db, input, &priced).await?;
         let amounts = self.amounts(input, &priced)?;
         let currency = priced[0].0.currency.clone();

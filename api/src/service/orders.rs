@@ -11,8 +11,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IdenStatic, JoinType, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::customers::{contains_pattern, lower_like};
@@ -493,10 +493,10 @@ pub struct OrderWithLines {
 /// `s_`.
 fn order_with_lines_select(id: i64) -> sea_orm::sea_query::SelectStatement {
     let mut select = Query::select();
-    prefixed_columns::<order::Entity>(&mut select, "o_");
-    prefixed_columns::<customer::Entity>(&mut select, "c_");
-    prefixed_columns::<order_line::Entity>(&mut select, "l_");
-    prefixed_columns::<sku::Entity>(&mut select, "s_");
+    rows::select_columns::<order::Entity>(&mut select, "o_");
+    rows::select_columns::<customer::Entity>(&mut select, "c_");
+    rows::select_columns::<order_line::Entity>(&mut select, "l_");
+    rows::select_columns::<sku::Entity>(&mut select, "s_");
     select
         .from(order::Entity)
         .inner_join(
@@ -520,19 +520,4 @@ fn order_with_lines_select(id: i64) -> sea_orm::sea_query::SelectStatement {
             sea_orm::Order::Asc,
         );
     select
-}
-
-/// Selects every column of `E`, in their declared order, as `<prefix><column>` (several
-/// entities in one row: decoded by position, named for whoever reads the SQL).
-fn prefixed_columns<E: EntityTrait>(
-    select: &mut sea_orm::sea_query::SelectStatement,
-    prefix: &str,
-) {
-    use sea_orm::{Iterable, sea_query::Alias};
-    for column in E::Column::iter() {
-        select.expr_as(
-            column.select_as(Expr::col((E::default(), column))),
-            Alias::new(format!("{prefix}{}", column.as_str())),
-        );
-    }
 }

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use entity::{
-    customer, fulfillment_order, notification, order, order_line, return_request, sku,
+    customer, fulfillment_order, location, notification, order, order_line, return_request, sku,
     webhook_delivery, webhook_subscription,
 };
 
@@ -86,6 +86,13 @@ by_index! {
     }
 }
 by_index! {
+    location::Model {
+        id, code, name, kind, address_name, line1, line2, city, region, postal_code,
+        country, latitude, longitude, ships_to, priority, active, version, created_at,
+        updated_at,
+    }
+}
+by_index! {
     fulfillment_order::Model {
         id, order_id, location_id, status, shipping_method, carrier, tracking_number,
         tracking_url, shipped_at, delivered_at, estimated_earliest, estimated_latest,
@@ -116,6 +123,19 @@ by_index! {
         id, subscription_id, event_id, order_id, sequence, topic, body, status,
         attempts, attempts_allowed, last_response_status, last_error, next_attempt_at,
         locked_until, occurred_at, created_at, delivered_at,
+    }
+}
+
+/// Selects every column of `E`, in their declared order, as `<prefix><column>` (several
+/// entities in one row: decoded by position, named for whoever reads the SQL).
+pub fn select_columns<E: EntityTrait>(select: &mut SelectStatement, prefix: &str) {
+    use sea_orm::sea_query::{Alias, Expr};
+    use sea_orm::{ColumnTrait, IdenStatic, Iterable};
+    for column in E::Column::iter() {
+        select.expr_as(
+            column.select_as(Expr::col((E::default(), column))),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
     }
 }
 
@@ -178,6 +198,7 @@ mod tests {
         assert_eq!(order_line::Model::FIELDS, columns::<order_line::Entity>());
         assert_eq!(sku::Model::FIELDS, columns::<sku::Entity>());
         assert_eq!(customer::Model::FIELDS, columns::<customer::Entity>());
+        assert_eq!(location::Model::FIELDS, columns::<location::Entity>());
         assert_eq!(
             fulfillment_order::Model::FIELDS,
             columns::<fulfillment_order::Entity>()

@@ -193,6 +193,23 @@ async fn declines_shortages_and_bad_input_create_and_reserve_nothing(app: TestAp
             "NOT_FOUND",
         ),
         (
+            order_input(
+                &w.customer,
+                json!([{ "sku": "SOLAR-6KW", "quantity": 1 }, { "sku": "NOPE", "quantity": 1 }]),
+            ),
+            json!(["input", "lines", "1", "sku"]),
+            "NOT_FOUND",
+        ),
+        (
+            // A customer that does not exist ("Customer:99999") is reported before any line.
+            order_input(
+                "Q3VzdG9tZXI6OTk5OTk",
+                json!([{ "sku": "NOPE", "quantity": 1 }]),
+            ),
+            json!(["input", "customerId"]),
+            "NOT_FOUND",
+        ),
+        (
             order_input(&w.customer, json!([{ "sku": "SOLAR-6KW", "quantity": 0 }])),
             json!(["input", "lines", "0", "quantity"]),
             "INVALID_INPUT",
