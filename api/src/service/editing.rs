@@ -18,10 +18,11 @@ use sea_orm::{
 
 use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, lock_order, order_payment, record_change, save_payment};
-use super::ordering::{Actor, candidates, out_of_stock, reserve};
+use super::ordering::{Actor, out_of_stock, reserve};
 use super::orders::Visibility;
 use super::payments::PaymentError;
 use super::provider_calls::queue_payment_operation;
+use super::quoting::candidates;
 use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
 use crate::domain::ids::{OrderId, OrderLineId, SkuId};

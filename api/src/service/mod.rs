@@ -25,6 +25,7 @@ pub mod payments;
 pub mod profile;
 pub mod provider_calls;
 mod queue;
+mod quoting;
 pub mod refunds;
 pub mod reorder;
 pub mod returns;

@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    customer, fulfillment_order, fulfillment_order_line, idempotency_key, inventory_level,
-    location, order, order_line, payment, sku,
+    fulfillment_order, fulfillment_order_line, idempotency_key, order, order_line, payment, sku,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter,
@@ -21,13 +20,13 @@ use super::catalog::{Movement, move_stock};
 use super::changes::{NewEvent, append_events};
 use super::payment_attempts::{Ask, take_for_order};
 use super::payments::{Authorization, PaymentError};
-use super::rows::{self, ByIndex};
+use super::quoting::{candidates, customer_and_priced_lines};
 use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
 use crate::domain::ids::{CustomerId, LocationId, SkuId};
 use crate::domain::lifecycle::derive_order_status;
 use crate::domain::pricing::totals;
-use crate::domain::routing::{self, Candidate, Destination, Plan};
+use crate::domain::routing::{self, Destination, Plan};
 use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus, ShippingMethod};
 
 /// A validated order to place.
@@ -83,108 +82,6 @@ impl PlaceOrder {
         ]);
         format!("{:x}", Sha256::digest(text.to_string().as_bytes()))
     }
-}
-
-/// Whether `customer` exists, and the SKU rows for the order's lines in line order; one
-/// statement (the customer left-joined with the SKUs of those codes: no row means no
-/// customer, a row without a SKU means none of the codes is known). Unknown codes are
-/// `NOT_FOUND` on `lines.<i>.sku`.
-async fn customer_and_priced_lines(
-    db: &impl ConnectionTrait,
-    customer: CustomerId,
-    lines: &[(String, i32)],
-) -> Result<Option<Vec<(sku::Model, i32)>>> {
-    let codes: Vec<&str> = lines.iter().map(|(c, _)| c.as_str()).collect();
-    let mut select = Query::select();
-    select.column((customer::Entity, customer::Column::Id));
-    rows::select_columns::<sku::Entity>(&mut select, "s_");
-    select
-        .from(customer::Entity)
-        .left_join(
-            sku::Entity,
-            Expr::col((sku::Entity, sku::Column::Code)).is_in(codes),
-        )
-        .and_where(Expr::col((customer::Entity, customer::Column::Id)).eq(customer.0));
-    let found = rows::query(db, &select, |row| sku::Model::decode_optional(row, 1)).await?;
-    if found.is_empty() {
-        return Ok(None);
-    }
-    let found: HashMap<String, sku::Model> = found
-        .into_iter()
-        .flatten()
-        .map(|s| (s.code.clone(), s))
-        .collect();
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, (code, qty))| match found.get(code) {
-            Some(s) if s.active => Ok((s.clone(), *qty)),
-            _ => Err(Error::not_found(
-                &format!("lines.{i}.sku"),
-                format!("no SKU with code '{code}'"),
-            )),
-        })
-        .collect::<Result<_>>()
-        .map(Some)
-}
-
-/// Every active location, with what it has available of `skus` (a location without a
-/// level of some SKU has none of it); one statement, the locations left-joined with
-/// their levels of those SKUs, in location order.
-pub(crate) async fn candidates(
-    db: &impl ConnectionTrait,
-    skus: &[SkuId],
-) -> Result<Vec<Candidate>> {
-    let mut select = Query::select();
-    rows::select_columns::<location::Entity>(&mut select, "l_");
-    select
-        .column((inventory_level::Entity, inventory_level::Column::SkuId))
-        .expr(
-            Expr::col((inventory_level::Entity, inventory_level::Column::OnHand)).sub(Expr::col((
-                inventory_level::Entity,
-                inventory_level::Column::Reserved,
-            ))),
-        )
-        .from(location::Entity)
-        .left_join(
-            inventory_level::Entity,
-            Expr::col((inventory_level::Entity, inventory_level::Column::LocationId))
-                .equals((location::Entity, location::Column::Id))
-                .and(
-                    Expr::col((inventory_level::Entity, inventory_level::Column::SkuId))
-                        .is_in(skus.iter().map(|s| s.0)),
-                ),
-        )
-        .and_where(Expr::col((location::Entity, location::Column::Active)).eq(true))
-        .order_by((location::Entity, location::Column::Id), Order::Asc);
-    let at_level = location::Model::FIELDS.len();
-    let found = rows::query(db, &select, |row| {
-        let level = match row.try_get_by_index::<Option<i64>>(at_level)? {
-            Some(sku) => Some((SkuId(sku), row.try_get_by_index::<i32>(at_level + 1)?)),
-            None => None,
-        };
-        Ok((location::Model::decode(row, 0)?, level))
-    })
-    .await?;
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for (l, level) in found {
-        if candidates.last().is_none_or(|c| c.id.0 != l.id) {
-            candidates.push(Candidate {
-                id: LocationId(l.id),
-                name: l.name.clone(),
-                active: l.active,
-                ships_to: super::catalog::ships_to(&l),
-                region: l.region.clone(),
-                coordinates: l.latitude.zip(l.longitude),
-                priority: l.priority,
-                available: BTreeMap::new(),
-            });
-        }
-        if let (Some((sku, available)), Some(candidate)) = (level, candidates.last_mut()) {
-            candidate.available.insert(sku, available);
-        }
-    }
-    Ok(candidates)
 }
 
 pub(crate) fn out_of_stock(short: &[(SkuId, i32)], priced: &[(sku::Model, i32)]) -> Error {

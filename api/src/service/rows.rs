@@ -188,36 +188,26 @@ mod tests {
     use super::*;
     use sea_orm::{IdenStatic, Iterable};
 
-    fn columns<E: EntityTrait>() -> Vec<&'static str> {
-        E::Column::iter().map(|c| c.as_str()).collect()
+    /// `E`'s field list equals its columns, in order.
+    fn follows<E: EntityTrait>()
+    where
+        E::Model: ByIndex,
+    {
+        let columns: Vec<&str> = E::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(E::Model::FIELDS, columns, "{}", std::any::type_name::<E>());
     }
 
     #[test]
     fn field_lists_follow_the_entities_columns() {
-        assert_eq!(order::Model::FIELDS, columns::<order::Entity>());
-        assert_eq!(order_line::Model::FIELDS, columns::<order_line::Entity>());
-        assert_eq!(sku::Model::FIELDS, columns::<sku::Entity>());
-        assert_eq!(customer::Model::FIELDS, columns::<customer::Entity>());
-        assert_eq!(location::Model::FIELDS, columns::<location::Entity>());
-        assert_eq!(
-            fulfillment_order::Model::FIELDS,
-            columns::<fulfillment_order::Entity>()
-        );
-        assert_eq!(
-            notification::Model::FIELDS,
-            columns::<notification::Entity>()
-        );
-        assert_eq!(
-            return_request::Model::FIELDS,
-            columns::<return_request::Entity>()
-        );
-        assert_eq!(
-            webhook_subscription::Model::FIELDS,
-            columns::<webhook_subscription::Entity>()
-        );
-        assert_eq!(
-            webhook_delivery::Model::FIELDS,
-            columns::<webhook_delivery::Entity>()
-        );
+        follows::<order::Entity>();
+        follows::<order_line::Entity>();
+        follows::<sku::Entity>();
+        follows::<customer::Entity>();
+        follows::<location::Entity>();
+        follows::<fulfillment_order::Entity>();
+        follows::<notification::Entity>();
+        follows::<return_request::Entity>();
+        follows::<webhook_subscription::Entity>();
+        follows::<webhook_delivery::Entity>();
     }
 }
