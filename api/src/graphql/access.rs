@@ -41,6 +41,7 @@ pub const ROOT_RULES: &[(&str, Access)] = &[
     ("Query.return", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.returns", Access::CustomerOr(Scope::OrdersRead)),
     ("Query.sku", Access::Authenticated),
+    ("Query.skus", Access::Authenticated),
     ("Query.apiKeys", Access::Staff),
     (
         "Query.webhookDeliveries",

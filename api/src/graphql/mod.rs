@@ -93,6 +93,9 @@ fn builder(
     .override_output_type_description::<Connection<String, types::customer::Customer>>(
         "A page of customers, with cursors to page on (Relay connection).",
     )
+    .override_output_type_description::<Connection<String, types::catalog::Sku>>(
+        "A page of the catalogue's SKUs, with cursors to page on (Relay connection).",
+    )
     .override_output_type_description::<Connection<String, types::fulfillment::FulfillmentOrder>>(
         "A page of fulfilment orders, with cursors to page on (Relay connection).",
     )

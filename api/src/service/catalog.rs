@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use entity::{channel, inventory_adjustment, inventory_level, location, sku};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
+use super::customers::{contains_pattern, lower_like};
+use super::page::{self, Cursor, CursorKey, Keyset, Page, PageRequest};
 use super::{Error, Result, Store};
 use crate::domain::address::{Address, CountryCode};
 use crate::domain::catalog::{Code, MAX_STOCK};
@@ -258,6 +260,37 @@ impl Store {
             .filter(sku::Column::Code.eq(code))
             .one(self.db())
             .await?)
+    }
+
+    /// A page of the catalogue, oldest SKU first; `query` matches part of the code or name.
+    pub async fn skus_page(
+        &self,
+        query: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Page<sku::Model>> {
+        let mut select = sku::Entity::find();
+        if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
+            let pattern = contains_pattern(q);
+            select = select.filter(
+                Condition::any()
+                    .add(lower_like(
+                        Expr::col((sku::Entity, sku::Column::Code)),
+                        &pattern,
+                    ))
+                    .add(lower_like(
+                        Expr::col((sku::Entity, sku::Column::Name)),
+                        &pattern,
+                    )),
+            );
+        }
+        let keyset = Keyset {
+            key: Expr::col((sku::Entity, sku::Column::Id)),
+            id: Expr::col((sku::Entity, sku::Column::Id)),
+            descending: false,
+            time_key: false,
+            cursor_of: |m: &sku::Model| Cursor::new(CursorKey::Int(m.id), m.id),
+        };
+        page::fetch(self.db(), select, &keyset, request).await
     }
 
     /// SKUs by id.

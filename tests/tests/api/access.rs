@@ -156,6 +156,7 @@ fn cases(w: &World) -> Vec<Case> {
         case("Query.me", "{ me { id } }".into(), &["me"], None, [U, A, A, M, M, M]),
         case("Query.locations", "{ locations { id } }".into(), &["locations"], None, [U, A, A, A, A, A]),
         case("Query.sku", format!(r#"{{ sku(code: "{sku}") {{ code available }} }}"#), &["sku"], None, [U, A, A, A, A, A]),
+        case("Query.skus", "{ skus(first: 2) { nodes { code } } }".into(), &["skus"], None, [U, A, A, A, A, A]),
         case("Query.fulfillmentOrders", "{ fulfillmentOrders(first: 5) { edges { node { id } } } }".into(), &["fulfillmentOrders"], Some(Scope::FulfillmentWrite), [U, F, F, A, F, A]),
         case("Query.return", format!(r#"{{ return(id: "{ra}") {{ id }} }}"#), &["return"], Some(Scope::OrdersRead), [U, A, M, A, F, A]),
         // (customer B sees an empty list of their own, not A's)

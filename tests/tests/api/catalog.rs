@@ -3,7 +3,7 @@
 
 use orderly::auth::Scope;
 use orderly::gid::Kind;
-use orderly_tests::{Options, TestApp, backend_tests, foreign_id, user_errors};
+use orderly_tests::{Options, TestApp, backend_tests, error_code, foreign_id, user_errors};
 use serde_json::{Value, json};
 
 const CREATE_LOCATION: &str = "mutation($input: CreateLocationInput!) {
@@ -295,10 +295,59 @@ async fn catalogue_changes_need_staff_or_the_inventory_scope(app: TestApp) {
     assert_eq!(body["data"]["upsertSku"]["sku"]["code"], "X1", "{body}");
 }
 
+async fn the_catalogue_pages_in_creation_order_and_searches(app: TestApp) {
+    for (code, price) in [
+        ("PANEL-1", "10.00"),
+        ("PANEL-2", "20.00"),
+        ("CABLE-1", "3.00"),
+    ] {
+        app.upsert_sku(code, price).await;
+    }
+    const SKUS: &str = "query($first: Int, $after: String, $query: String) {
+        skus(first: $first, after: $after, query: $query) {
+            nodes { code } pageInfo { hasNextPage endCursor }
+        }
+    }";
+    let codes = |body: &Value| -> Vec<String> {
+        body["data"]["skus"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|n| n["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let page = app.staff(SKUS, json!({ "first": 2 })).await;
+    assert_eq!(codes(&page), ["PANEL-1", "PANEL-2"], "{page}");
+    assert_eq!(page["data"]["skus"]["pageInfo"]["hasNextPage"], true);
+    let after = page["data"]["skus"]["pageInfo"]["endCursor"].clone();
+    let rest = app.staff(SKUS, json!({ "first": 2, "after": after })).await;
+    assert_eq!(codes(&rest), ["CABLE-1"], "{rest}");
+    assert_eq!(rest["data"]["skus"]["pageInfo"]["hasNextPage"], false);
+    // Code or name, any case; customers may read the catalogue too.
+    let customer = app
+        .create_customer("cat@example.com", "Cat", "Europe/Oslo")
+        .await;
+    let found = app
+        .as_token(
+            &app.customer_token(&customer),
+            SKUS,
+            json!({ "query": "panel-2" }),
+        )
+        .await;
+    assert_eq!(codes(&found), ["PANEL-2"], "{found}");
+    let bad = app.staff(SKUS, json!({ "first": 101 })).await;
+    assert_eq!(error_code(&bad), "INVALID_INPUT", "{bad}");
+    let bad = app.staff(SKUS, json!({ "after": "not-a-cursor" })).await;
+    assert_eq!(error_code(&bad), "INVALID_INPUT", "{bad}");
+    let (_, body) = app.post(None, SKUS, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+}
+
 backend_tests! {
     create_location_stores_a_location_and_refuses_bad_input => Options::default();
     upsert_sku_creates_then_updates_by_code_and_checks_money => Options::default();
     stock_is_set_and_adjusted_with_clear_errors => Options::default();
     on_hand_cannot_drop_below_reserved_stock => Options { seed: true, ..Options::default() };
     catalogue_changes_need_staff_or_the_inventory_scope => Options::default();
+    the_catalogue_pages_in_creation_order_and_searches => Options::default();
 }
