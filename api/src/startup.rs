@@ -144,6 +144,7 @@ impl Application {
             request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
             api_key_recheck: Duration::from_millis(settings.api_key_recheck_ms.max(10)),
             db_health,
+            demo_sign_in: settings.is_sqlite() && settings.seeds_demo(),
         });
 
         let listener = TcpListener::bind(settings.bind)
@@ -178,6 +179,13 @@ impl Application {
                     "/assets/graphiql/{version}/{name}",
                     web::get().to(routes::assets::graphiql_asset),
                 )
+                .route("/portal", web::get().to(routes::app::portal_page))
+                .route("/console", web::get().to(routes::app::console_page))
+                .route(
+                    "/assets/app/{version}/{name}",
+                    web::get().to(routes::app::app_asset),
+                )
+                .route("/demo/sign-in", web::post().to(routes::demo::sign_in))
                 .route("/health", web::get().to(routes::health::health))
                 .route("/ready", web::get().to(routes::health::ready))
                 .route("/metrics", web::get().to(routes::metrics::metrics_text))

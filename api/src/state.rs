@@ -38,4 +38,7 @@ pub struct AppState {
     pub api_key_recheck: Duration,
     /// Whether the database answers (requests are refused at once while it does not).
     pub db_health: DbHealth,
+    /// Whether `POST /demo/sign-in` mints tokens: only on the embedded default (SQLite)
+    /// with demo data.
+    pub demo_sign_in: bool,
 }

@@ -1,9 +1,12 @@
 //! HTTP handlers: `/graphql` (POST, GET, and the WebSocket upgrade handed to `ws`),
-//! `/health`, `/ready` and `/metrics`. They read the shared `AppState`; `startup` mounts
-//! them.
+//! `/health`, `/ready` and `/metrics`; the GraphiQL page and its bundles; the customer
+//! portal (`/portal`), the staff console (`/console`) and the demo sign-in behind them.
+//! They read the shared `AppState`; `startup` mounts them.
 
+pub mod app;
 pub mod assets;
 pub mod cors;
+pub mod demo;
 pub mod graphql;
 pub mod health;
 pub mod metrics;

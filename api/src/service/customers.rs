@@ -72,6 +72,14 @@ impl Store {
         Ok(rows.into_iter().map(|r| (CustomerId(r.id), r)).collect())
     }
 
+    /// The customer with this e-mail (stored lower-case); `None` when there is none.
+    pub async fn customer_by_email(&self, email: &str) -> Result<Option<customer::Model>> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::Email.eq(email.trim().to_lowercase()))
+            .one(self.db())
+            .await?)
+    }
+
     /// A page of customers, oldest first, optionally those whose name or e-mail contains `query`.
     pub async fn customers_page(
         &self,
