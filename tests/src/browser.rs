@@ -137,6 +137,13 @@ impl Browser {
             .unwrap_or_else(|err| panic!("click `{css}`: {err}"));
     }
 
+    /// Replaces the value of the input matching `css` with `text`, typed.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let input = self.wait_for(css, Duration::from_secs(10)).await;
+        input.clear().await.expect("clear the input");
+        input.send_keys(text).await.expect("type into the input");
+    }
+
     /// Saves a PNG of the window as `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");

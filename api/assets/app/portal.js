@@ -84,11 +84,12 @@ function orderCard(order) {
       order.fulfillmentOrders.some((f) => f.shippedAt) && h("button", { class: "track", onclick: toggle("track") }, "Track"),
       order.editable && h("button", { class: "edit", onclick: toggle("edit") }, "Edit"),
       order.returnableLines.length > 0 && h("button", { class: "return", onclick: toggle("return") }, "Return"),
-      h("button", { class: "reorder", onclick: () => reorder(order) }, "Reorder"),
+      h("button", { class: "reorder", onclick: toggle("reorder") }, "Reorder"),
     ),
     open === "track" && trackPanel(order),
     open === "edit" && editPanel(order),
     open === "return" && returnPanel(order),
+    open === "reorder" && reorderPanel(order),
     order.returns.length > 0 &&
       h(
         "div",
@@ -209,18 +210,43 @@ function returnPanel(order) {
   );
 }
 
-async function reorder(order) {
-  try {
-    const payload = await session.mutate(
-      `mutation PortalReorder($input: ReorderInput!) { reorder(input: $input) { order { ...PortalOrder } userErrors { code field message } } } ${ORDER_FIELDS}`,
-      { input: { orderId: order.id, idempotencyKey: `portal-${order.id}-${Date.now()}` } },
-      "reorder",
-    );
-    replaceOrder(payload.order);
-    toast(`Ordered again: ${payload.order.number}.`);
-  } catch (error) {
-    reportError(error);
-  }
+/**
+ * Buying the same lines again asks how to pay: a card is never kept, so the payment
+ * provider's token comes anew (the built-in `test` provider takes `tok_visa`), or the
+ * order waits for a bank transfer (`manual`).
+ */
+function reorderPanel(order) {
+  const method = h(
+    "select",
+    { class: "pay-with", "aria-label": "Pay with" },
+    h("option", { value: "test" }, "Card"),
+    h("option", { value: "manual" }, "Bank transfer (pay later)"),
+  );
+  const token = h("input", { class: "card-token", value: "tok_visa", size: 16, "aria-label": "Card token from the payment provider" });
+  method.addEventListener("change", () => {
+    token.hidden = method.value !== "test";
+  });
+  const place = async () => {
+    const payment = method.value === "test" ? { provider: "test", token: token.value.trim() } : { provider: "manual" };
+    try {
+      const payload = await session.mutate(
+        `mutation PortalReorder($input: ReorderInput!) { reorder(input: $input) { order { ...PortalOrder } userErrors { code field message } } } ${ORDER_FIELDS}`,
+        { input: { orderId: order.id, payment, idempotencyKey: `portal-${order.id}-${Date.now()}` } },
+        "reorder",
+      );
+      state.open.set(order.id, null);
+      replaceOrder(payload.order);
+      toast(`Ordered again: ${payload.order.number}.`);
+    } catch (error) {
+      reportError(error);
+    }
+  };
+  return h(
+    "div",
+    { class: "panel reorder-panel" },
+    h("div", { class: "row" }, "Same items, same address. Pay with", method, token),
+    h("div", { class: "actions" }, h("button", { class: "primary", onclick: place }, "Place order")),
+  );
 }
 
 function replaceOrder(order) {

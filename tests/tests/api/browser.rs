@@ -23,6 +23,17 @@ async fn demo_app() -> TestApp {
     .await
 }
 
+/// Order `number`'s line quantities, returns and notes, as staff see them.
+async fn order_state(app: &TestApp, number: &str) -> Value {
+    let body = app
+        .staff(
+            "query($n: String!) { orderByNumber(number: $n) { lines { quantity } returns { status lines { quantity } } notes { body } } }",
+            json!({ "n": number }),
+        )
+        .await;
+    body["data"]["orderByNumber"].clone()
+}
+
 /// The first fulfilment order of order `number`.
 async fn fulfillment_order_of(app: &TestApp, number: &str) -> Value {
     let body = app
@@ -244,6 +255,107 @@ async fn portal_shows_stevens_orders_and_follows_a_shipment_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_edits_returns_reorders_notes_and_saves_the_profile() {
+    let app = demo_app().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{}/portal", app.address)).await.unwrap();
+    browser.click("#demo-sign-in").await;
+    browser
+        .wait_for_text(
+            "#order-1065",
+            "6 × MC4 Connector Pair",
+            Duration::from_secs(10),
+        )
+        .await;
+    // Edit: six connector pairs become five.
+    browser.click("#order-1065 button.edit").await;
+    browser.fill("#order-1065 .edit-panel input", "5").await;
+    browser
+        .click("#order-1065 .edit-panel button.primary")
+        .await;
+    browser
+        .wait_for_text(
+            "#order-1065",
+            "5 × MC4 Connector Pair",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(order_state(&app, "#1065").await["lines"][0]["quantity"], 5);
+
+    // Return: the delivered solar array goes back.
+    browser.click("#order-1057 button.return").await;
+    browser
+        .fill("#order-1057 .return-panel input[type=number]", "1")
+        .await;
+    browser
+        .click("#order-1057 .return-panel button.primary")
+        .await;
+    browser
+        .wait_for_text(
+            "#order-1057",
+            "Return #1057-R2: Requested",
+            Duration::from_secs(5),
+        )
+        .await;
+    let order = order_state(&app, "#1057").await;
+    assert_eq!(order["returns"].as_array().unwrap().len(), 2, "{order}");
+
+    // Reorder: the same lines again, as a new order on top.
+    browser.click("#order-1056 button.reorder").await;
+    browser
+        .click("#order-1056 .reorder-panel button.primary")
+        .await;
+    browser
+        .wait_for_text(
+            "main article:first-of-type h3",
+            "#1066",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(order_state(&app, "#1066").await["lines"][0]["quantity"], 4);
+
+    // A note on the newest order, from the Notes tab.
+    browser.click("#tab-notes").await;
+    browser.fill("main textarea", "Ring twice, please.").await;
+    browser.click("main .actions button.primary").await;
+    browser
+        .wait_for_text("main", "Ring twice, please.", Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        order_state(&app, "#1066").await["notes"][0]["body"],
+        "Ring twice, please."
+    );
+
+    // The profile: a new phone number.
+    browser.click("#tab-profile").await;
+    browser
+        .fill(
+            "section.profile input[placeholder^='+1']",
+            "+1 415 555 0199",
+        )
+        .await;
+    browser.click("section.profile button.primary").await;
+    let steven = app.customer_id_by_email("steven.boyle@example.com").await;
+    let started = Instant::now();
+    loop {
+        let body = app
+            .staff(
+                "query($id: ID!) { customer(id: $id) { phone } }",
+                json!({ "id": steven }),
+            )
+            .await;
+        if body["data"]["customer"]["phone"] == "+1 415 555 0199" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.screenshot("portal-profile").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_ships_an_order_from_the_live_queue() {
     let app = demo_app().await;
     let browser = Browser::start().await;
@@ -306,9 +418,24 @@ async fn console_ships_an_order_from_the_live_queue() {
     assert_eq!(fo["trackingNumber"], "1Z999AA10123456784");
     browser.screenshot("console-queue").await;
 
+    // Inventory: a stock take made through the API moves the badge without a reload.
     browser.click("#tab-inventory").await;
+    let badge = "table.inventory tr[data-code=\"SOLAR-6KW\"] .stock";
     browser
-        .wait_for_text("table.inventory", "SOLAR-6KW", Duration::from_secs(10))
+        .wait_for_text(badge, "54 available", Duration::from_secs(10))
+        .await;
+    let store = app.staff("{ locations { id code } }", json!({})).await["data"]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "SF-STORE")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.set_stock(&store, "SOLAR-6KW", 5).await;
+    browser
+        .wait_for_text(badge, "57 available", Duration::from_secs(5))
         .await;
     browser.screenshot("console-inventory").await;
     browser.close().await;
