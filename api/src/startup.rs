@@ -144,7 +144,11 @@ impl Application {
             request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
             api_key_recheck: Duration::from_millis(settings.api_key_recheck_ms.max(10)),
             db_health,
-            demo_sign_in: settings.is_sqlite() && settings.seeds_demo(),
+            // A database that once got the demo data may hold real data later: the
+            // switch also needs a server that only this machine can reach.
+            demo_sign_in: settings.is_sqlite()
+                && settings.seeds_demo()
+                && settings.bind.ip().is_loopback(),
         });
 
         let listener = TcpListener::bind(settings.bind)

@@ -39,6 +39,6 @@ pub struct AppState {
     /// Whether the database answers (requests are refused at once while it does not).
     pub db_health: DbHealth,
     /// Whether `POST /demo/sign-in` mints tokens: only on the embedded default (SQLite)
-    /// with demo data.
+    /// with demo data, bound to a loopback address.
     pub demo_sign_in: bool,
 }

@@ -49,6 +49,8 @@ impl Backend {
 pub struct Options {
     /// Write the demo data set first.
     pub seed: bool,
+    /// Listen here instead of 127.0.0.1 (the port is always picked by the system).
+    pub bind_ip: Option<std::net::IpAddr>,
     /// Start the clock here (default: now).
     pub now: Option<DateTime<Utc>>,
     /// DataLoader batching window in ms (default: the server default).
@@ -275,6 +277,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     }
     if let Some(every) = options.relay_poll_ms {
         settings.relay_poll_ms = every;
+    }
+    if let Some(ip) = options.bind_ip {
+        settings.bind = std::net::SocketAddr::new(ip, 0);
     }
     settings.workers = 2;
     settings.db_pool_size = 8;

@@ -1,8 +1,9 @@
 //! `POST /demo/sign-in`: the "demo" switch of the portal and console. It mints a token
 //! for a demo customer (Steven Boyle unless another demo e-mail is named) or for demo
 //! staff — only when the server runs on the embedded default with demo data (SQLite,
-//! demo seeded). Anywhere else (Postgres, `ORDERLY_SEED_DEMO=false`) the route answers
-//! 404 `NOT_FOUND`, as if it did not exist: real deployments sign in with real tokens.
+//! demo seeded) and listens on a loopback address. Anywhere else (Postgres,
+//! `ORDERLY_SEED_DEMO=false`, `ORDERLY_BIND=0.0.0.0:…`) the route answers 404
+//! `NOT_FOUND`, as if it did not exist: real deployments sign in with real tokens.
 
 use std::time::Duration;
 

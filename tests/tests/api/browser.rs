@@ -456,6 +456,25 @@ async fn demo_sign_in_exists_only_with_the_demo_data() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
 
+    // Demo data, but reachable from other machines: not there either.
+    let exposed = spawn_app_with(
+        Backend::Sqlite,
+        Options {
+            seed: true,
+            bind_ip: Some(std::net::Ipv4Addr::UNSPECIFIED.into()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let response = exposed
+        .client
+        .post(format!("{}/demo/sign-in", exposed.address))
+        .json(&json!({ "role": "staff" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
     let app = demo_app().await;
     let sign_in = |body: Value| {
         let request = app
