@@ -5,6 +5,9 @@
 
 const ENDPOINT = new URL("/graphql", window.location.href);
 
+/** WebSocket close codes that mean the credentials were refused. */
+const SIGNED_OUT = [4401, 4403];
+
 /** A GraphQL or transport failure, with the API's stable error code. */
 export class ApiError extends Error {
   constructor(message, code) {
@@ -106,10 +109,17 @@ export class Session {
         url: ENDPOINT.href.replace(/^http/, "ws"),
         connectionParams: () => ({ authorization: `Bearer ${this.value?.token ?? ""}` }),
         retryAttempts: Infinity,
-        shouldRetry: () => true,
+        // Reconnect after any drop except a refused sign-in (4401, 4403: the token
+        // expired or was revoked), which only signing in again mends.
+        shouldRetry: (event) => !SIGNED_OUT.includes(event?.code),
         on: {
           connected: () => setLive(true),
-          closed: () => setLive(false),
+          closed: (event) => {
+            setLive(false);
+            if (SIGNED_OUT.includes(event?.code)) {
+              reportError(new ApiError("Your session has ended: sign out and in again.", "UNAUTHENTICATED"));
+            }
+          },
         },
       });
     }

@@ -133,7 +133,10 @@ function trackPanel(order) {
           {},
           h("strong", {}, f.deliveryLabel),
           ` — ${f.carrier ?? ""} `,
-          f.trackingUrl ? h("a", { href: f.trackingUrl, target: "_blank", rel: "noopener" }, f.trackingNumber) : f.trackingNumber,
+          // Only web links (the API accepts nothing else; a page never trusts that alone).
+          /^https?:\/\//.test(f.trackingUrl ?? "")
+            ? h("a", { href: f.trackingUrl, target: "_blank", rel: "noopener noreferrer" }, f.trackingNumber)
+            : f.trackingNumber,
           h("span", { class: "muted" }, ` from ${f.location.name}: `, f.lines.map((l) => `${l.quantity} × ${l.sku.name}`).join(", ")),
         ),
       ),

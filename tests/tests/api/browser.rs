@@ -521,6 +521,11 @@ async fn demo_sign_in_exists_only_with_the_demo_data() {
     // The pages and their scripts are served, the scripts cached for good.
     let page = app.get("/portal").await;
     assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("connect-src 'self'"),
+        "{policy}"
+    );
     let html = page.text().await.unwrap();
     let script = html
         .split('"')
