@@ -26,8 +26,14 @@ const ME = `
     me {
       id name email phone timeZone notifyByEmail notifyBySms version
       addresses { id label isDefault address { line1 line2 city region postalCode country } }
-      orders(first: 20) { nodes { ...PortalOrder } }
+      orders(first: 10) { nodes { ...PortalOrder } pageInfo { hasNextPage endCursor } }
     }
+  }
+  ${ORDER_FIELDS}`;
+
+const OLDER = `
+  query PortalOlder($after: String!) {
+    me { orders(first: 10, after: $after) { nodes { ...PortalOrder } pageInfo { hasNextPage endCursor } } }
   }
   ${ORDER_FIELDS}`;
 
@@ -38,8 +44,24 @@ const EVENTS = `
     order(id: $id) { events(first: 100) { sequence type message occurredAt fulfillmentOrder { id } } }
   }`;
 
-/** What the page shows: the customer, their orders (newest first), the open tab and panels. */
-const state = { me: null, orders: [], tab: "orders", open: new Map() };
+/**
+ * What the page shows: the customer, their orders (newest first) and the cursor of the
+ * older ones not yet shown, the open tab, and each order's open panel.
+ */
+const state = { me: null, orders: [], more: null, tab: "orders", open: new Map() };
+
+/** Appends the next page of older orders. */
+async function showOlder() {
+  try {
+    const data = await session.request(OLDER, { after: state.more });
+    const known = new Set(state.orders.map((o) => o.id));
+    state.orders.push(...data.me.orders.nodes.filter((o) => !known.has(o.id)));
+    state.more = data.me.orders.pageInfo.hasNextPage ? data.me.orders.pageInfo.endCursor : null;
+    render();
+  } catch (error) {
+    reportError(error);
+  }
+}
 
 function statusLine(order) {
   const labels = [...new Set(order.fulfillmentOrders.filter((f) => f.status !== "CANCELLED").map((f) => f.deliveryLabel))];
@@ -379,9 +401,9 @@ function render() {
       : state.tab === "notes"
         ? notesTab()
         : state.orders.length
-          ? state.orders.map(orderCard)
+          ? [state.orders.map(orderCard), state.more && h("button", { id: "older", onclick: showOlder }, "Show older orders")]
           : h("p", { class: "muted" }, "No orders yet.");
-  app.replaceChildren(h("nav", { class: "tabs", role: "tablist" }, tab("profile", "Profile"), tab("orders", "Orders"), tab("notes", "Notes")), ...[body].flat());
+  app.replaceChildren(h("nav", { class: "tabs", role: "tablist" }, tab("profile", "Profile"), tab("orders", "Orders"), tab("notes", "Notes")), ...[body].flat(Infinity).filter(Boolean));
 }
 
 function showWho() {
@@ -411,6 +433,7 @@ async function start() {
     if (!data.me) throw new ApiError("This token is not a customer's: use the console for staff.", "FORBIDDEN");
     state.me = data.me;
     state.orders = data.me.orders.nodes;
+    state.more = data.me.orders.pageInfo.hasNextPage ? data.me.orders.pageInfo.endCursor : null;
     showWho();
     render();
     session.subscribe(

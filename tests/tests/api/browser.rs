@@ -238,6 +238,17 @@ async fn portal_shows_stevens_orders_and_follows_a_shipment_live() {
     assert_eq!(same_page.unwrap(), json!(true), "the page reloaded");
     browser.screenshot("portal-live").await;
 
+    // Ten orders a page: Steven's first order is on the second.
+    assert!(c.find(Locator::Css("#order-1001")).await.is_err());
+    browser.click("#older").await;
+    browser
+        .wait_for_text("#order-1001", "Delivered", Duration::from_secs(5))
+        .await;
+    assert!(
+        c.find(Locator::Css("#older")).await.is_err(),
+        "no third page"
+    );
+
     // Profile and Notes tabs show what the API holds.
     browser.click("#tab-profile").await;
     browser
