@@ -23,6 +23,19 @@ async fn demo_app() -> TestApp {
     .await
 }
 
+/// A demo server and a browser on its `page`, signed in with the demo switch.
+async fn signed_in(page: &str) -> (TestApp, Browser) {
+    let app = demo_app().await;
+    let browser = Browser::start().await;
+    browser
+        .client
+        .goto(&format!("{}{page}", app.address))
+        .await
+        .unwrap();
+    browser.click("#demo-sign-in").await;
+    (app, browser)
+}
+
 /// Order `number`'s line quantities, returns and notes, as staff see them.
 async fn order_state(app: &TestApp, number: &str) -> Value {
     let body = app
@@ -160,11 +173,8 @@ async fn graphiql_runs_a_query_and_a_subscription_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_shows_stevens_orders_and_follows_a_shipment_live() {
-    let app = demo_app().await;
-    let browser = Browser::start().await;
+    let (app, browser) = signed_in("/portal").await;
     let c = &browser.client;
-    c.goto(&format!("{}/portal", app.address)).await.unwrap();
-    browser.click("#demo-sign-in").await;
 
     // The brief's screen: the delivered solar array, the battery arriving tomorrow.
     browser
@@ -267,11 +277,7 @@ async fn portal_shows_stevens_orders_and_follows_a_shipment_live() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_edits_returns_reorders_notes_and_saves_the_profile() {
-    let app = demo_app().await;
-    let browser = Browser::start().await;
-    let c = &browser.client;
-    c.goto(&format!("{}/portal", app.address)).await.unwrap();
-    browser.click("#demo-sign-in").await;
+    let (app, browser) = signed_in("/portal").await;
     browser
         .wait_for_text(
             "#order-1065",
@@ -368,11 +374,8 @@ async fn portal_edits_returns_reorders_notes_and_saves_the_profile() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_ships_an_order_from_the_live_queue() {
-    let app = demo_app().await;
-    let browser = Browser::start().await;
+    let (app, browser) = signed_in("/console").await;
     let c = &browser.client;
-    c.goto(&format!("{}/console", app.address)).await.unwrap();
-    browser.click("#demo-sign-in").await;
     browser
         .wait_for_text("table.orders", "Steven Boyle", Duration::from_secs(10))
         .await;
