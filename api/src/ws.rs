@@ -236,34 +236,48 @@ fn until(expires_at: u64) -> Duration {
     Duration::from_secs(expires_at.saturating_sub(now))
 }
 
-async fn serve(
-    state: Arc<AppState>,
-    mut session: Session,
-    mut incoming: actix_ws::AggregatedMessageStream,
-    protocol: async_graphql::http::WebSocketProtocols,
-    client: ClientAddress,
-) {
-    let first =
-        match tokio::time::timeout(INIT_TIMEOUT, next_text(&mut incoming, &mut session)).await {
-            Err(_) => {
-                return shut(
-                    session,
-                    close::INIT_TIMEOUT,
-                    "Connection initialisation timeout",
-                )
-                .await;
-            }
-            Ok(None) => return,
-            Ok(Some(text)) => text,
-        };
+/// What a socket's handshake settled: who is on it, when that ends, and the first message.
+struct Admitted {
+    authenticated: auth::Authenticated,
+    /// The API key the socket opened with, checked again every so often so that a
+    /// revoked key's sockets close too.
+    api_key: Option<String>,
+    /// The `connection_init` message, for the protocol machine.
+    first: String,
+}
+
+/// Waits for `connection_init` and checks its credentials; on refusal the socket is
+/// closed with the code the protocol names and `None` comes back.
+///
+/// Its own future, boxed by the caller: the parsed payload, the timer and the look-up
+/// are gone once the socket is admitted instead of staying part of every idle socket.
+async fn admit(
+    state: &AppState,
+    session: &mut Session,
+    incoming: &mut actix_ws::AggregatedMessageStream,
+) -> Option<Admitted> {
+    let first = match tokio::time::timeout(INIT_TIMEOUT, next_text(incoming, session)).await {
+        Err(_) => {
+            shut(
+                session.clone(),
+                close::INIT_TIMEOUT,
+                "Connection initialisation timeout",
+            )
+            .await;
+            return None;
+        }
+        Ok(None) => return None,
+        Ok(Some(text)) => text,
+    };
     let init: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
     if init.get("type").and_then(|t| t.as_str()) != Some("connection_init") {
-        return shut(
-            session,
+        shut(
+            session.clone(),
             close::UNAUTHORIZED,
             "Unauthorized: send connection_init first",
         )
         .await;
+        return None;
     }
     let field = |names: &[&str]| {
         names.iter().find_map(|name| {
@@ -277,37 +291,61 @@ async fn serve(
         api_key: field(&["x-api-key", "X-Api-Key", "apiKey"]),
     };
     if credentials.bearer.is_none() && credentials.api_key.is_none() {
-        return shut(
-            session,
+        shut(
+            session.clone(),
             close::UNAUTHORIZED,
             "Unauthorized: put authorization (Bearer token) or x-api-key in the connection_init payload",
         )
         .await;
+        return None;
     }
-    // An API key is checked again every so often, so a revoked key's sockets close too.
     let api_key = credentials
         .bearer
         .is_none()
         .then(|| credentials.api_key.map(str::to_owned))
         .flatten();
-    // Boxed: the look-up's state would otherwise be part of every idle socket's future.
-    let authenticated =
-        match Box::pin(auth::authenticate(&state.keys, &state.store, credentials)).await {
-            Ok(a) => a,
-            Err(AuthError::Lookup(err)) => {
-                tracing::error!(error = ?err, "could not check an API key for a WebSocket");
-                return shut(session, 1011, "internal error").await;
-            }
-            Err(err) => {
-                tracing::debug!(error = %err, "refused WebSocket credentials");
-                return shut(
-                    session,
-                    close::FORBIDDEN,
-                    "Forbidden: invalid or expired credentials",
-                )
-                .await;
-            }
-        };
+    match auth::authenticate(&state.keys, &state.store, credentials).await {
+        Ok(authenticated) => Some(Admitted {
+            authenticated,
+            api_key,
+            first,
+        }),
+        Err(AuthError::Lookup(err)) => {
+            tracing::error!(error = ?err, "could not check an API key for a WebSocket");
+            shut(session.clone(), 1011, "internal error").await;
+            None
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "refused WebSocket credentials");
+            shut(
+                session.clone(),
+                close::FORBIDDEN,
+                "Forbidden: invalid or expired credentials",
+            )
+            .await;
+            None
+        }
+    }
+}
+
+/// Serves one socket until it closes. This future lives as long as the socket, so
+/// everything it awaits only now and then (the handshake, closing, a ping's answer, an
+/// API key's re-check) is boxed: an idle socket keeps only what it needs to wait.
+async fn serve(
+    state: Arc<AppState>,
+    mut session: Session,
+    mut incoming: actix_ws::AggregatedMessageStream,
+    protocol: async_graphql::http::WebSocketProtocols,
+    client: ClientAddress,
+) {
+    let Some(Admitted {
+        authenticated,
+        api_key,
+        first,
+    }) = Box::pin(admit(&state, &mut session, &mut incoming)).await
+    else {
+        return;
+    };
 
     let mut data = Data::default();
     data.insert(authenticated.principal);
@@ -324,7 +362,7 @@ async fn serve(
             let closer = closer.clone();
             async move {
                 if let Frame::TooBig = frame {
-                    refuse_too_big(closer).await;
+                    Box::pin(refuse_too_big(closer)).await;
                     return Frame::End;
                 }
                 frame
@@ -337,7 +375,7 @@ async fn serve(
                 let text = match frame {
                     Frame::Text(text) => text,
                     Frame::Ping(bytes) => {
-                        let _ = reply.pong(&bytes).await;
+                        let _ = Box::pin(reply.pong(&bytes)).await;
                         return None;
                     }
                     Frame::Pong | Frame::TooBig | Frame::End => return None,
@@ -348,7 +386,7 @@ async fn serve(
                     .client_says(&text);
                 match refusal {
                     Some(error) => {
-                        let _ = reply.text(error).await;
+                        let _ = Box::pin(reply.text(error)).await;
                         None
                     }
                     None => Some(text),
@@ -371,7 +409,7 @@ async fn serve(
                 match Box::pin(state.store.principal_for_api_key(key)).await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
-                        return shut(session, close::FORBIDDEN, "Forbidden: API key revoked").await;
+                        return Box::pin(shut(session, close::FORBIDDEN, "Forbidden: API key revoked")).await;
                     }
                     Err(err) => tracing::warn!(error = ?err, "could not re-check a WebSocket's API key"),
                 }
@@ -386,11 +424,11 @@ async fn serve(
                         return;
                     }
                 }
-                Some(WsMessage::Close(code, reason)) => return shut(session, code, &reason).await,
-                None => return shut(session, 1000, "").await,
+                Some(WsMessage::Close(code, reason)) => return Box::pin(shut(session, code, &reason)).await,
+                None => return Box::pin(shut(session, 1000, "")).await,
             },
             () = &mut expiry, if authenticated.expires_at.is_some() => {
-                return shut(session, close::FORBIDDEN, "Forbidden: token expired").await;
+                return Box::pin(shut(session, close::FORBIDDEN, "Forbidden: token expired")).await;
             }
         }
     }

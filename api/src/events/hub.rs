@@ -36,8 +36,20 @@ pub struct Hub {
 /// Every this many new watches, abandoned topics are swept.
 const SWEEP_EVERY: usize = 1024;
 
-/// Buffer per topic; a stream further behind than this resynchronises from the database.
-const TOPIC_BUFFER: usize = 256;
+impl Topic {
+    /// Signals a topic's channel holds; a stream further behind than this resynchronises
+    /// from the database, so a small buffer costs a re-read, never an event. Each slot is
+    /// allocated up front (about 40 bytes), and an order's or a SKU's topic is often
+    /// watched by one portal alone, so those hold what one order's burst needs (placing
+    /// writes 3–4 events at once); a location's queue hears every order routed there.
+    fn buffer(self) -> usize {
+        match self {
+            Topic::Order(_) | Topic::Sku(_) => 16,
+            Topic::Customer(_) => 64,
+            Topic::Location(_) => 256,
+        }
+    }
+}
 
 impl Hub {
     /// A hub fed by `bus`, with its dispatcher running on the current runtime.
@@ -72,7 +84,7 @@ impl Hub {
         }
         topics
             .entry(topic)
-            .or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0)
+            .or_insert_with(|| broadcast::channel(topic.buffer()).0)
             .subscribe()
     }
 

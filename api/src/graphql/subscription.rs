@@ -2,6 +2,11 @@
 //! then reads what it needs from `order_events`, so nothing that commits in between is
 //! lost; it then follows the bus, and whenever it sees a gap in an order's sequence, a
 //! lag or a bus reconnect, it re-reads from the database — no gap, no duplicate.
+//!
+//! A stream lives as long as its subscription and is sized for the largest thing it ever
+//! awaits, so database reads, in the streams and in the resolvers that start them, are
+//! boxed: an idle subscription then holds a receiver and a few numbers, not the state of
+//! a query it ran once (issue 12: memory per idle subscription).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -137,7 +142,7 @@ fn order_stream(
         loop {
             if behind {
                 loop {
-                    match store.order_events(OrderId(order), last, REPLAY_BATCH).await {
+                    match Box::pin(store.order_events(OrderId(order), last, REPLAY_BATCH)).await {
                         Ok(rows) => {
                             let done = (rows.len() as u64) < REPLAY_BATCH;
                             for row in rows {
@@ -188,7 +193,7 @@ fn scoped_stream(
                 // what was not delivered yet, in each order's sequence.
                 let mut after = start_id;
                 loop {
-                    match store.scoped_events(scope, after, REPLAY_BATCH).await {
+                    match Box::pin(store.scoped_events(scope, after, REPLAY_BATCH)).await {
                         Ok(rows) => {
                             let done = (rows.len() as u64) < REPLAY_BATCH;
                             for row in rows {
@@ -259,7 +264,7 @@ impl Subscription {
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let key = gid::decode_as(Kind::Order, &order_id)
             .ok_or_else(|| top_level("NOT_FOUND", "no such order"))?;
-        let found: Option<entity::order::Model> = load(ctx, OrderId(key)).await?;
+        let found: Option<entity::order::Model> = Box::pin(load(ctx, OrderId(key))).await?;
         let order = found
             .filter(|o| can_read_order(principal(ctx), CustomerId(o.customer_id)))
             .ok_or_else(|| top_level("NOT_FOUND", "no such order"))?;
@@ -290,11 +295,12 @@ impl Subscription {
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let missing = || top_level("NOT_FOUND", "no such return");
         let key = ReturnId(gid::decode_as(Kind::Return, &return_id).ok_or_else(missing)?);
-        let found: Option<entity::return_request::Model> = load(ctx, key).await?;
+        let found: Option<entity::return_request::Model> = Box::pin(load(ctx, key)).await?;
         let ret = found
             .filter(|r| can_read_order(principal(ctx), CustomerId(r.customer_id)))
             .ok_or_else(missing)?;
-        let order: entity::order::Model = load_required(ctx, OrderId(ret.order_id)).await?;
+        let order: entity::order::Model =
+            Box::pin(load_required(ctx, OrderId(ret.order_id))).await?;
         // Following the order from the sequence it had when the return was read, so no
         // change after that read is missed (one may be sent twice: each is a snapshot).
         let events = order_stream(store.clone(), hub, order.id, order.last_sequence);
@@ -305,7 +311,7 @@ impl Subscription {
                 match r {
                     Ok(OrderEvent(event)) if event.return_id == Some(key.0) => {
                         // Read afresh: the connection's loader would answer from its cache.
-                        match store.returns_by_ids(&[key], Visibility::All).await {
+                        match Box::pin(store.returns_by_ids(&[key], Visibility::All)).await {
                             Ok(mut found) => found.remove(&key).map(|mut r| {
                                 // Each message is one step: its status is the one that
                                 // step reached, even when a later step (the refund
@@ -337,7 +343,9 @@ impl Subscription {
         let customer = followed_customer(principal(ctx), customer_id.as_ref())?;
         let store = ctx.data::<Store>()?.clone();
         let hub = ctx.data::<Arc<Hub>>()?.clone();
-        let start = store.newest_event_id().await.map_err(query_error)?;
+        let start = Box::pin(store.newest_event_id())
+            .await
+            .map_err(query_error)?;
         let stream = scoped_stream(store, hub, EventScope::Customer(customer), start);
         let who = principal(ctx).clone();
         let shown = futures_util::StreamExt::filter(stream, move |r| {
@@ -363,7 +371,9 @@ impl Subscription {
         let customer = followed_customer(principal(ctx), customer_id.as_ref())?;
         let store = ctx.data::<Store>()?.clone();
         let hub = ctx.data::<Arc<Hub>>()?.clone();
-        let start = store.newest_event_id().await.map_err(query_error)?;
+        let start = Box::pin(store.newest_event_id())
+            .await
+            .map_err(query_error)?;
         let stream = scoped_stream(store, hub, EventScope::Customer(customer), start);
         Ok(futures_util::StreamExt::filter_map(
             stream,
@@ -395,7 +405,10 @@ impl Subscription {
         let hub = ctx.data::<Arc<Hub>>()?.clone();
         let mut skus = Vec::new();
         for code in &sku_codes {
-            match store.sku_by_code(code.trim()).await.map_err(query_error)? {
+            match Box::pin(store.sku_by_code(code.trim()))
+                .await
+                .map_err(query_error)?
+            {
                 Some(sku) => skus.push(sku),
                 None => return Err(top_level("NOT_FOUND", format!("no SKU with code '{code}'"))),
             }
@@ -418,7 +431,7 @@ impl Subscription {
             loop {
                 for i in std::mem::take(&mut pending) {
                     let sku = &skus[i];
-                    match store.levels_by_skus(&[SkuId(sku.id)]).await {
+                    match Box::pin(store.levels_by_skus(&[SkuId(sku.id)])).await {
                         Ok(levels) => {
                             let available: i32 =
                                 levels.get(&SkuId(sku.id)).map_or(0, |l| l.iter().map(|l| l.on_hand - l.reserved).sum());
@@ -450,8 +463,7 @@ impl Subscription {
         let location = gid::decode_as(Kind::Location, &location_id)
             .ok_or_else(|| top_level("NOT_FOUND", "no such location"))?;
         let store = ctx.data::<Store>()?.clone();
-        if store
-            .locations_by_ids(&[LocationId(location)])
+        if Box::pin(store.locations_by_ids(&[LocationId(location)]))
             .await
             .map_err(query_error)?
             .is_empty()
@@ -459,7 +471,9 @@ impl Subscription {
             return Err(top_level("NOT_FOUND", "no such location"));
         }
         let hub = ctx.data::<Arc<Hub>>()?.clone();
-        let start = store.newest_event_id().await.map_err(query_error)?;
+        let start = Box::pin(store.newest_event_id())
+            .await
+            .map_err(query_error)?;
         let reader = store.clone();
         let stream = scoped_stream(
             store,
@@ -473,8 +487,7 @@ impl Subscription {
                 match r {
                     Ok(event) => {
                         let id = FulfillmentOrderId(event.fulfillment_order_id?);
-                        match store
-                            .fulfillment_orders_by_ids(&[id], Visibility::All)
+                        match Box::pin(store.fulfillment_orders_by_ids(&[id], Visibility::All))
                             .await
                         {
                             Ok(mut found) => found.remove(&id).map(|fo| Ok(FulfillmentOrder(fo))),

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use orderly_tests::{Backend, Options, TestApp, backend_tests, spawn_app_with, test_redis_url};
+use orderly_tests::{
+    Backend, Options, Subscriber, TestApp, backend_tests, spawn_app_with, test_redis_url,
+};
 use serde_json::{Value, json};
 
 const ORDER_UPDATED: &str = "subscription($id: ID!, $after: Int) {
@@ -46,6 +48,17 @@ async fn place(app: &TestApp, customer: &str) -> (String, String) {
     )
 }
 
+/// A staff subscription to `orderUpdated` over graphql-transport-ws.
+async fn follow_order(app: &TestApp, variables: Value) -> Subscriber {
+    app.subscribe(
+        "graphql-transport-ws",
+        &app.staff_token(),
+        ORDER_UPDATED,
+        variables,
+    )
+    .await
+}
+
 fn event(payload: &Value) -> (i64, String) {
     let e = &payload["data"]["orderUpdated"];
     (
@@ -59,14 +72,7 @@ fn event(payload: &Value) -> (i64, String) {
 async fn a_subscription_replays_history_then_follows_live(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
-    let mut sub = app
-        .subscribe(
-            "graphql-transport-ws",
-            &app.staff_token(),
-            ORDER_UPDATED,
-            json!({ "id": order, "after": 0 }),
-        )
-        .await;
+    let mut sub = follow_order(&app, json!({ "id": order, "after": 0 })).await;
     let replayed: Vec<_> = [sub.next().await, sub.next().await, sub.next().await]
         .iter()
         .map(event)
@@ -98,28 +104,14 @@ async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
     app.step("startPicking", &fo).await;
-    let mut sub = app
-        .subscribe(
-            "graphql-transport-ws",
-            &app.staff_token(),
-            ORDER_UPDATED,
-            json!({ "id": order, "after": 2 }),
-        )
-        .await;
+    let mut sub = follow_order(&app, json!({ "id": order, "after": 2 })).await;
     assert_eq!(event(&sub.next().await), (3, "ALLOCATED".into()));
     assert_eq!(event(&sub.next().await), (4, "PICKING_STARTED".into()));
     app.step("markPacked", &fo).await;
     assert_eq!(event(&sub.next().await), (5, "PACKED".into()));
 
     // Without afterSequence: only what happens from now on.
-    let mut fresh = app
-        .subscribe(
-            "graphql-transport-ws",
-            &app.staff_token(),
-            ORDER_UPDATED,
-            json!({ "id": order }),
-        )
-        .await;
+    let mut fresh = follow_order(&app, json!({ "id": order })).await;
     assert!(fresh.try_next(Duration::from_millis(300)).await.is_none());
     let body = app
         .staff("mutation($id: ID!) { shipFulfillmentOrder(input: { fulfillmentOrderId: $id, carrier: \"UPS\", trackingNumber: \"1Z9\" }) { userErrors { message } } }", json!({ "id": fo }))
@@ -129,6 +121,38 @@ async fn a_subscription_resumes_after_the_last_sequence_seen(app: TestApp) {
         json!([])
     );
     assert_eq!(event(&fresh.next().await), (6, "SHIPPED".into()));
+}
+
+/// More events at once than an order's topic buffers (16): a stream that falls behind
+/// re-reads from the database, so every event still arrives once, in sequence.
+async fn a_burst_longer_than_the_topic_buffer_arrives_whole(app: TestApp) {
+    const BURST: i64 = 48;
+    let (customer, _) = setup(&app).await;
+    let (order, _) = place(&app, &customer).await;
+    // From after placement's three events: the server may take the subscription
+    // after some notes committed, and "from now on" would then start later.
+    let mut sub = follow_order(&app, json!({ "id": order, "after": 3 })).await;
+    let notes = (0..BURST).map(|i| {
+        app.staff(
+            "mutation($id: ID!, $body: String!) { addOrderNote(input: { orderId: $id, body: $body }) { userErrors { message } } }",
+            json!({ "id": order, "body": format!("note {i}") }),
+        )
+    });
+    for body in futures_util::future::join_all(notes).await {
+        assert_eq!(
+            body["data"]["addOrderNote"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+    }
+    // Placement wrote sequences 1–3; the notes 4 on, each once and in order.
+    for sequence in 4..4 + BURST {
+        assert_eq!(
+            event(&sub.next().await),
+            (sequence, "INTERNAL_NOTE_ADDED".into())
+        );
+    }
+    assert!(sub.try_next(Duration::from_millis(300)).await.is_none());
 }
 
 async fn customers_only_hear_about_their_own_orders(app: TestApp) {
@@ -403,6 +427,7 @@ backend_tests! {
     a_warehouse_screen_follows_its_queue => Options::default();
     a_subscription_replays_history_then_follows_live => Options::default();
     a_subscription_resumes_after_the_last_sequence_seen => Options::default();
+    a_burst_longer_than_the_topic_buffer_arrives_whole => Options::default();
     customers_only_hear_about_their_own_orders => Options::default();
     the_legacy_graphql_ws_protocol_streams_too => Options::default();
     delivery_updates_carry_the_promise => Options::default();
@@ -439,14 +464,7 @@ async fn a_change_on_one_instance_reaches_subscribers_on_another_once() {
     .await;
     let (customer, _) = setup(&a).await;
     let (order, fo) = place(&a, &customer).await;
-    let mut on_b = b
-        .subscribe(
-            "graphql-transport-ws",
-            &b.staff_token(),
-            ORDER_UPDATED,
-            json!({ "id": order, "after": 3 }),
-        )
-        .await;
+    let mut on_b = follow_order(&b, json!({ "id": order, "after": 3 })).await;
     // Let the server register the stream before acting (it has no "subscribed" ack).
     tokio::time::sleep(Duration::from_millis(300)).await;
     a.step("startPicking", &fo).await;
@@ -534,14 +552,7 @@ async fn a_redis_outage_loses_nothing() {
     .await;
     let (customer, _) = setup(&app).await;
     let (order, fo) = place(&app, &customer).await;
-    let mut sub = app
-        .subscribe(
-            "graphql-transport-ws",
-            &app.staff_token(),
-            ORDER_UPDATED,
-            json!({ "id": order, "after": 3 }),
-        )
-        .await;
+    let mut sub = follow_order(&app, json!({ "id": order, "after": 3 })).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     redis.stop();
