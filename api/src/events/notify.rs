@@ -159,25 +159,24 @@ pub fn spawn(
                     backoff.succeeded();
                     let full = batch.len() as u64 == BATCH;
                     let sends = batch.iter().map(|n| {
-                        let (store, sender, metrics) = (&store, &sender, &metrics);
-                        async move {
-                            let outcome = sender.send(n).await;
-                            match store
-                                .record_notification_attempt(n, outcome, rand::random())
-                                .await
-                            {
-                                Ok(row) => metrics.notification(match row.status {
+                        let sender = &sender;
+                        async move { (n, sender.send(n).await) }
+                    });
+                    let outcomes = futures_util::future::join_all(sends).await;
+                    match store.record_notification_attempts(outcomes).await {
+                        Ok(rows) => {
+                            for row in rows {
+                                metrics.notification(match row.status {
                                     NotificationStatus::Sent => "sent",
                                     NotificationStatus::Failed => "failed",
                                     _ => "retrying",
-                                }),
-                                Err(err) => {
-                                    tracing::warn!(error = %err, notification = n.id, "notification attempt not recorded");
-                                }
+                                });
                             }
                         }
-                    });
-                    futures_util::future::join_all(sends).await;
+                        Err(err) => {
+                            tracing::warn!(error = %err, notifications = batch.len(), "notification attempts not recorded; they are sent again when their lease ends");
+                        }
+                    }
                     if full {
                         continue;
                     }

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{customer, fulfillment_order, notification, order, order_event, return_request};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use super::page::{Cursor, CursorKey, Keyset, Page, PageRequest};
-use super::{Error, Result, Store};
+use super::{Result, Store};
 use crate::domain::delivery::{DeliveryWindow, label};
 use crate::domain::ids::CustomerId;
 use crate::domain::money::format_minor;
@@ -186,59 +186,90 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records one sending attempt: SENT, or QUEUED again after a back-off, or FAILED
-    /// when the attempts are spent.
-    pub async fn record_notification_attempt(
+    /// Records the outcome of each claimed notification's sending attempt, all in one
+    /// transaction (one commit for a batch instead of one per notification): SENT, or
+    /// QUEUED again after a back-off, or FAILED when the attempts are spent. A
+    /// notification that is no longer QUEUED (another instance finished it after the
+    /// lease ran out) is left as it is. Returns the rows this call changed.
+    pub async fn record_notification_attempts(
         &self,
-        claimed: &notification::Model,
-        outcome: std::result::Result<(), String>,
-        jitter: f64,
-    ) -> Result<notification::Model> {
+        outcomes: Vec<(&notification::Model, std::result::Result<(), String>)>,
+    ) -> Result<Vec<notification::Model>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.clock().now();
-        let attempts = claimed.attempts.saturating_add(1);
-        let mut row = notification::ActiveModel {
-            id: Set(claimed.id),
-            attempts: Set(attempts),
-            locked_until: Set(None),
-            ..Default::default()
-        };
-        match outcome {
-            Ok(()) => {
-                row.status = Set(NotificationStatus::Sent);
-                row.sent_at = Set(Some(now));
-                row.next_attempt_at = Set(None);
-                row.last_error = Set(None);
-            }
-            Err(error) => {
-                row.last_error = Set(Some(error.chars().take(500).collect()));
-                let allowed = i32::try_from(self.webhooks.max_attempts).unwrap_or(i32::MAX);
-                if attempts >= allowed {
-                    row.status = Set(NotificationStatus::Failed);
-                    row.next_attempt_at = Set(None);
-                } else {
-                    let wait = backoff(
-                        u32::try_from(attempts).unwrap_or(1),
-                        self.webhooks.first_backoff,
-                        jitter,
-                    );
-                    row.next_attempt_at = Set(Some(
-                        now + chrono::TimeDelta::from_std(wait)
-                            .unwrap_or(chrono::TimeDelta::hours(1)),
-                    ));
-                }
-            }
-        }
+        let (sent, failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(|(_, o)| o.is_ok());
         let (_writer, txn) = self.begin_write().await?;
-        let current = notification::Entity::find_by_id(claimed.id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| Error::Corrupt("a claimed notification vanished".into()))?;
-        if current.status != NotificationStatus::Queued {
-            return Ok(current);
+        let mut changed = Vec::with_capacity(sent.len() + failed.len());
+        if !sent.is_empty() {
+            changed = notification::Entity::update_many()
+                .col_expr(
+                    notification::Column::Status,
+                    Expr::value(NotificationStatus::Sent),
+                )
+                .col_expr(
+                    notification::Column::Attempts,
+                    Expr::col(notification::Column::Attempts).add(1),
+                )
+                .col_expr(notification::Column::SentAt, Expr::value(Some(now)))
+                .col_expr(
+                    notification::Column::NextAttemptAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    notification::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    notification::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(notification::Column::Id.is_in(sent.iter().map(|(n, _)| n.id)))
+                .filter(notification::Column::Status.eq(NotificationStatus::Queued))
+                .exec_with_returning(&txn)
+                .await?;
         }
-        let updated = notification::Entity::update(row).exec(&txn).await?;
+        for (claimed, outcome) in failed {
+            let error = outcome.err().unwrap_or_default();
+            let attempts = claimed.attempts.saturating_add(1);
+            let allowed = i32::try_from(self.webhooks.max_attempts).unwrap_or(i32::MAX);
+            let next_attempt = (attempts < allowed).then(|| {
+                let wait = backoff(
+                    u32::try_from(attempts).unwrap_or(1),
+                    self.webhooks.first_backoff,
+                    rand::random(),
+                );
+                now + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::hours(1))
+            });
+            let status = if next_attempt.is_some() {
+                NotificationStatus::Queued
+            } else {
+                NotificationStatus::Failed
+            };
+            let row = notification::Entity::update_many()
+                .col_expr(notification::Column::Status, Expr::value(status))
+                .col_expr(notification::Column::Attempts, Expr::value(attempts))
+                .col_expr(
+                    notification::Column::NextAttemptAt,
+                    Expr::value(next_attempt),
+                )
+                .col_expr(
+                    notification::Column::LastError,
+                    Expr::value(Some(error.chars().take(500).collect::<String>())),
+                )
+                .col_expr(
+                    notification::Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(notification::Column::Id.eq(claimed.id))
+                .filter(notification::Column::Status.eq(NotificationStatus::Queued))
+                .exec_with_returning(&txn)
+                .await?;
+            changed.extend(row);
+        }
         txn.commit().await?;
-        Ok(updated)
+        Ok(changed)
     }
 
     /// One notification by id.

@@ -232,6 +232,20 @@ async fn operators_templates_replace_the_built_in_ones(app: TestApp, smtp: SmtpS
 
 async fn a_mail_server_that_is_down_is_retried_then_failed(app: TestApp) {
     let customer = world(&app, "dana@example.com").await;
+    // SMS on as well: its sender (log) works, so one claimed batch holds a SENT and a
+    // failed attempt, recorded together.
+    let body = app
+        .as_token(
+            &app.customer_token(&customer),
+            "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { userErrors { field code message } } }",
+            json!({ "input": { "notifyBySms": true, "phone": "+17755550100" } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["updateCustomer"]),
+        vec![],
+        "{body}"
+    );
     place(&app, &customer).await;
     let rows = settle(&app, &customer, |r| {
         r.iter()
@@ -244,6 +258,13 @@ async fn a_mail_server_that_is_down_is_retried_then_failed(app: TestApp) {
         email["lastError"].as_str().unwrap().starts_with("smtp"),
         "{email}"
     );
+    let sms = of(&rows, "ORDER_CONFIRMED", "SMS");
+    assert_eq!(sms["status"], "SENT", "{sms}");
+    assert_eq!(sms["attempts"], 1, "{sms}");
+    assert!(
+        sms["lastError"].is_null() && !sms["sentAt"].is_null(),
+        "{sms}"
+    );
     app.clock.advance(chrono::Duration::hours(2));
     let rows = settle(&app, &customer, |r| {
         of(r, "ORDER_CONFIRMED", "EMAIL")["status"] == "FAILED"
@@ -252,6 +273,8 @@ async fn a_mail_server_that_is_down_is_retried_then_failed(app: TestApp) {
     let email = of(&rows, "ORDER_CONFIRMED", "EMAIL");
     assert_eq!(email["status"], "FAILED", "{email}");
     assert_eq!(email["attempts"], 2);
+    // The SMS, sent once, was not sent again.
+    assert_eq!(of(&rows, "ORDER_CONFIRMED", "SMS")["attempts"], 1);
 }
 
 fn options(smtp: &SmtpServer) -> Options {
