@@ -1,7 +1,8 @@
 //! Placing orders (cancelling is in `cancelling.rs`). Placement prices the lines, routes
-//! them, authorises the payment, then — in one write transaction — reserves stock with
-//! conditional updates that cannot oversell, and writes the order, its lines, fulfilment orders, payment, events and
-//! idempotency key together. A decline or a shortage writes nothing.
+//! them, authorises the payment, then — in one write transaction — writes the order, its
+//! lines, fulfilment orders, payment, events and idempotency key, and last reserves stock
+//! with conditional updates that cannot oversell (last, so a popular SKU's row is locked
+//! only for that update and the commit). A decline or a shortage writes nothing.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -271,11 +272,12 @@ impl Store {
             .map_err(|u| out_of_stock(&u.short, priced))
     }
 
-    /// One attempt at placing, in one write transaction, as named steps: reserve (along
-    /// `route`, or a route worked out again), insert the order, its lines and
-    /// fulfilment orders, record the payment, append the events, claim the idempotency
-    /// key. Lines are priced as quoted: that is what was authorised. `Error::Retry`
-    /// re-runs it all.
+    /// One attempt at placing, in one write transaction, as named steps: insert the
+    /// order, its lines and fulfilment orders (along `route`, or a route worked out
+    /// again), record the payment, append the events, claim the idempotency key and the
+    /// payment attempt, and reserve the stock last. Lines are priced as quoted: that is
+    /// what was authorised. `Error::Retry` (stock taken since routing) rolls it all back
+    /// and re-runs it.
     async fn place_once(
         &self,
         input: &PlaceOrder,
@@ -292,7 +294,6 @@ impl Store {
             Some(plan) => plan,
             None => self.route(&txn, input, priced).await?,
         };
-        reserve(&txn, &plan, now).await?;
 
         let (payment_status, reference) = match paid.authorization {
             Authorization::Authorized { reference } => {
@@ -341,6 +342,9 @@ impl Store {
                 "the payment authorisation was released before the order could take it; place the order again".to_owned(),
             )));
         }
+        // Last before the commit: the stock rows stay locked only for this statement and
+        // the commit, so orders for the same SKU queue on it for as short as can be.
+        reserve(&txn, &plan, now).await?;
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
