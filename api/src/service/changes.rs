@@ -169,7 +169,23 @@ pub(crate) async fn append_events(
     if events.is_empty() {
         return Ok(());
     }
-    let rows = events
+    let rows = event_rows(order_id, customer_id, last_sequence, events, actor, now);
+    order_event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// The rows of events numbered after `last_sequence`.
+pub(crate) fn event_rows(
+    order_id: i64,
+    customer_id: i64,
+    last_sequence: i32,
+    events: Vec<NewEvent>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Vec<order_event::ActiveModel> {
+    events
         .into_iter()
         .enumerate()
         .map(|(i, e)| order_event::ActiveModel {
@@ -186,11 +202,8 @@ pub(crate) async fn append_events(
             location_id: Set(e.location),
             return_id: Set(e.return_id),
             ..Default::default()
-        });
-    order_event::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
+        })
+        .collect()
 }
 
 /// What becomes of a fulfilment order's units.

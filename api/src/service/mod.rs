@@ -31,6 +31,7 @@ pub mod reorder;
 pub mod returns;
 pub mod rows;
 pub mod seed;
+mod statements;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -333,17 +333,18 @@ impl Store {
     }
 }
 
-/// Inside the placing transaction: attempt `id` now belongs to order `order_id`. False
-/// when it was released meanwhile (the sweeper took it for abandoned): the placement
-/// must not commit on an authorisation that is being voided.
-pub(crate) async fn take_for_order(
-    txn: &sea_orm::DatabaseTransaction,
+/// Inside the placing transaction: attempt `id` now belongs to order `order_id`, as a
+/// statement (placement checks that it changed one row; on Postgres it is part of the
+/// placement's one statement). It changes no row when the attempt was released meanwhile
+/// (the sweeper took it for abandoned): the placement must not commit on an
+/// authorisation that is being voided.
+pub(crate) fn take_statement(
     id: i64,
     order_id: i64,
     reference: &str,
     now: DateTime<Utc>,
-) -> Result<bool> {
-    let taken = payment_attempt::Entity::update_many()
+) -> sea_orm::UpdateMany<payment_attempt::Entity> {
+    payment_attempt::Entity::update_many()
         .col_expr(Column::Status, Expr::value(PaymentAttemptStatus::Ordered))
         .col_expr(Column::OrderId, Expr::value(Some(order_id)))
         .col_expr(
@@ -353,7 +354,4 @@ pub(crate) async fn take_for_order(
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .filter(Column::Status.eq(PaymentAttemptStatus::Started))
-        .exec(txn)
-        .await?;
-    Ok(taken.rows_affected == 1)
 }

@@ -4,31 +4,25 @@
 //! with conditional updates that cannot oversell (last, so a popular SKU's row is locked
 //! only for that update and the commit). A decline or a shortage writes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use entity::{
-    fulfillment_order, fulfillment_order_line, idempotency_key, order, order_line, payment, sku,
-};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter,
-};
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::{idempotency_key, order, sku};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Movement, move_stock};
-use super::changes::{NewEvent, append_events};
-use super::payment_attempts::{Ask, take_for_order};
+use super::payment_attempts::Ask;
 use super::payments::{Authorization, PaymentError};
 use super::quoting::{candidates, customer_and_priced_lines};
 use super::{Error, Result, Store, retrying};
 use crate::domain::address::Address;
 use crate::domain::ids::{CustomerId, LocationId, SkuId};
-use crate::domain::lifecycle::derive_order_status;
 use crate::domain::pricing::totals;
 use crate::domain::routing::{self, Destination, Plan};
-use crate::domain::status::{FulfillmentStatus, OrderEventType, PaymentStatus, ShippingMethod};
+use crate::domain::status::{PaymentStatus, ShippingMethod};
+
+mod write;
 
 /// A validated order to place.
 #[derive(Debug, Clone)]
@@ -287,7 +281,8 @@ impl Store {
         route: Option<Plan>,
         paid: &Paid<'_>,
     ) -> Result<Placed> {
-        let now = self.clock().now();
+        // To the microsecond, as the database keeps it: the order returned is built here.
+        let now = self.clock().now().trunc_subsecs(6);
         let (_writer, txn) = self.begin_write().await?;
         let (priced, amounts, currency) = (&quote.priced, &quote.amounts, &quote.currency);
         let plan = match route {
@@ -309,39 +304,28 @@ impl Store {
             payment_status,
             now,
         };
-        let created = insert_order(&txn, &head).await?;
-        let fulfillments = insert_lines(&txn, &head, created.id, priced).await?;
-        insert_payment(&txn, &head, created.id, reference).await?;
-        append_placement_events(&txn, &head, &created, &fulfillments, actor).await?;
-
-        if let Some(key) = &input.idempotency_key
-            && let Err(err) = claim_key(&txn, actor, key, fingerprint, created.id, now).await
-        {
-            // The same key committed concurrently: roll back and replay that order.
-            return match err.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    drop(txn);
-                    self.replay(input, actor, fingerprint)
-                        .await?
-                        .ok_or(Error::Retry)
-                }
-                _ => Err(err.into()),
-            };
-        }
-        // After the key: a concurrent retry that shares the attempt replays above.
-        if !take_for_order(
-            &txn,
-            paid.attempt,
-            created.id,
-            paid.authorization.reference(),
-            now,
-        )
-        .await?
-        {
-            return Err(Error::Provider(PaymentError::Unavailable(
-                "the payment authorisation was released before the order could take it; place the order again".to_owned(),
-            )));
-        }
+        let claims = write::Claims {
+            actor,
+            fingerprint,
+            attempt: paid.attempt,
+            reference: &reference,
+        };
+        let created = match write::write_order(&txn, &head, priced, &claims).await? {
+            write::Written::Order(created) => *created,
+            write::Written::KeyTaken => {
+                // The same key committed concurrently: roll back and replay that order.
+                drop(txn);
+                return self
+                    .replay(input, actor, fingerprint)
+                    .await?
+                    .ok_or(Error::Retry);
+            }
+            write::Written::AttemptGone => {
+                return Err(Error::Provider(PaymentError::Unavailable(
+                    "the payment authorisation was released before the order could take it; place the order again".to_owned(),
+                )));
+            }
+        };
         // Last before the commit: the stock rows stay locked only for this statement and
         // the commit, so orders for the same SKU queue on it for as short as can be.
         reserve(&txn, &plan, now).await?;
@@ -410,241 +394,4 @@ pub(crate) async fn reserve(
 fn placement_event_count(head: &OrderHead<'_>) -> i32 {
     let authorized = i32::from(head.payment_status == PaymentStatus::Authorized);
     1 + authorized + i32::try_from(head.plan.allocations.len()).unwrap_or(i32::MAX - 2)
-}
-
-/// Inserts the order row with its number (`#1001` is order 1, so numbers are unique
-/// without a shared counter). On Postgres a `BEFORE INSERT` trigger sets the number
-/// from the new id in the same statement; SQLite, whose triggers cannot change the row
-/// being inserted, gets a placeholder and an `UPDATE`.
-async fn insert_order(txn: &DatabaseTransaction, head: &OrderHead<'_>) -> Result<order::Model> {
-    let (input, plan, amounts) = (head.input, head.plan, head.amounts);
-    let status = derive_order_status(
-        head.payment_status,
-        &vec![FulfillmentStatus::Open; plan.allocations.len()],
-    );
-    let a = &input.address;
-    let by_trigger = txn.get_database_backend() == DbBackend::Postgres;
-    let number = if by_trigger {
-        NotSet
-    } else {
-        // Unique until the id is known (numbers are at most 32 characters).
-        Set(format!(
-            "~{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..30]
-        ))
-    };
-    let events = placement_event_count(head);
-    let created = order::Entity::insert(order::ActiveModel {
-        number,
-        customer_id: Set(input.customer.0),
-        channel: Set(input.channel.clone()),
-        status: Set(status),
-        payment_status: Set(head.payment_status),
-        return_status: Set(None),
-        currency: Set(head.currency.to_owned()),
-        subtotal: Set(amounts.subtotal),
-        shipping_total: Set(amounts.shipping),
-        tax_total: Set(amounts.tax),
-        total: Set(amounts.total),
-        ship_name: Set(a.name.clone()),
-        ship_line1: Set(a.line1.clone()),
-        ship_line2: Set(a.line2.clone()),
-        ship_city: Set(a.city.clone()),
-        ship_region: Set(a.region.clone()),
-        ship_postal_code: Set(a.postal_code.clone()),
-        ship_country: Set(a.country.as_str().to_owned()),
-        ship_latitude: Set(a.latitude),
-        ship_longitude: Set(a.longitude),
-        shipping_method: Set(input.method),
-        routing_strategy: Set(plan.strategy),
-        routing_reason: Set(plan.reason.clone()),
-        note: Set(input.note.clone()),
-        cancel_reason: Set(None),
-        placed_at: Set(head.now),
-        updated_at: Set(head.now),
-        cancelled_at: Set(None),
-        last_sequence: Set(events),
-        version: Set(events),
-        ..Default::default()
-    })
-    .exec_with_returning(txn)
-    .await?;
-    if by_trigger {
-        return Ok(created);
-    }
-    let number = format!("#{}", 1000 + created.id);
-    order::Entity::update_many()
-        .col_expr(order::Column::Number, Expr::value(number.clone()))
-        .filter(order::Column::Id.eq(created.id))
-        .exec(txn)
-        .await?;
-    Ok(order::Model { number, ..created })
-}
-
-/// Inserts the order lines and one fulfilment order (with its lines) per allocation;
-/// returns each fulfilment order's id and location.
-async fn insert_lines(
-    txn: &DatabaseTransaction,
-    head: &OrderHead<'_>,
-    order_id: i64,
-    priced: &[(sku::Model, i32)],
-) -> Result<Vec<(i64, i64)>> {
-    let lines = order_line::Entity::insert_many(priced.iter().enumerate().map(|(i, (s, q))| {
-        order_line::ActiveModel {
-            order_id: Set(order_id),
-            line_number: Set(i as i32 + 1),
-            sku_id: Set(s.id),
-            quantity: Set(*q),
-            unit_price: Set(s.price_amount),
-            quantity_fulfilled: Set(0),
-            quantity_cancelled: Set(0),
-            ..Default::default()
-        }
-    }))
-    .exec_with_returning(txn)
-    .await?;
-    let line_of: HashMap<i64, i64> = lines.iter().map(|l| (l.sku_id, l.id)).collect();
-    // One fulfilment order per location (routing never splits a location), so the
-    // returned rows are matched back by location, whatever order they come in.
-    let created =
-        fulfillment_order::Entity::insert_many(head.plan.allocations.iter().map(|allocation| {
-            fulfillment_order::ActiveModel {
-                order_id: Set(order_id),
-                location_id: Set(allocation.location.0),
-                status: Set(FulfillmentStatus::Open),
-                shipping_method: Set(head.input.method),
-                carrier: Set(None),
-                tracking_number: Set(None),
-                tracking_url: Set(None),
-                shipped_at: Set(None),
-                delivered_at: Set(None),
-                estimated_earliest: Set(None),
-                estimated_latest: Set(None),
-                arriving_tomorrow_notified_on: Set(None),
-                version: Set(1),
-                created_at: Set(head.now),
-                updated_at: Set(head.now),
-                ..Default::default()
-            }
-        }))
-        .exec_with_returning(txn)
-        .await?;
-    let fo_at: HashMap<i64, i64> = created.iter().map(|f| (f.location_id, f.id)).collect();
-    let mut fulfillments = Vec::new();
-    let mut fo_lines = Vec::new();
-    for allocation in &head.plan.allocations {
-        let fo = *fo_at.get(&allocation.location.0).ok_or_else(|| {
-            Error::Corrupt("a fulfilment order was not returned by its insert".into())
-        })?;
-        fo_lines.extend(allocation.lines.iter().map(|(sku, qty)| {
-            fulfillment_order_line::ActiveModel {
-                fulfillment_order_id: Set(fo),
-                order_line_id: Set(line_of.get(&sku.0).copied().unwrap_or_default()),
-                sku_id: Set(sku.0),
-                quantity: Set(*qty),
-                ..Default::default()
-            }
-        }));
-        fulfillments.push((fo, allocation.location.0));
-    }
-    fulfillment_order_line::Entity::insert_many(fo_lines)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(fulfillments)
-}
-
-/// Records the payment as the provider left it: authorised for the total, or pending.
-async fn insert_payment(
-    txn: &DatabaseTransaction,
-    head: &OrderHead<'_>,
-    order_id: i64,
-    reference: String,
-) -> Result<()> {
-    let authorized = head.payment_status == PaymentStatus::Authorized;
-    payment::Entity::insert(payment::ActiveModel {
-        order_id: Set(order_id),
-        provider: Set(head.input.provider.clone()),
-        provider_reference: Set(Some(reference)),
-        status: Set(head.payment_status),
-        currency: Set(head.currency.to_owned()),
-        amount_authorized: Set(if authorized { head.amounts.total } else { 0 }),
-        amount_captured: Set(0),
-        amount_refunded: Set(0),
-        version: Set(1),
-        created_at: Set(head.now),
-        updated_at: Set(head.now),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
-}
-
-/// Appends PLACED, PAYMENT_AUTHORIZED (when authorised) and one ALLOCATED per fulfilment
-/// order, so each location's queue hears of its part (the order was inserted with its
-/// version and last sequence at the count, `placement_event_count`).
-async fn append_placement_events(
-    txn: &DatabaseTransaction,
-    head: &OrderHead<'_>,
-    created: &order::Model,
-    fulfillments: &[(i64, i64)],
-    actor: &Actor,
-) -> Result<()> {
-    let (input, amounts, currency) = (head.input, head.amounts, head.currency);
-    let mut events = vec![
-        NewEvent::new(OrderEventType::Placed)
-            .message(format!("Order {} placed via {}", created.number, input.channel))
-            .payload(serde_json::json!({ "number": created.number, "total": amounts.total, "currency": currency })),
-    ];
-    if head.payment_status == PaymentStatus::Authorized {
-        events.push(NewEvent::new(OrderEventType::PaymentAuthorized).payload(
-            serde_json::json!({ "provider": input.provider, "amount": amounts.total, "currency": currency }),
-        ));
-    }
-    for (fo, location) in fulfillments {
-        events.push(
-            NewEvent::new(OrderEventType::Allocated)
-                .fulfillment(*fo, *location)
-                .message(head.plan.reason.clone())
-                .payload(serde_json::json!({ "strategy": head.plan.strategy.as_ref() })),
-        );
-    }
-    debug_assert_eq!(
-        i32::try_from(events.len()).ok(),
-        Some(placement_event_count(head))
-    );
-    append_events(
-        txn,
-        created.id,
-        input.customer.0,
-        0,
-        events,
-        &actor.name,
-        head.now,
-    )
-    .await
-}
-
-/// Claims `key` for this order; a unique violation means the same key committed
-/// concurrently (the caller replays that order).
-async fn claim_key(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    key: &str,
-    fingerprint: &str,
-    order_id: i64,
-    now: DateTime<Utc>,
-) -> std::result::Result<(), sea_orm::DbErr> {
-    idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-        principal: Set(actor.name.clone()),
-        key: Set(key.to_owned()),
-        request_hash: Set(fingerprint.to_owned()),
-        order_id: Set(Some(order_id)),
-        response: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await
-    .map(|_| ())
 }
