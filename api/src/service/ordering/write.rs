@@ -79,7 +79,9 @@ async fn in_one_statement(
     let ids = Ids::draw(txn, priced.len(), head.plan.allocations.len()).await?;
     let order_id = ids.order;
     let number = format!("#{}", 1000 + order_id);
-    let created = order_row(head, Set(order_id), number)
+    let order = order_row(head, Set(order_id), number);
+    let created = order
+        .clone()
         .try_into_model()
         .map_err(|e| Error::Corrupt(format!("order row incomplete: {e}")))?;
     let lines = line_rows(order_id, priced, Some(&ids.lines));
@@ -100,7 +102,7 @@ async fn in_one_statement(
 
     let pg = DbBackend::Postgres;
     let mut parts = vec![
-        order::Entity::insert(order_row(head, Set(order_id), created.number.clone())).build(pg),
+        order::Entity::insert(order).build(pg),
         order_line::Entity::insert_many(lines).build(pg),
         fulfillment_order::Entity::insert_many(fos).build(pg),
         fulfillment_order_line::Entity::insert_many(fo_lines).build(pg),
