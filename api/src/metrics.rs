@@ -29,6 +29,10 @@ pub struct Metrics {
     webhook_queue: IntGauge,
     notifications: IntCounterVec,
     notification_queue: IntGauge,
+    placements: IntCounterVec,
+    placement_batches: IntCounter,
+    /// Held while the placement counters are brought up to the store's.
+    placements_sync: Arc<Mutex<()>>,
     operations: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -100,6 +104,20 @@ impl Metrics {
             "notification_queue_depth",
             "Notifications waiting to be sent",
         )?;
+        let placements = IntCounterVec::new(
+            Opts::new(
+                "placements_total",
+                "Orders placed, by how they were written: batched (several orders in one \
+                 transaction, Postgres) or single",
+            ),
+            &["path"],
+        )?;
+        let placement_batches = IntCounter::new(
+            "placement_batches_total",
+            "Placement transactions that wrote a batch of orders (Postgres)",
+        )?;
+        registry.register(Box::new(placements.clone()))?;
+        registry.register(Box::new(placement_batches.clone()))?;
         registry.register(Box::new(notifications.clone()))?;
         registry.register(Box::new(notification_queue.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -124,6 +142,9 @@ impl Metrics {
             webhook_queue,
             notifications,
             notification_queue,
+            placements,
+            placement_batches,
+            placements_sync: Arc::default(),
             operations: Arc::default(),
         })
     }
@@ -186,6 +207,20 @@ impl Metrics {
     pub fn notification_queue_depth(&self, depth: u64) {
         self.notification_queue
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// Brings the placement counters up to the store's totals so far (orders batched,
+    /// orders written alone, batches), read when `/metrics` is served.
+    pub fn placements(&self, batched: u64, single: u64, batches: u64) {
+        let Ok(_sync) = self.placements_sync.lock() else {
+            return;
+        };
+        let catch_up = |counter: &IntCounter, to: u64| {
+            counter.inc_by(to.saturating_sub(counter.get()));
+        };
+        catch_up(&self.placements.with_label_values(&["batched"]), batched);
+        catch_up(&self.placements.with_label_values(&["single"]), single);
+        catch_up(&self.placement_batches, batches);
     }
 
     /// SQL statements executed so far.

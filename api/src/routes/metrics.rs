@@ -28,6 +28,11 @@ pub async fn metrics_text(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         }
         Err(response) => return *response,
     }
+    if let Some(counts) = state.store.placement_counts() {
+        state
+            .metrics
+            .placements(counts.batched, counts.single, counts.batches);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

@@ -257,6 +257,8 @@ pub struct Store {
     templates: Arc<crate::domain::notifications::Templates>,
     /// Woken when notifications were queued, so the sender sends them at once.
     notifications_queued: Arc<tokio::sync::Notify>,
+    /// Placements waiting to share a transaction (Postgres; SQLite has one writer).
+    placements: Option<Arc<ordering::Batcher>>,
 }
 
 /// Held for as long as a write transaction runs (a no-op on Postgres).
@@ -268,6 +270,11 @@ impl Store {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
         let write_gate = matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let placements = matches!(
+            db.get_database_backend(),
+            sea_orm::DatabaseBackend::Postgres
+        )
+        .then(Arc::default);
         Self {
             db,
             clock,
@@ -283,7 +290,13 @@ impl Store {
             webhooks_queued: Arc::default(),
             templates: Arc::default(),
             notifications_queued: Arc::default(),
+            placements,
         }
+    }
+
+    /// How placements were written so far (`None` on SQLite, which never batches).
+    pub fn placement_counts(&self) -> Option<ordering::PlacementCounts> {
+        self.placements.as_ref().map(|b| b.counts())
     }
 
     /// The same store charging `tax`.
@@ -364,6 +377,7 @@ impl Store {
             webhooks_queued: Arc::default(),
             templates: Arc::default(),
             notifications_queued: Arc::default(),
+            placements: None,
         }
     }
 

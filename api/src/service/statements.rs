@@ -3,19 +3,19 @@
 
 use sea_orm::{DbBackend, Statement, Values};
 
-/// `WITH w0 AS (<part>), w1 AS (<part>), …, last AS (<last>) SELECT count(*) FROM last`,
-/// the parts' `$n` placeholders numbered on after each other's: every part runs once
-/// and to completion, and the one row answered counts the rows `last` returned (give it
-/// a `RETURNING`). Postgres only.
-pub(crate) fn with_all(parts: Vec<Statement>, last: Statement) -> Statement {
+/// `WITH w0 AS (<part>), …, c0 AS (<counted>), … SELECT count(*) FROM …`, the
+/// statements' `$n` placeholders numbered on after each other's: every statement runs
+/// once and to completion, and the one row answered counts the rows the `counted`
+/// statements returned, together (give each a `RETURNING`). Postgres only.
+pub(crate) fn with_all(parts: Vec<Statement>, counted: Vec<Statement>) -> Statement {
     let mut sql = String::from("WITH ");
     let mut values = Vec::new();
-    let named = (0..parts.len()).map(|i| format!("w{i}"));
-    for (name, part) in named
-        .chain(["last".to_owned()])
-        .zip(parts.into_iter().chain([last]))
-    {
-        if !values.is_empty() || sql.len() > "WITH ".len() {
+    let counted_names: Vec<String> = (0..counted.len()).map(|i| format!("c{i}")).collect();
+    let names = (0..parts.len())
+        .map(|i| format!("w{i}"))
+        .chain(counted_names.iter().cloned());
+    for (i, (name, part)) in names.zip(parts.into_iter().chain(counted)).enumerate() {
+        if i > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&name);
@@ -24,7 +24,18 @@ pub(crate) fn with_all(parts: Vec<Statement>, last: Statement) -> Statement {
         sql.push(')');
         values.extend(part.values.map(|v| v.0).unwrap_or_default());
     }
-    sql.push_str(" SELECT count(*) FROM last");
+    match counted_names.as_slice() {
+        [one] => {
+            sql.push_str(" SELECT count(*) FROM ");
+            sql.push_str(one);
+        }
+        many => {
+            sql.push_str(" SELECT count(*) FROM (");
+            let selects: Vec<String> = many.iter().map(|n| format!("SELECT 1 FROM {n}")).collect();
+            sql.push_str(&selects.join(" UNION ALL "));
+            sql.push_str(") AS counted");
+        }
+    }
     Statement {
         sql,
         values: Some(Values(values)),
@@ -85,18 +96,31 @@ mod tests {
                 part("INSERT INTO a VALUES ($1, $2)", 2),
                 part("INSERT INTO b VALUES ($1)", 1),
             ],
-            part("UPDATE c SET x = $1 WHERE id = $2 RETURNING id", 2),
+            vec![part("UPDATE c SET x = $1 WHERE id = $2 RETURNING id", 2)],
         );
         assert_eq!(
             all.sql,
             "WITH w0 AS (INSERT INTO a VALUES ($1, $2)), w1 AS (INSERT INTO b VALUES ($3)), \
-             last AS (UPDATE c SET x = $4 WHERE id = $5 RETURNING id) SELECT count(*) FROM last"
+             c0 AS (UPDATE c SET x = $4 WHERE id = $5 RETURNING id) SELECT count(*) FROM c0"
         );
         assert_eq!(all.values.map(|v| v.0.len()), Some(5));
-        let alone = with_all(vec![], part("UPDATE c SET x = $1 RETURNING id", 1));
+        let alone = with_all(vec![], vec![part("UPDATE c SET x = $1 RETURNING id", 1)]);
         assert_eq!(
             alone.sql,
-            "WITH last AS (UPDATE c SET x = $1 RETURNING id) SELECT count(*) FROM last"
+            "WITH c0 AS (UPDATE c SET x = $1 RETURNING id) SELECT count(*) FROM c0"
+        );
+        let two = with_all(
+            vec![part("INSERT INTO a VALUES ($1)", 1)],
+            vec![
+                part("UPDATE c SET x = $1 RETURNING id", 1),
+                part("UPDATE c SET x = $1 RETURNING id", 1),
+            ],
+        );
+        assert_eq!(
+            two.sql,
+            "WITH w0 AS (INSERT INTO a VALUES ($1)), c0 AS (UPDATE c SET x = $2 RETURNING id), \
+             c1 AS (UPDATE c SET x = $3 RETURNING id) \
+             SELECT count(*) FROM (SELECT 1 FROM c0 UNION ALL SELECT 1 FROM c1) AS counted"
         );
     }
 }

@@ -760,6 +760,102 @@ async fn concurrent_buyers_never_oversell_the_last_units(app: TestApp) {
     );
 }
 
+async fn orders_placed_at_once_are_each_whole_and_keyed_ones_placed_once(app: TestApp) {
+    let w = world(&app).await;
+    let app = std::sync::Arc::new(app);
+    // Eight buyers at once, all served from Reno (SOLAR-6KW 10 there, BATT-13KWH 3): on
+    // Postgres they share transactions, and every order must come out as if alone.
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let mut lines = vec![json!({ "sku": "SOLAR-6KW", "quantity": 1 })];
+        if i < 3 {
+            lines.push(json!({ "sku": "BATT-13KWH", "quantity": 1 }));
+        }
+        let input = order_input(&w.customer, json!(lines));
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            app.staff(PLACE_ORDER, json!({ "input": input })).await
+        }));
+    }
+    let mut numbers = std::collections::HashSet::new();
+    for handle in handles {
+        let body = handle.await.unwrap();
+        let placed = &body["data"]["placeOrder"]["order"];
+        assert!(placed.is_object(), "{body}");
+        assert!(numbers.insert(placed["number"].as_str().unwrap().to_owned()));
+        let order = app.staff(ORDER, json!({ "id": placed["id"] })).await["data"]["order"].clone();
+        let lines = order["lines"].as_array().unwrap().len();
+        assert!(lines == 1 || lines == 2, "{order}");
+        assert_eq!(
+            order["fulfillmentOrders"].as_array().unwrap().len(),
+            1,
+            "{order}"
+        );
+        assert_eq!(order["payments"][0]["status"], "AUTHORIZED", "{order}");
+        let types: Vec<&str> = order["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            ["PLACED", "PAYMENT_AUTHORIZED", "ALLOCATED"],
+            "{order}"
+        );
+        let sequences: Vec<i64> = order["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(sequences, [1, 2, 3]);
+        assert_eq!(order["version"], 3, "{order}");
+    }
+    assert_eq!(
+        levels(&app, "SOLAR-6KW").await,
+        vec![("EWR".into(), 10, 0), ("RNO".into(), 10, 8)]
+    );
+    assert_eq!(levels(&app, "BATT-13KWH").await, vec![("RNO".into(), 3, 3)]);
+    if app.backend == "postgres" {
+        // Stock for all of them: no batch was rolled back, every one was batched.
+        let metrics = app.metrics().await;
+        let count = |path: &str| {
+            metrics
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(&format!("orderly_placements_total{{path=\"{path}\"}} "))
+                })
+                .map(|v| v.trim().parse::<f64>().unwrap())
+        };
+        assert_eq!(
+            (count("batched"), count("single")),
+            (Some(8.0), Some(0.0)),
+            "{metrics}"
+        );
+    }
+
+    // Four at once with one idempotency key: one order, stock reserved once.
+    let mut keyed = order_input(&w.customer, json!([{ "sku": "EV-48A", "quantity": 2 }]));
+    keyed["idempotencyKey"] = json!("checkout-burst");
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let (app, input) = (app.clone(), keyed.clone());
+        handles.push(tokio::spawn(async move {
+            app.staff(PLACE_ORDER, json!({ "input": input })).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for handle in handles {
+        let body = handle.await.unwrap();
+        let id = body["data"]["placeOrder"]["order"]["id"].clone();
+        assert!(id.is_string(), "{body}");
+        ids.insert(id.as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one order for one key: {ids:?}");
+    assert_eq!(levels(&app, "EV-48A").await, vec![("EWR".into(), 5, 2)]);
+}
+
 backend_tests! {
     placing_reserves_stock_routes_to_the_nearest_location_and_records_events => Options::default();
     an_order_no_single_location_can_ship_is_split_across_the_fewest => Options::default();
@@ -774,4 +870,5 @@ backend_tests! {
     manual_payments_wait_and_block_shipping => Options::default();
     partners_need_the_fulfillment_scope => Options::default();
     concurrent_buyers_never_oversell_the_last_units => Options::default();
+    orders_placed_at_once_are_each_whole_and_keyed_ones_placed_once => Options::default();
 }

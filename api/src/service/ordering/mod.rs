@@ -2,7 +2,8 @@
 //! them, authorises the payment, then — in one write transaction — writes the order, its
 //! lines, fulfilment orders, payment, events and idempotency key, and last reserves stock
 //! with conditional updates that cannot oversell (last, so a popular SKU's row is locked
-//! only for that update and the commit). A decline or a shortage writes nothing.
+//! only for that update and the commit). A decline or a shortage writes nothing. On
+//! Postgres, placements that arrive together share that transaction (`batch.rs`).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,11 @@ use crate::domain::pricing::totals;
 use crate::domain::routing::{self, Destination, Plan};
 use crate::domain::status::{PaymentStatus, ShippingMethod};
 
+mod batch;
 mod write;
+
+pub(crate) use batch::Batcher;
+pub use batch::PlacementCounts;
 
 /// A validated order to place.
 #[derive(Debug, Clone)]
@@ -271,7 +276,8 @@ impl Store {
     /// again), record the payment, append the events, claim the idempotency key and the
     /// payment attempt, and reserve the stock last. Lines are priced as quoted: that is
     /// what was authorised. `Error::Retry` (stock taken since routing) rolls it all back
-    /// and re-runs it.
+    /// and re-runs it. On Postgres a first attempt goes in a batch with whatever else is
+    /// being placed (`batch.rs`), and on its own only if that batch was rolled back.
     async fn place_once(
         &self,
         input: &PlaceOrder,
@@ -283,18 +289,41 @@ impl Store {
     ) -> Result<Placed> {
         // To the microsecond, as the database keeps it: the order returned is built here.
         let now = self.clock().now().trunc_subsecs(6);
-        let (_writer, txn) = self.begin_write().await?;
-        let (priced, amounts, currency) = (&quote.priced, &quote.amounts, &quote.currency);
-        let plan = match route {
-            Some(plan) => plan,
-            None => self.route(&txn, input, priced).await?,
-        };
-
         let (payment_status, reference) = match paid.authorization {
             Authorization::Authorized { reference } => {
                 (PaymentStatus::Authorized, reference.clone())
             }
             Authorization::Pending { reference } => (PaymentStatus::Pending, reference.clone()),
+        };
+        if let (Some(batcher), Some(plan)) = (&self.placements, &route) {
+            let job = batch::Job {
+                input: input.clone(),
+                actor: actor.clone(),
+                fingerprint: fingerprint.to_owned(),
+                priced: quote.priced.clone(),
+                plan: plan.clone(),
+                amounts: quote.amounts,
+                currency: quote.currency.clone(),
+                payment_status,
+                now,
+                attempt: paid.attempt,
+                reference: reference.clone(),
+            };
+            if let Some(order) = batcher.place(self, job).await {
+                return Ok(Placed {
+                    order,
+                    replayed: false,
+                });
+            }
+        }
+        if let Some(batcher) = &self.placements {
+            batcher.count_single();
+        }
+        let (_writer, txn) = self.begin_write().await?;
+        let (priced, amounts, currency) = (&quote.priced, &quote.amounts, &quote.currency);
+        let plan = match route {
+            Some(plan) => plan,
+            None => self.route(&txn, input, priced).await?,
         };
         let head = OrderHead {
             input,

@@ -76,66 +76,152 @@ async fn in_one_statement(
     priced: &[(sku::Model, i32)],
     claims: &Claims<'_>,
 ) -> Result<Written> {
-    let ids = Ids::draw(txn, priced.len(), head.plan.allocations.len()).await?;
-    let order_id = ids.order;
-    let number = format!("#{}", 1000 + order_id);
-    let order = order_row(head, Set(order_id), number);
-    let created = order
-        .clone()
-        .try_into_model()
-        .map_err(|e| Error::Corrupt(format!("order row incomplete: {e}")))?;
-    let lines = line_rows(order_id, priced, Some(&ids.lines));
-    let line_of: HashMap<i64, i64> = priced
-        .iter()
-        .zip(&ids.lines)
-        .map(|((s, _), id)| (s.id, *id))
-        .collect();
-    let fos = fulfillment_rows(head, order_id, Some(&ids.fulfillments));
-    let fo_at: HashMap<i64, i64> = head
-        .plan
-        .allocations
-        .iter()
-        .zip(&ids.fulfillments)
-        .map(|(a, id)| (a.location.0, *id))
-        .collect();
-    let (fo_lines, fulfillments) = fulfillment_line_rows(head, &fo_at, &line_of)?;
-
-    let pg = DbBackend::Postgres;
-    let mut parts = vec![
-        order::Entity::insert(order).build(pg),
-        order_line::Entity::insert_many(lines).build(pg),
-        fulfillment_order::Entity::insert_many(fos).build(pg),
-        fulfillment_order_line::Entity::insert_many(fo_lines).build(pg),
-        payment::Entity::insert(payment_row(head, order_id, claims.reference)).build(pg),
-        entity::order_event::Entity::insert_many(event_rows_of(
-            head,
-            &created,
-            &fulfillments,
-            claims.actor,
-        ))
-        .build(pg),
-    ];
-    if let Some(key) = &head.input.idempotency_key {
-        parts.push(idempotency_key::Entity::insert(key_row(head, claims, key, order_id)).build(pg));
-    }
-    let mut take = take_statement(claims.attempt, order_id, claims.reference, head.now);
-    QueryTrait::query(&mut take).returning_col(entity::payment_attempt::Column::Id);
-    let take = take.build(pg);
-    let statement = with_all(parts, take);
-    let taken = txn
-        .query_one_raw(statement)
+    let ids = Ids::draw(txn, &[(priced.len(), head.plan.allocations.len())])
         .await?
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-    Ok(if taken == 1 {
+        .pop()
+        .ok_or_else(|| Error::Corrupt("the sequences gave no ids".into()))?;
+    let rows = Rows::new(head, priced, claims, ids)?;
+    let created = rows.created.clone();
+    Ok(if insert_all(txn, vec![rows]).await? == 1 {
         Written::Order(Box::new(created))
     } else {
         Written::AttemptGone
     })
 }
 
-/// The ids a placement's rows take, drawn from Postgres' sequences in one statement.
+/// One order of a batch: what it writes and who claims it.
+pub(super) struct Part<'a> {
+    pub head: OrderHead<'a>,
+    pub priced: &'a [(sku::Model, i32)],
+    pub claims: Claims<'a>,
+}
+
+/// Postgres: several orders' rows in one statement (ids for all of them drawn first), in
+/// the caller's transaction. `None` when a payment attempt was gone, a unique violation
+/// (an idempotency key taken) is an error: either way the caller rolls back and places
+/// the orders one at a time.
+pub(super) async fn write_orders(
+    txn: &DatabaseTransaction,
+    parts: &[Part<'_>],
+) -> Result<Option<Vec<order::Model>>> {
+    let sizes: Vec<(usize, usize)> = parts
+        .iter()
+        .map(|p| (p.priced.len(), p.head.plan.allocations.len()))
+        .collect();
+    let ids = Ids::draw(txn, &sizes).await?;
+    let rows = parts
+        .iter()
+        .zip(ids)
+        .map(|(p, ids)| Rows::new(&p.head, p.priced, &p.claims, ids))
+        .collect::<Result<Vec<_>>>()?;
+    let created: Vec<order::Model> = rows.iter().map(|r| r.created.clone()).collect();
+    let taken = insert_all(txn, rows).await?;
+    Ok((usize::try_from(taken).ok() == Some(created.len())).then_some(created))
+}
+
+/// Every row one order's placement writes, built before anything is written, and the
+/// statement that takes its payment attempt.
+struct Rows {
+    created: order::Model,
+    order: order::ActiveModel,
+    lines: Vec<order_line::ActiveModel>,
+    fulfillments: Vec<fulfillment_order::ActiveModel>,
+    fulfillment_lines: Vec<fulfillment_order_line::ActiveModel>,
+    payment: payment::ActiveModel,
+    events: Vec<entity::order_event::ActiveModel>,
+    key: Option<idempotency_key::ActiveModel>,
+    take: Statement,
+}
+
+impl Rows {
+    fn new(
+        head: &OrderHead<'_>,
+        priced: &[(sku::Model, i32)],
+        claims: &Claims<'_>,
+        ids: Ids,
+    ) -> Result<Self> {
+        let order_id = ids.order;
+        let number = format!("#{}", 1000 + order_id);
+        let order = order_row(head, Set(order_id), number);
+        let created = order
+            .clone()
+            .try_into_model()
+            .map_err(|e| Error::Corrupt(format!("order row incomplete: {e}")))?;
+        let lines = line_rows(order_id, priced, Some(&ids.lines));
+        let line_of: HashMap<i64, i64> = priced
+            .iter()
+            .zip(&ids.lines)
+            .map(|((s, _), id)| (s.id, *id))
+            .collect();
+        let fulfillments = fulfillment_rows(head, order_id, Some(&ids.fulfillments));
+        let fo_at: HashMap<i64, i64> = head
+            .plan
+            .allocations
+            .iter()
+            .zip(&ids.fulfillments)
+            .map(|(a, id)| (a.location.0, *id))
+            .collect();
+        let (fulfillment_lines, located) = fulfillment_line_rows(head, &fo_at, &line_of)?;
+        let events = event_rows_of(head, &created, &located, claims.actor);
+        let key = head
+            .input
+            .idempotency_key
+            .as_ref()
+            .map(|key| key_row(head, claims, key, order_id));
+        let mut take = take_statement(claims.attempt, order_id, claims.reference, head.now);
+        QueryTrait::query(&mut take).returning_col(entity::payment_attempt::Column::Id);
+        Ok(Self {
+            created,
+            order,
+            lines,
+            fulfillments,
+            fulfillment_lines,
+            payment: payment_row(head, order_id, claims.reference),
+            events,
+            key,
+            take: take.build(DbBackend::Postgres),
+        })
+    }
+}
+
+/// Inserts the orders' rows, one multi-row insert per table, and takes their payment
+/// attempts, all in one statement. Answers how many attempts were taken.
+async fn insert_all(txn: &DatabaseTransaction, rows: Vec<Rows>) -> Result<i64> {
+    let mut orders = Vec::with_capacity(rows.len());
+    let (mut lines, mut fulfillments, mut fulfillment_lines) = (vec![], vec![], vec![]);
+    let (mut payments, mut events, mut keys, mut takes) = (vec![], vec![], vec![], vec![]);
+    for r in rows {
+        orders.push(r.order);
+        lines.extend(r.lines);
+        fulfillments.extend(r.fulfillments);
+        fulfillment_lines.extend(r.fulfillment_lines);
+        payments.push(r.payment);
+        events.extend(r.events);
+        keys.extend(r.key);
+        takes.push(r.take);
+    }
+    let pg = DbBackend::Postgres;
+    let mut parts = vec![
+        order::Entity::insert_many(orders).build(pg),
+        order_line::Entity::insert_many(lines).build(pg),
+        fulfillment_order::Entity::insert_many(fulfillments).build(pg),
+        fulfillment_order_line::Entity::insert_many(fulfillment_lines).build(pg),
+        payment::Entity::insert_many(payments).build(pg),
+        entity::order_event::Entity::insert_many(events).build(pg),
+    ];
+    if !keys.is_empty() {
+        parts.push(idempotency_key::Entity::insert_many(keys).build(pg));
+    }
+    let taken = txn
+        .query_one_raw(with_all(parts, takes))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(taken)
+}
+
+/// The ids one order's rows take, drawn ahead from Postgres' sequences.
 struct Ids {
     order: i64,
     lines: Vec<i64>,
@@ -149,30 +235,44 @@ struct DrawnId {
 }
 
 impl Ids {
-    async fn draw(txn: &DatabaseTransaction, lines: usize, fulfillments: usize) -> Result<Self> {
+    /// Ids for orders of (lines, fulfilment orders) each, drawn in one statement.
+    async fn draw(txn: &DatabaseTransaction, sizes: &[(usize, usize)]) -> Result<Vec<Self>> {
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let lines: usize = sizes.iter().map(|s| s.0).sum();
+        let fulfillments: usize = sizes.iter().map(|s| s.1).sum();
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT 0 AS kind, nextval(pg_get_serial_sequence('orders', 'id')) AS id \
-             UNION ALL SELECT 1, nextval(pg_get_serial_sequence('order_lines', 'id')) \
                FROM generate_series(1, $1) \
+             UNION ALL SELECT 1, nextval(pg_get_serial_sequence('order_lines', 'id')) \
+               FROM generate_series(1, $2) \
              UNION ALL SELECT 2, nextval(pg_get_serial_sequence('fulfillment_orders', 'id')) \
-               FROM generate_series(1, $2)",
+               FROM generate_series(1, $3)",
             [
-                (i32::try_from(lines).unwrap_or(i32::MAX)).into(),
-                (i32::try_from(fulfillments).unwrap_or(i32::MAX)).into(),
+                count(sizes.len()).into(),
+                count(lines).into(),
+                count(fulfillments).into(),
             ],
         );
         let drawn = DrawnId::find_by_statement(statement).all(txn).await?;
         let of = |kind| drawn.iter().filter(move |d| d.kind == kind).map(|d| d.id);
-        let ids = Self {
-            order: of(0).next().unwrap_or_default(),
-            lines: of(1).collect(),
-            fulfillments: of(2).collect(),
-        };
-        if ids.order == 0 || ids.lines.len() != lines || ids.fulfillments.len() != fulfillments {
-            return Err(Error::Corrupt("the sequences did not give every id".into()));
+        let (mut order_ids, mut line_ids, mut fo_ids) = (of(0), of(1), of(2));
+        let mut all = Vec::with_capacity(sizes.len());
+        for (lines, fulfillments) in sizes {
+            let ids = Self {
+                order: order_ids.next().unwrap_or_default(),
+                lines: line_ids.by_ref().take(*lines).collect(),
+                fulfillments: fo_ids.by_ref().take(*fulfillments).collect(),
+            };
+            if ids.order == 0
+                || ids.lines.len() != *lines
+                || ids.fulfillments.len() != *fulfillments
+            {
+                return Err(Error::Corrupt("the sequences did not give every id".into()));
+            }
+            all.push(ids);
         }
-        Ok(ids)
+        Ok(all)
     }
 }
 
