@@ -2,7 +2,7 @@
 //! transaction of its own: a `BEGIN`, its statements, a commit and its WAL flush, and —
 //! for orders of one popular SKU — a wait on that stock level's row from its update
 //! until the flush was done. Here placements that arrive while a batch is being written
-//! queue up, and the next batch writes all of them (up to `MOST`) in one transaction:
+//! queue up, and the next batch writes them (up to `MOST`) in one transaction:
 //! ids for all of them in one statement, every row in one multi-row statement, their
 //! stock locked in (location, SKU) order and reserved in one update, one commit.
 //!
@@ -29,14 +29,18 @@ use crate::domain::routing::Plan;
 use crate::domain::status::PaymentStatus;
 use crate::service::{Result, Store};
 
-/// Most orders in one batch (each is a few rows per table; Postgres takes up to 65,535
-/// bind values per statement, a batch of 32 three-line orders binds about 5,000).
-const MOST: usize = 32;
+/// Most orders in one batch. Larger batches cost Postgres more per order, not less, on
+/// a catalogue of many SKUs (pinned, `tests/bench/README.md`: 4 → 614–637 orders/s and
+/// 1.05–1.09 ms of Postgres CPU an order, 8 → 536 and 1.29, 32 → 450 and 1.55): each
+/// mix of orders, lines and fulfilment orders is a statement of its own text, which
+/// Postgres parses and plans afresh and the driver's statement cache cannot keep. With
+/// one SKU the texts repeat and 8 did as well as 4.
+const MOST: usize = 4;
 
 /// Batches written at once. One alone serialises every commit behind the previous one's
-/// WAL flush (on 2 cores: 497 orders/s against 799 with two, `tests/bench/README.md`);
-/// more than a few only splits the queue into smaller batches that contend for the
-/// same rows (eight: 773).
+/// WAL flush (2 cores, batches of up to 32: 497 orders/s against 799 with two and 773
+/// with eight, `tests/bench/README.md`); more only splits the queue into smaller
+/// batches that contend for the same rows.
 const WRITERS: usize = 2;
 
 /// One order waiting to be written, with everything its rows are built from.
