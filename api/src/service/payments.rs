@@ -119,8 +119,8 @@ pub trait PaymentProvider: Send + Sync + 'static {
 /// ([`TestProvider::authorizations`]) and of every call ([`TestProvider::calls`]).
 #[derive(Default)]
 pub struct TestProvider {
-    /// Authorisations made, in order.
-    ledger: std::sync::Mutex<Vec<TestAuthorization>>,
+    /// Authorisations made, in order, found by key and by reference without a scan.
+    ledger: std::sync::Mutex<Ledger>,
     /// Every call, as `<method>:<idempotency key>`.
     calls: std::sync::Mutex<Vec<String>>,
     /// Idempotency keys already answered, with their reference.
@@ -141,10 +141,30 @@ pub struct TestAuthorization {
     pub voided: bool,
 }
 
+/// The test gateway's authorisations: a placement asks for its key's authorisation
+/// first, so finding it must not scan every authorisation ever made.
+#[derive(Default)]
+struct Ledger {
+    held: Vec<TestAuthorization>,
+    by_key: HashMap<String, usize>,
+    by_reference: HashMap<String, usize>,
+}
+
+impl Ledger {
+    fn record(&mut self, held: TestAuthorization) {
+        let at = self.held.len();
+        self.by_key
+            .entry(held.idempotency_key.clone())
+            .or_insert(at);
+        self.by_reference.insert(held.reference.clone(), at);
+        self.held.push(held);
+    }
+}
+
 impl TestProvider {
     /// Every authorisation made, in order.
     pub fn authorizations(&self) -> Vec<TestAuthorization> {
-        lock(&self.ledger).clone()
+        lock(&self.ledger).held.clone()
     }
 
     /// Every call received, in order, as `<method>:<idempotency key>`.
@@ -157,12 +177,10 @@ impl TestProvider {
     }
 
     fn authorization_for(&self, key: &str) -> Option<Authorization> {
-        lock(&self.ledger)
-            .iter()
-            .find(|a| a.idempotency_key == key)
-            .map(|a| Authorization::Authorized {
-                reference: a.reference.clone(),
-            })
+        let ledger = lock(&self.ledger);
+        ledger.by_key.get(key).map(|&at| Authorization::Authorized {
+            reference: ledger.held[at].reference.clone(),
+        })
     }
 
     /// Fails the first call of `kind` on a payment whose reference asks for it.
@@ -209,7 +227,7 @@ impl PaymentProvider for TestProvider {
             return Ok(made);
         }
         let made = authorization_for_token(token)?;
-        lock(&self.ledger).push(TestAuthorization {
+        lock(&self.ledger).record(TestAuthorization {
             idempotency_key: idempotency_key.to_owned(),
             reference: made.reference().to_owned(),
             amount,
@@ -253,10 +271,9 @@ impl PaymentProvider for TestProvider {
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<(), PaymentError> {
         self.heard("void", idempotency_key);
         self.once(idempotency_key, String::new);
-        for held in lock(&self.ledger).iter_mut() {
-            if held.reference == reference {
-                held.voided = true;
-            }
+        let mut ledger = lock(&self.ledger);
+        if let Some(&at) = ledger.by_reference.get(reference) {
+            ledger.held[at].voided = true;
         }
         Ok(())
     }
