@@ -130,6 +130,8 @@ impl Batcher {
         // turn was asked for, so a turn taken after now writes it, if an earlier one
         // has not.
         let Ok(turn) = self.turns.clone().acquire_owned().await else {
+            // Never closed. Were it, a later batch could still write this job; the
+            // single path then finds the payment attempt taken and writes nothing.
             return None;
         };
         let batch: Vec<Waiting> = {
@@ -151,7 +153,7 @@ impl Batcher {
         answered.await.ok().flatten()
     }
 
-    /// Counts one order written on its own.
+    /// Counts one order committed on its own.
     pub(super) fn count_single(&self) {
         self.single.fetch_add(1, Ordering::Relaxed);
     }

@@ -316,9 +316,6 @@ impl Store {
                 });
             }
         }
-        if let Some(batcher) = &self.placements {
-            batcher.count_single();
-        }
         let (_writer, txn) = self.begin_write().await?;
         let (priced, amounts, currency) = (&quote.priced, &quote.amounts, &quote.currency);
         let plan = match route {
@@ -361,6 +358,9 @@ impl Store {
         txn.commit().await?;
         self.events_committed();
         self.stock_changed(priced.iter().map(|(s, _)| s.id).collect());
+        if let Some(batcher) = &self.placements {
+            batcher.count_single();
+        }
         let order = created;
         tracing::info!(order = order.id, number = %order.number, total = order.total, "order placed");
         Ok(Placed {
@@ -386,6 +386,7 @@ struct Quote {
 }
 
 /// What every step of a placement shares.
+#[derive(Clone, Copy)]
 struct OrderHead<'a> {
     input: &'a PlaceOrder,
     plan: &'a Plan,

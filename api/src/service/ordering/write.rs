@@ -27,6 +27,7 @@ use crate::service::{Error, Result};
 
 /// What a placement writes besides the head: the authorisation's reference, the payment
 /// attempt it takes, and the idempotency key it claims.
+#[derive(Clone, Copy)]
 pub(super) struct Claims<'a> {
     pub actor: &'a Actor,
     pub fingerprint: &'a str,
@@ -69,24 +70,27 @@ pub(super) async fn write_order(
     }
 }
 
-/// Postgres: ids first, then one statement.
+/// Postgres: ids first, then one statement (a batch of one).
 async fn in_one_statement(
     txn: &DatabaseTransaction,
     head: &OrderHead<'_>,
     priced: &[(sku::Model, i32)],
     claims: &Claims<'_>,
 ) -> Result<Written> {
-    let ids = Ids::draw(txn, &[(priced.len(), head.plan.allocations.len())])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::Corrupt("the sequences gave no ids".into()))?;
-    let rows = Rows::new(head, priced, claims, ids)?;
-    let created = rows.created.clone();
-    Ok(if insert_all(txn, vec![rows]).await? == 1 {
-        Written::Order(Box::new(created))
-    } else {
-        Written::AttemptGone
-    })
+    let part = Part {
+        head: *head,
+        priced,
+        claims: *claims,
+    };
+    Ok(
+        match write_orders(txn, &[part])
+            .await?
+            .and_then(|mut orders| orders.pop())
+        {
+            Some(created) => Written::Order(Box::new(created)),
+            None => Written::AttemptGone,
+        },
+    )
 }
 
 /// One order of a batch: what it writes and who claims it.
