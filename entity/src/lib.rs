@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod channel;
 pub mod customer;
 pub mod customer_address;
+pub mod event_outbox;
 pub mod fulfillment_order;
 pub mod fulfillment_order_line;
 pub mod idempotency_key;

@@ -21,7 +21,6 @@ pub struct Model {
     pub payload: String,
     pub actor: String,
     pub occurred_at: DateTimeUtc,
-    pub published_at: Option<DateTimeUtc>,
     /// The location the event concerns (fulfilment events), for warehouse queues.
     #[serde(default)]
     pub location_id: Option<i64>,

@@ -12,6 +12,7 @@ mod m20261203_000006_order_number;
 mod m20261203_000007_webhooks_notifications;
 mod m20261204_000008_waiting_queues;
 mod m20261204_000009_payment_attempts;
+mod m20261205_000010_event_outbox;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_webhooks_notifications::Migration),
             Box::new(m20261204_000008_waiting_queues::Migration),
             Box::new(m20261204_000009_payment_attempts::Migration),
+            Box::new(m20261205_000010_event_outbox::Migration),
         ]
     }
 }

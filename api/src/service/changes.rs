@@ -198,7 +198,6 @@ pub(crate) fn event_rows(
             payload: Set(e.payload.to_string()),
             actor: Set(actor.to_owned()),
             occurred_at: Set(now),
-            published_at: Set(None),
             location_id: Set(e.location),
             return_id: Set(e.return_id),
             ..Default::default()

@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
-use entity::{customer, fulfillment_order, order, order_event};
+use entity::{customer, event_outbox, fulfillment_order, order, order_event};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 
 use super::bus::EventBus;
 use super::changes::{NewEvent, lock_order, record_change};
@@ -15,20 +17,28 @@ use crate::domain::ids::OrderId;
 use crate::domain::status::{FulfillmentStatus, OrderEventType};
 
 impl Store {
-    /// Publishes up to `batch` unpublished events, oldest first, marks them published
-    /// and, in the same transaction, queues their webhook deliveries and customer
-    /// notifications; returns how many. If the bus fails, nothing is marked and the events
-    /// wait. On Postgres the rows are claimed with `FOR UPDATE SKIP LOCKED` inside one
-    /// transaction, so several relays share the work without publishing an event twice.
-    /// On SQLite the bus is called outside the write lock (a slow or absent Redis must not
-    /// stall every writer) and only the marking is a write; a second relay on the same file
-    /// could then publish an event twice, which streams drop by its sequence.
+    /// Publishes up to `batch` unpublished events (those in `event_outbox`), oldest
+    /// first, takes them off the outbox and, in the same transaction, queues their webhook
+    /// deliveries and customer notifications; returns how many. If the bus fails, nothing
+    /// is taken off and the events wait. On Postgres the outbox rows are claimed with `FOR
+    /// UPDATE SKIP LOCKED` inside one transaction, so several relays share the work
+    /// without publishing an event twice. On SQLite the bus is called outside the write
+    /// lock (a slow or absent Redis must not stall every writer) and only the taking off
+    /// is a write; a second relay on the same file could then publish an event twice,
+    /// which streams drop by its sequence.
     pub async fn publish_pending(&self, bus: &dyn EventBus, batch: u64) -> Result<usize> {
-        let unpublished = || {
+        let unpublished = |lock: bool| {
+            let mut waiting = event_outbox::Entity::find()
+                .select_only()
+                .column(event_outbox::Column::EventId)
+                .order_by_asc(event_outbox::Column::EventId)
+                .limit(batch);
+            if lock {
+                waiting = waiting.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+            }
             order_event::Entity::find()
-                .filter(order_event::Column::PublishedAt.is_null())
+                .filter(order_event::Column::Id.in_subquery(waiting.into_query()))
                 .order_by_asc(order_event::Column::Id)
-                .limit(batch)
         };
         let publish_all = async |rows: &[order_event::Model]| -> Result<()> {
             for row in rows {
@@ -38,45 +48,25 @@ impl Store {
             }
             Ok(())
         };
-        let mark = || {
-            order_event::Entity::update_many().col_expr(
-                order_event::Column::PublishedAt,
-                Expr::value(self.clock().now()),
-            )
-        };
-        if self.write_gate.is_some() {
-            let rows = unpublished().all(self.db()).await?;
+        let (txn, rows, _writer) = if self.write_gate.is_some() {
+            let rows = unpublished(false).all(self.db()).await?;
             if rows.is_empty() {
                 return Ok(0);
             }
             publish_all(&rows).await?;
-            let (_writer, txn) = self.begin_write().await?;
-            mark()
-                .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
-                .exec(&txn)
-                .await?;
-            let queued = self.queue_webhooks(&txn, &rows).await?;
-            let told = self.queue_notifications(&txn, &rows).await?;
-            txn.commit().await?;
-            if queued > 0 {
-                self.webhooks_queued();
+            let (writer, txn) = self.begin_write().await?;
+            (txn, rows, writer)
+        } else {
+            let (writer, txn) = self.begin_write().await?;
+            let rows = unpublished(true).all(&txn).await?;
+            if rows.is_empty() {
+                return Ok(0);
             }
-            if told > 0 {
-                self.notifications_queued();
-            }
-            return Ok(rows.len());
-        }
-        let (_writer, txn) = self.begin_write().await?;
-        let rows = unpublished()
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .all(&txn)
-            .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        publish_all(&rows).await?;
-        mark()
-            .filter(order_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            publish_all(&rows).await?;
+            (txn, rows, writer)
+        };
+        event_outbox::Entity::delete_many()
+            .filter(event_outbox::Column::EventId.is_in(rows.iter().map(|r| r.id)))
             .exec(&txn)
             .await?;
         let queued = self.queue_webhooks(&txn, &rows).await?;

@@ -299,11 +299,7 @@ async fn survives_kill_9_under_load(database_url: String, dir: tempfile::TempDir
     // The outbox drains on the new process.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let waiting = scalar(
-            &db,
-            "SELECT COUNT(*) FROM order_events WHERE published_at IS NULL",
-        )
-        .await;
+        let waiting = scalar(&db, "SELECT COUNT(*) FROM event_outbox").await;
         if waiting == 0 {
             break;
         }

@@ -1,36 +1,38 @@
-//! The demo's history is not news: its events are marked published so no relay replays
+//! The demo's history is not news: its events are taken off the outbox so no relay replays
 //! them to subscribers or webhooks, and the notifications they would have caused are on
 //! record as sent when each event happened, so a customer's portal shows "Your order is
 //! confirmed", "Shipped" and "Delivered" for the demo orders as it would for real ones.
 
 use chrono::{DateTime, Utc};
-use entity::{notification, order_event};
+use entity::{event_outbox, notification, order_event};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
 use super::super::{Result, Store};
 use crate::domain::ids::OrderId;
 use crate::domain::status::NotificationStatus;
 
 impl Store {
-    /// Marks the events of `orders` published at `now` and records their notifications
+    /// Takes the events of `orders` off the outbox (published) and records their notifications
     /// as sent (SKIPPED where the customer turned the channel off) at the event's time.
-    pub(super) async fn settle_demo_history(
-        &self,
-        orders: &[OrderId],
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    pub(super) async fn settle_demo_history(&self, orders: &[OrderId]) -> Result<()> {
         let ids: Vec<i64> = orders.iter().map(|o| o.0).collect();
         let (_writer, txn) = self.begin_write().await?;
         let events = order_event::Entity::find()
             .filter(order_event::Column::OrderId.is_in(ids.clone()))
-            .filter(order_event::Column::PublishedAt.is_null())
+            .filter(
+                order_event::Column::Id.in_subquery(
+                    event_outbox::Entity::find()
+                        .select_only()
+                        .column(event_outbox::Column::EventId)
+                        .into_query(),
+                ),
+            )
             .order_by_asc(order_event::Column::Id)
             .all(&txn)
             .await?;
-        order_event::Entity::update_many()
-            .col_expr(order_event::Column::PublishedAt, Expr::value(now))
-            .filter(order_event::Column::Id.is_in(events.iter().map(|e| e.id)))
+        event_outbox::Entity::delete_many()
+            .filter(event_outbox::Column::EventId.is_in(events.iter().map(|e| e.id)))
             .exec(&txn)
             .await?;
         self.queue_notifications(&txn, &events).await?;

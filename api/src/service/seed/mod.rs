@@ -277,7 +277,7 @@ impl Store {
         clock.set(now);
         demo.announce_arriving_tomorrow().await?;
         demo.stock_take(&world).await?;
-        demo.settle_demo_history(&placed, now).await?;
+        demo.settle_demo_history(&placed).await?;
         Ok(Some(SeedSummary {
             locations: LOCATIONS.len(),
             skus: SKUS.len(),
