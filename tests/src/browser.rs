@@ -128,20 +128,45 @@ impl Browser {
         }
     }
 
-    /// Clicks the element matching `css`.
+    /// Clicks the element matching `css`. The pages re-render a list when a live event
+    /// refreshes one of its entries, so an element found a moment ago may have been
+    /// replaced: then the new one is found and clicked, as a user would.
     pub async fn click(&self, css: &str) {
-        self.wait_for(css, Duration::from_secs(10))
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|err| panic!("click `{css}`: {err}"));
+        let started = Instant::now();
+        loop {
+            let clicked = self
+                .wait_for(css, Duration::from_secs(10))
+                .await
+                .click()
+                .await;
+            match clicked {
+                Ok(_) => return,
+                Err(err)
+                    if err.is_stale_element_reference()
+                        && started.elapsed() < Duration::from_secs(10) => {}
+                Err(err) => panic!("click `{css}`: {err}"),
+            }
+        }
     }
 
-    /// Replaces the value of the input matching `css` with `text`, typed.
+    /// Replaces the value of the input matching `css` with `text`, typed (found again if
+    /// a re-render replaced it, as `click` does).
     pub async fn fill(&self, css: &str, text: &str) {
-        let input = self.wait_for(css, Duration::from_secs(10)).await;
-        input.clear().await.expect("clear the input");
-        input.send_keys(text).await.expect("type into the input");
+        let started = Instant::now();
+        loop {
+            let input = self.wait_for(css, Duration::from_secs(10)).await;
+            let typed = match input.clear().await {
+                Ok(()) => input.send_keys(text).await,
+                Err(err) => Err(err),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(err)
+                    if err.is_stale_element_reference()
+                        && started.elapsed() < Duration::from_secs(10) => {}
+                Err(err) => panic!("type into `{css}`: {err}"),
+            }
+        }
     }
 
     /// Saves a PNG of the window as `target/screenshots/<name>.png`.

@@ -282,20 +282,26 @@ function replaceOrder(order) {
   document.getElementById(`order-${order.number.replace("#", "")}`)?.classList.add("flash");
 }
 
-/** Fetches one order again (after a live event), at most once per moment per order. */
+/** Fetches one order again (after a live event): one request at a time per order, and one more if it changed meanwhile. */
 const pending = new Map();
+// Orders that changed again while their refresh was in flight: that refresh may have read
+// the order before the change, so one more follows it.
+const stale = new Set();
 function refreshOrder(id) {
-  if (!pending.has(id)) {
-    pending.set(
-      id,
-      session
-        .request(ORDER, { id })
-        .then((data) => data.order && replaceOrder(data.order))
-        .catch(reportError)
-        .finally(() => pending.delete(id)),
-    );
+  if (pending.has(id)) {
+    stale.add(id);
+    return pending.get(id);
   }
-  return pending.get(id);
+  const refresh = session
+    .request(ORDER, { id })
+    .then((data) => data.order && replaceOrder(data.order))
+    .catch(reportError)
+    .finally(() => {
+      pending.delete(id);
+      if (stale.delete(id)) refreshOrder(id);
+    });
+  pending.set(id, refresh);
+  return refresh;
 }
 
 // ---- Profile and notes --------------------------------------------------------------
