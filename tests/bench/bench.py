@@ -63,6 +63,19 @@ def psql(url, sql):
     return sh("psql", url.split("?")[0], "-Atqc", sql).strip()
 
 
+# Postgres' own count of the work done (not timed, so steadier than CPU time on a noisy
+# machine): WAL bytes and records (cluster-wide), buffer accesses, rows written, commits.
+WORK = ("(SELECT wal_bytes FROM pg_stat_wal), (SELECT wal_records FROM pg_stat_wal), "
+        "blks_hit + blks_read, tup_inserted, tup_updated, tup_deleted, xact_commit "
+        "FROM pg_stat_database WHERE datname = current_database()")
+WORK_NAMES = ("WAL bytes", "WAL records", "buffer accesses", "rows inserted", "rows updated",
+              "rows deleted", "commits")
+
+
+def pg_work(url):
+    return [float(x) for x in psql(url, "SELECT " + WORK).split("|")]
+
+
 def cpu_ticks(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -291,8 +304,10 @@ def main():
                         "payment": {"provider": "test", "token": "tok_visa"}}}})
                 last = psql(url, "SELECT max(id) FROM orders")
                 reserved = int(psql(url, "SELECT coalesce(sum(reserved), 0) FROM inventory_levels"))
+                work = pg_work(url)
                 row = measure(args, server, name, bodies)
                 time.sleep(2)
+                work = [b - a for a, b in zip(work, pg_work(url))]
                 placed = psql(url, f"SELECT count(*), coalesce(sum(l.quantity), 0) FROM orders o "
                                    f"JOIN order_lines l ON l.order_id = o.id WHERE o.id > {last}")
                 orders = psql(url, f"SELECT count(*) FROM orders WHERE id > {last}")
@@ -301,6 +316,10 @@ def main():
                 negative = psql(url, "SELECT count(*) FROM inventory_levels WHERE reserved > on_hand OR on_hand < 0")
                 print(f"  orders placed: {orders}; units ordered: {units}; reserved rose by "
                       f"{reserved_now - reserved}; levels over-reserved: {negative}")
+                per = max(int(orders), 1)
+                print("  Postgres work per order (warm-up included, and the relay and "
+                      "notifications it caused): " + ", ".join(
+                          f"{n} {w / per:.1f}" for n, w in zip(WORK_NAMES, work)))
                 if reserved_now - reserved != units or negative != "0":
                     sys.exit("stock check FAILED")
                 rows.append(row)
