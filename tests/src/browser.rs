@@ -128,43 +128,39 @@ impl Browser {
         }
     }
 
-    /// Clicks the element matching `css`. The pages re-render a list when a live event
-    /// refreshes one of its entries, so an element found a moment ago may have been
-    /// replaced: then the new one is found and clicked, as a user would.
+    /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
-        let started = Instant::now();
-        loop {
-            let clicked = self
-                .wait_for(css, Duration::from_secs(10))
-                .await
-                .click()
-                .await;
-            match clicked {
-                Ok(_) => return,
-                Err(err)
-                    if err.is_stale_element_reference()
-                        && started.elapsed() < Duration::from_secs(10) => {}
-                Err(err) => panic!("click `{css}`: {err}"),
-            }
-        }
+        self.on_element(css, "click", |element| async move {
+            element.click().await.map(|_| ())
+        })
+        .await;
     }
 
-    /// Replaces the value of the input matching `css` with `text`, typed (found again if
-    /// a re-render replaced it, as `click` does).
+    /// Replaces the value of the input matching `css` with `text`, typed.
     pub async fn fill(&self, css: &str, text: &str) {
+        self.on_element(css, "type into", |element| async move {
+            element.clear().await?;
+            element.send_keys(text).await
+        })
+        .await;
+    }
+
+    /// Does `act` on the element matching `css`. The pages re-render a list when a live
+    /// event refreshes one of its entries, so an element found a moment ago may have
+    /// been replaced: then the new one is found and `act` done on it, as a user would.
+    async fn on_element<F, Fut>(&self, css: &str, what: &str, act: F)
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
         let started = Instant::now();
         loop {
-            let input = self.wait_for(css, Duration::from_secs(10)).await;
-            let typed = match input.clear().await {
-                Ok(()) => input.send_keys(text).await,
-                Err(err) => Err(err),
-            };
-            match typed {
+            match act(self.wait_for(css, Duration::from_secs(10)).await).await {
                 Ok(()) => return,
                 Err(err)
                     if err.is_stale_element_reference()
                         && started.elapsed() < Duration::from_secs(10) => {}
-                Err(err) => panic!("type into `{css}`: {err}"),
+                Err(err) => panic!("{what} `{css}`: {err}"),
             }
         }
     }
