@@ -10,6 +10,9 @@ use crate::service::Store;
 
 /// Events published per transaction.
 const BATCH: u64 = 500;
+/// Events taken off the outbox between two vacuums of it (see `Store::vacuum_outbox`);
+/// the relay also vacuums it once when it starts.
+const VACUUM_EVERY: usize = 10_000;
 
 /// Runs the relay until the runtime stops.
 pub fn spawn(store: Store, bus: Arc<dyn EventBus>, poll: Duration) -> tokio::task::JoinHandle<()> {
@@ -17,8 +20,20 @@ pub fn spawn(store: Store, bus: Arc<dyn EventBus>, poll: Duration) -> tokio::tas
     tokio::spawn(async move {
         let mut backoff =
             Backoff::new("outbox relay could not publish; events wait in the database");
+        // Vacuumed first on start: a restart follows any number of events taken.
+        let mut taken_since_vacuum = VACUUM_EVERY;
         loop {
-            match store.publish_pending(bus.as_ref(), BATCH).await {
+            let published = store.publish_pending(bus.as_ref(), BATCH).await;
+            if let Ok(n) = published {
+                taken_since_vacuum += n;
+                if taken_since_vacuum >= VACUUM_EVERY {
+                    taken_since_vacuum = 0;
+                    if let Err(err) = store.vacuum_outbox().await {
+                        tracing::warn!(error = %err, "outbox not vacuumed; the relay's claims read its dead rows until autovacuum does");
+                    }
+                }
+            }
+            match published {
                 Ok(n) if n as u64 == BATCH => continue,
                 Ok(_) => backoff.succeeded(),
                 Err(err) => {

@@ -47,12 +47,32 @@ impl Store {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        let orders: HashMap<i64, order::Model> = order::Entity::find()
+        // Only what the templates say of an order: its row has 31 columns, and the relay
+        // reads up to a batch's worth of orders at once.
+        let orders: HashMap<i64, OrderFacts> = order::Entity::find()
             .filter(order::Column::Id.is_in(wanted.iter().map(|(e, _)| e.order_id)))
+            .select_only()
+            .column(order::Column::Id)
+            .column(order::Column::Number)
+            .column(order::Column::Total)
+            .column(order::Column::Currency)
+            .column(order::Column::CancelReason)
+            .into_tuple::<(i64, String, i64, String, Option<String>)>()
             .all(txn)
             .await?
             .into_iter()
-            .map(|o| (o.id, o))
+            .map(|(id, number, total, currency, cancel_reason)| {
+                (
+                    id,
+                    OrderFacts {
+                        id,
+                        number,
+                        total,
+                        currency,
+                        cancel_reason,
+                    },
+                )
+            })
             .collect();
         let parcels: Vec<i64> = wanted
             .iter()
@@ -324,12 +344,21 @@ fn queued_literally() -> sea_orm::sea_query::SimpleExpr {
     ))
 }
 
+/// What a notification says of its order.
+struct OrderFacts {
+    id: i64,
+    number: String,
+    total: i64,
+    currency: String,
+    cancel_reason: Option<String>,
+}
+
 /// What the templates of one event may say, dates in the customer's time zone.
 fn context_of(
     event: &order_event::Model,
     kind: NotificationKind,
     customer: &customer::Model,
-    order: Option<&order::Model>,
+    order: Option<&OrderFacts>,
     parcel: Option<&fulfillment_order::Model>,
     return_number: Option<String>,
 ) -> Context {

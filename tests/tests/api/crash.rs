@@ -337,3 +337,33 @@ async fn postgres() {
     let url = fresh_postgres_database(&base, None).await;
     survives_kill_9_under_load(url, tempfile::tempdir().unwrap()).await;
 }
+
+/// The relay vacuums the outbox when it starts (and every 10,000 events it takes), so
+/// its claims never walk the dead rows of the events published before, whether
+/// autovacuum is on, off (as on this project's CI machines) or behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_vacuums_the_outbox_on_postgres() {
+    let Some(backend) = Backend::postgres() else {
+        eprintln!("TEST_DATABASE_URL is not set: the outbox vacuum not checked on Postgres");
+        return;
+    };
+    let app = orderly_tests::spawn_app(backend).await;
+    let db = Database::connect(&app.database_url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let vacuums = scalar(
+            &db,
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'event_outbox'",
+        )
+        .await;
+        if vacuums > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay never vacuumed event_outbox"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.close().await.ok();
+}
