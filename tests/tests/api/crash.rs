@@ -126,6 +126,18 @@ async fn client(app: Arc<TestApp>, me: usize, customer: String, stop: Arc<Atomic
     heard
 }
 
+/// `sql`'s value once `done` holds of it, or its last value after 15 s of asking.
+async fn scalar_within(db: &DatabaseConnection, sql: &str, done: impl Fn(i64) -> bool) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = scalar(db, sql).await;
+        if done(value) || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -297,18 +309,8 @@ async fn survives_kill_9_under_load(database_url: String, dir: tempfile::TempDir
         orders
     );
     // The outbox drains on the new process.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let waiting = scalar(&db, "SELECT COUNT(*) FROM event_outbox").await;
-        if waiting == 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{waiting} events never published"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let waiting = scalar_within(&db, "SELECT COUNT(*) FROM event_outbox", |n| n == 0).await;
+    assert_eq!(waiting, 0, "{waiting} events never published");
     db.close().await.ok();
     let unknown: usize = heard.iter().map(|h| h.unknown.len()).sum();
     let cancels: usize = heard.iter().map(|h| h.cancels).sum();
@@ -349,21 +351,12 @@ async fn the_relay_vacuums_the_outbox_on_postgres() {
     };
     let app = orderly_tests::spawn_app(backend).await;
     let db = Database::connect(&app.database_url).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let vacuums = scalar(
-            &db,
-            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'event_outbox'",
-        )
-        .await;
-        if vacuums > 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the relay never vacuumed event_outbox"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let vacuums = scalar_within(
+        &db,
+        "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'event_outbox'",
+        |n| n > 0,
+    )
+    .await;
+    assert!(vacuums > 0, "the relay never vacuumed event_outbox");
     db.close().await.ok();
 }
