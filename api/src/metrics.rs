@@ -29,6 +29,7 @@ pub struct Metrics {
     webhook_queue: IntGauge,
     notifications: IntCounterVec,
     notification_queue: IntGauge,
+    notifications_taken: IntCounterVec,
     placements: IntCounterVec,
     placement_batches: IntCounter,
     /// Held while the placement counters are brought up to the store's.
@@ -104,6 +105,14 @@ impl Metrics {
             "notification_queue_depth",
             "Notifications waiting to be sent",
         )?;
+        let notifications_taken = IntCounterVec::new(
+            Opts::new(
+                "notifications_taken_total",
+                "Notifications the sender took to send, by how: handed over by this \
+                 instance's relay as it wrote them, or claimed from the database",
+            ),
+            &["how"],
+        )?;
         let placements = IntCounterVec::new(
             Opts::new(
                 "placements_total",
@@ -120,6 +129,7 @@ impl Metrics {
         registry.register(Box::new(placement_batches.clone()))?;
         registry.register(Box::new(notifications.clone()))?;
         registry.register(Box::new(notification_queue.clone()))?;
+        registry.register(Box::new(notifications_taken.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(webhook_attempts.clone()))?;
         registry.register(Box::new(webhook_latency.clone()))?;
@@ -142,6 +152,7 @@ impl Metrics {
             webhook_queue,
             notifications,
             notification_queue,
+            notifications_taken,
             placements,
             placement_batches,
             placements_sync: Arc::default(),
@@ -201,6 +212,13 @@ impl Metrics {
     /// Counts one notification attempt by what it came to.
     pub fn notification(&self, outcome: &str) {
         self.notifications.with_label_values(&[outcome]).inc();
+    }
+
+    /// Counts notifications taken to send: `how` is `handed` or `claimed`.
+    pub fn notifications_taken(&self, how: &str, count: usize) {
+        self.notifications_taken
+            .with_label_values(&[how])
+            .inc_by(count as u64);
     }
 
     /// Sets the number of notifications waiting.

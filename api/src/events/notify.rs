@@ -1,5 +1,7 @@
-//! The notification sender: claims QUEUED notifications (written by the outbox relay),
-//! sends each through the configured sender and records the outcome. `log` stores and
+//! The notification sender: takes the QUEUED notifications the outbox relay of this
+//! process handed it (`service::handoff`) and claims the others (other instances',
+//! retries, those the hand-off had no room for), sends each through the configured
+//! sender and records the outcome. `log` stores and
 //! logs (nothing leaves the machine); `smtp` sends e-mail with `lettre`. There is no SMS
 //! gateway yet: SMS notifications are rendered, stored and logged with either sender.
 
@@ -14,11 +16,10 @@ use super::{Backoff, idle};
 use crate::domain::status::{NotificationChannel, NotificationStatus};
 use crate::metrics::Metrics;
 use crate::service::Store;
+use crate::service::handoff::LEASE;
 
 /// Notifications sent at once per instance.
 const BATCH: u64 = 16;
-/// How long a claim keeps other instances off a notification.
-const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// How often the queue depth is counted for `/metrics`.
 const DEPTH_EVERY: Duration = Duration::from_secs(5);
 
@@ -143,10 +144,13 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     let wake = store.notification_signal();
     let sender = Arc::new(sender);
+    let taking = store.take_notifications();
     tokio::spawn(async move {
+        let _taking = taking;
         let mut backoff =
             Backoff::new("notification sender could not claim; notifications wait in the database");
         let mut depth_counted = Instant::now() - DEPTH_EVERY;
+        let mut claimed_at = Instant::now();
         loop {
             if depth_counted.elapsed() >= DEPTH_EVERY {
                 depth_counted = Instant::now();
@@ -154,41 +158,67 @@ pub fn spawn(
                     metrics.notification_queue_depth(depth);
                 }
             }
-            match store.claim_notifications(BATCH, LEASE).await {
-                Ok(batch) => {
-                    backoff.succeeded();
-                    let full = batch.len() as u64 == BATCH;
-                    let sends = batch.iter().map(|n| {
-                        let sender = &sender;
-                        async move { (n, sender.send(n).await) }
-                    });
-                    let outcomes = futures_util::future::join_all(sends).await;
-                    match store.record_notification_attempts(outcomes).await {
-                        Ok(rows) => {
-                            for row in rows {
-                                metrics.notification(match row.status {
-                                    NotificationStatus::Sent => "sent",
-                                    NotificationStatus::Failed => "failed",
-                                    _ => "retrying",
-                                });
-                            }
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, notifications = batch.len(), "notification attempts not recorded; they are sent again when their lease ends");
-                        }
+            let mut batch = store.handed_notifications(BATCH as usize);
+            let handed = !batch.is_empty();
+            metrics.notifications_taken("handed", batch.len());
+            // Claimed when nothing was handed over, and at least every `poll` under a
+            // steady stream of hand-offs, so retries and other instances' rows are sent.
+            let mut full = false;
+            if !handed || claimed_at.elapsed() >= poll {
+                claimed_at = Instant::now();
+                match store.claim_notifications(BATCH, LEASE).await {
+                    Ok(claimed) => {
+                        backoff.succeeded();
+                        full = claimed.len() as u64 == BATCH;
+                        metrics.notifications_taken("claimed", claimed.len());
+                        batch.extend(claimed);
                     }
-                    if full {
+                    Err(err) if !handed => {
+                        backoff.failed(&err).await;
                         continue;
                     }
-                }
-                Err(err) => {
-                    backoff.failed(&err).await;
-                    continue;
+                    Err(err) => {
+                        tracing::warn!(error = %err, "notification sender could not claim; sending what was handed over");
+                    }
                 }
             }
-            idle(&wake, poll).await;
+            send_and_record(&store, &sender, &metrics, &batch).await;
+            // A hand-off during the sends left a wake-up: `idle` returns at once.
+            if !full {
+                idle(&wake, poll).await;
+            }
         }
     })
+}
+
+/// Sends `batch` at once and records every outcome in one transaction.
+async fn send_and_record(
+    store: &Store,
+    sender: &Sender,
+    metrics: &Metrics,
+    batch: &[notification::Model],
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let sends = batch
+        .iter()
+        .map(|n| async move { (n, sender.send(n).await) });
+    let outcomes = futures_util::future::join_all(sends).await;
+    match store.record_notification_attempts(outcomes).await {
+        Ok(rows) => {
+            for row in rows {
+                metrics.notification(match row.status {
+                    NotificationStatus::Sent => "sent",
+                    NotificationStatus::Failed => "failed",
+                    _ => "retrying",
+                });
+            }
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, notifications = batch.len(), "notification attempts not recorded; they are sent again when their lease ends");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! entity models back and typed errors that say what the client should see.
 
 pub mod api_keys;
+mod attempt_starts;
 pub mod bus;
 pub mod cancelling;
 pub mod catalog;
@@ -13,6 +14,7 @@ pub mod db;
 pub mod db_health;
 pub mod editing;
 pub mod fulfillment;
+pub mod handoff;
 mod idempotency;
 pub mod notes;
 pub mod notifications;
@@ -257,8 +259,12 @@ pub struct Store {
     templates: Arc<crate::domain::notifications::Templates>,
     /// Woken when notifications were queued, so the sender sends them at once.
     notifications_queued: Arc<tokio::sync::Notify>,
+    /// Notifications the relay leased to this process's sender, for it to send.
+    handoff: Arc<handoff::HandOff>,
     /// Placements waiting to share a transaction (Postgres; SQLite has one writer).
     placements: Option<Arc<ordering::Batcher>>,
+    /// Payment attempts waiting to share an insert (Postgres).
+    attempt_starts: Option<Arc<attempt_starts::AttemptStarts>>,
 }
 
 /// Held for as long as a write transaction runs (a no-op on Postgres).
@@ -290,6 +296,8 @@ impl Store {
             webhooks_queued: Arc::default(),
             templates: Arc::default(),
             notifications_queued: Arc::default(),
+            handoff: Arc::default(),
+            attempt_starts: placements.is_some().then(Arc::default),
             placements,
         }
     }
@@ -349,6 +357,17 @@ impl Store {
         self.notifications_queued.clone()
     }
 
+    /// Makes the caller this process's notification sender, until the guard is dropped:
+    /// the relay hands it the notifications it writes (see `handoff.rs`).
+    pub fn take_notifications(&self) -> handoff::Taking {
+        self.handoff.start_taking()
+    }
+
+    /// Up to `most` notifications the relay handed over, leased to the caller.
+    pub fn handed_notifications(&self, most: usize) -> Vec<entity::notification::Model> {
+        self.handoff.take(most)
+    }
+
     /// The same store with `payments` as its providers.
     pub fn with_payments(mut self, payments: payments::Payments) -> Self {
         self.payments = Arc::new(payments);
@@ -377,7 +396,9 @@ impl Store {
             webhooks_queued: Arc::default(),
             templates: Arc::default(),
             notifications_queued: Arc::default(),
+            handoff: Arc::default(),
             placements: None,
+            attempt_starts: None,
         }
     }
 

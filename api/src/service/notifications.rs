@@ -27,18 +27,21 @@ impl Store {
     /// Writes the notifications `events` bring, inside the relay's transaction: one per
     /// (event, channel), QUEUED, or SKIPPED when the customer turned the channel off or
     /// has no phone number for SMS. An (event, channel) written before is left alone.
-    /// Returns how many were queued to send.
+    /// Up to `lease` QUEUED ones are written leased to this process's sender: they come
+    /// back, for the caller to hand over once its transaction commits (`handoff.rs`).
+    /// Returns how many were queued to send, and those leased.
     pub(crate) async fn queue_notifications(
         &self,
         txn: &impl ConnectionTrait,
         events: &[order_event::Model],
-    ) -> Result<usize> {
+        lease: usize,
+    ) -> Result<(usize, Vec<notification::Model>)> {
         let wanted: Vec<(&order_event::Model, NotificationKind)> = events
             .iter()
             .filter_map(|e| kind_of(e.event_type).map(|k| (e, k)))
             .collect();
         if wanted.is_empty() {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         let customers: HashMap<i64, customer::Model> = customer::Entity::find()
             .filter(customer::Column::Id.is_in(wanted.iter().map(|(e, _)| e.customer_id)))
@@ -105,7 +108,8 @@ impl Store {
                 .collect()
         };
         let now = self.clock().now();
-        let mut rows = Vec::new();
+        let mut room = lease;
+        let (mut rows, mut leased) = (Vec::new(), Vec::new());
         let mut queued = 0;
         for (event, kind) in wanted {
             let Some(customer) = customers.get(&event.customer_id) else {
@@ -148,10 +152,11 @@ impl Store {
                             Some(format!("template: {err}")),
                         ),
                     };
-                if status == NotificationStatus::Queued {
-                    queued += 1;
-                }
-                rows.push(notification::ActiveModel {
+                let queue = status == NotificationStatus::Queued;
+                queued += usize::from(queue);
+                let lease = queue && room > 0;
+                room -= usize::from(lease);
+                let row = notification::ActiveModel {
                     customer_id: Set(customer.id),
                     order_id: Set(order.map(|o| o.id)),
                     event_id: Set(event.id),
@@ -164,20 +169,18 @@ impl Store {
                     attempts: Set(0),
                     last_error: Set(error),
                     next_attempt_at: Set((status == NotificationStatus::Queued).then_some(now)),
-                    locked_until: Set(None),
+                    locked_until: Set(lease.then(|| now + super::handoff::LEASE)),
                     created_at: Set(now),
                     sent_at: Set(None),
                     ..Default::default()
-                });
+                };
+                if lease { &mut leased } else { &mut rows }.push(row);
             }
         }
-        super::queue::insert_new(
-            txn,
-            rows,
-            [notification::Column::EventId, notification::Column::Channel],
-        )
-        .await?;
-        Ok(queued)
+        let unique = [notification::Column::EventId, notification::Column::Channel];
+        let leased = super::queue::insert_new_returning(txn, leased, unique).await?;
+        super::queue::insert_new(txn, rows, unique).await?;
+        Ok((queued, leased))
     }
 
     /// Claims up to `limit` QUEUED notifications that are due, for `lease`.

@@ -71,8 +71,11 @@ impl Store {
             .exec(&txn)
             .await?;
         let queued = self.queue_webhooks(&txn, &rows).await?;
-        let told = self.queue_notifications(&txn, &rows).await?;
+        let (told, leased) = self
+            .queue_notifications(&txn, &rows, self.handoff.room())
+            .await?;
         txn.commit().await?;
+        self.handoff.give(leased);
         if queued > 0 {
             self.webhooks_queued();
         }

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use entity::payment_attempt::{self, Column};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::ordering::{Actor, PlaceOrder};
 use super::payments::{Authorization, PaymentError, PaymentProvider};
@@ -118,28 +120,36 @@ impl Store {
             .await?)
     }
 
-    /// Writes (and commits) a new STARTED attempt.
+    /// Writes (and commits) a new STARTED attempt: on Postgres in a group with the
+    /// attempts of whatever else is being placed (`attempt_starts.rs`), and alone if that
+    /// group failed.
     async fn start_attempt(&self, ask: &Ask<'_>) -> Result<i64> {
         let now = self.clock().now();
+        let row = payment_attempt::Model {
+            id: 0,
+            provider: ask.input.provider.clone(),
+            principal: ask.actor.name.clone(),
+            client_key: ask.input.idempotency_key.clone(),
+            request_hash: ask.fingerprint.to_owned(),
+            amount: ask.amount,
+            currency: ask.currency.to_owned(),
+            status: PaymentAttemptStatus::Started,
+            provider_reference: None,
+            order_id: None,
+            attempts: 0,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if let Some(starts) = &self.attempt_starts
+            && let Some(id) = starts.start(self, row.clone()).await
+        {
+            return Ok(id);
+        }
+        let mut row: payment_attempt::ActiveModel = row.into();
+        row.id = NotSet;
         let _turn = self.write_turn().await;
-        let inserted = payment_attempt::Entity::insert(payment_attempt::ActiveModel {
-            provider: Set(ask.input.provider.clone()),
-            principal: Set(ask.actor.name.clone()),
-            client_key: Set(ask.input.idempotency_key.clone()),
-            request_hash: Set(ask.fingerprint.to_owned()),
-            amount: Set(ask.amount),
-            currency: Set(ask.currency.to_owned()),
-            status: Set(PaymentAttemptStatus::Started),
-            provider_reference: Set(None),
-            order_id: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        })
-        .exec(self.db())
-        .await?;
+        let inserted = payment_attempt::Entity::insert(row).exec(self.db()).await?;
         Ok(inserted.last_insert_id)
     }
 

@@ -39,6 +39,32 @@ where
     Ok(inserted)
 }
 
+/// As `insert_new`, returning the rows that were new.
+pub(super) async fn insert_new_returning<A, C>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    unique: impl IntoIterator<Item = C>,
+) -> Result<Vec<<A::Entity as EntityTrait>::Model>>
+where
+    A: ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+    C: IntoIden,
+{
+    let unique = OnConflict::columns(unique).do_nothing().to_owned();
+    let mut inserted = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
+        inserted.extend(
+            <A::Entity as EntityTrait>::insert_many(chunk)
+                .on_conflict(unique.clone())
+                .exec_with_returning(db)
+                .await?,
+        );
+    }
+    Ok(inserted)
+}
+
 /// The columns a leased queue claims by.
 pub(super) struct LeaseColumns<C> {
     /// The primary key.

@@ -209,6 +209,16 @@ async fn customers_hear_of_their_orders_in_their_time_zone(app: TestApp, smtp: S
         metrics.contains("orderly_notifications_total{outcome=\"sent\"} 5"),
         "{metrics}"
     );
+    // Each came from the relay that wrote it, leased to this instance's sender: none
+    // was claimed from the database again.
+    assert!(
+        metrics.contains("orderly_notifications_taken_total{how=\"handed\"} 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("orderly_notifications_taken_total{how=\"claimed\"} 0"),
+        "{metrics}"
+    );
 }
 
 async fn operators_templates_replace_the_built_in_ones(app: TestApp, smtp: SmtpServer) {

@@ -266,7 +266,47 @@ async fn placements_that_fail_after_authorising_void_at_once(app: TestApp) {
     assert_eq!(reserved_panels(&app).await, 6);
 }
 
+/// Placements at once write their payment attempts together on Postgres (one insert for
+/// whatever is waiting): each order still takes the attempt it authorised with, even
+/// among identical requests, and nothing is held for nothing.
+async fn attempts_started_together_each_belong_to_their_own_order(app: TestApp) {
+    let reno = app.create_location("RNO", "US").await;
+    app.upsert_sku("SOLAR-6KW", "8999.00").await;
+    app.set_stock(&reno, "SOLAR-6KW", 100).await;
+    let customer = app
+        .create_customer("dana@example.com", "Dana Reyes", "America/Los_Angeles")
+        .await;
+    // 24 at once, in pairs of identical requests, of 1 to 4 panels (4 different amounts).
+    let tries = (0..24).map(|i| {
+        let mut input = checkout(&customer, "tok_visa", None);
+        input["lines"] = json!([{ "sku": "SOLAR-6KW", "quantity": 1 + (i / 2) % 4 }]);
+        place(&app, input)
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert!(
+            body["data"]["placeOrder"]["order"]["id"].is_string(),
+            "{body}"
+        );
+    }
+    assert_eq!(attempt_states(&app).await, vec!["ORDERED=24".to_owned()]);
+    // Each order's attempt is the one whose key authorised its payment, for its amount.
+    let matched = rows(
+        &app,
+        "SELECT COUNT(DISTINCT a.order_id) AS n FROM payment_attempts a \
+         JOIN payments p ON p.order_id = a.order_id AND p.provider_reference = a.provider_reference \
+         JOIN orders o ON o.id = a.order_id AND o.total = a.amount",
+    )
+    .await;
+    assert_eq!(matched[0].try_get::<i64>("", "n").unwrap(), 24);
+    assert!(orphans(&app).await.is_empty(), "nothing held for nothing");
+    assert_eq!(app.payments.authorizations().len(), 24);
+    assert_eq!(reserved_panels(&app).await, 60);
+}
+
 backend_tests! {
+    attempts_started_together_each_belong_to_their_own_order => Options::default();
     a_retry_after_a_cut_off_placement_reuses_the_first_authorisation => crash_options();
     authorisations_no_order_took_are_voided_by_the_sweeper => crash_options();
     placements_that_fail_after_authorising_void_at_once => crash_options();

@@ -227,10 +227,13 @@ impl Store {
     }
 }
 
-/// Reserves every plan's stock, summed per level: the levels are locked in (location,
-/// SKU) order first, as single placements lock them, so nothing deadlocks, then changed
-/// in one conditional update. False (and the caller rolls back) when any level is
-/// short.
+/// Reserves every plan's stock, summed per level, in one conditional update that first
+/// locks the levels in (location, SKU) order — its `FOR UPDATE` sub-select is the only
+/// place it takes a lock, and the update changes only rows that sub-select locked — so
+/// batches and single placements, which lock in the same order, never deadlock. A
+/// level changed since the statement began is checked again at its newest (Postgres
+/// re-evaluates an updated row's conditions under read committed). False (and the caller
+/// rolls back) when any level is short.
 async fn reserve_all<'a>(
     txn: &DatabaseTransaction,
     plans: impl Iterator<Item = &'a Plan>,
@@ -243,9 +246,6 @@ async fn reserve_all<'a>(
                 *wanted.entry((allocation.location.0, sku.0)).or_default() += i64::from(*qty);
             }
         }
-    }
-    if wanted.len() > 1 {
-        lock_in_order(txn, &wanted).await?;
     }
     let rows: Vec<String> = (0..wanted.len())
         .map(|i| {
@@ -263,13 +263,27 @@ async fn reserve_all<'a>(
             .iter()
             .flat_map(|((l, s), q)| [Value::from(*l), Value::from(*s), Value::from(*q)]),
     );
+    // One level needs no order: the update locks just it.
+    let locked = if wanted.len() > 1 {
+        ", (SELECT id FROM inventory_levels \
+           WHERE (location_id, sku_id) IN (SELECT location_id, sku_id FROM w) \
+           ORDER BY location_id, sku_id FOR UPDATE) AS locked"
+    } else {
+        ""
+    };
+    let only_locked = if locked.is_empty() {
+        ""
+    } else {
+        " AND l.id = locked.id"
+    };
     let reserve = Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
-            "UPDATE inventory_levels AS l SET reserved = l.reserved + w.qty, \
+            "WITH w(location_id, sku_id, qty) AS (VALUES {}) \
+             UPDATE inventory_levels AS l SET reserved = l.reserved + w.qty, \
              version = l.version + 1, updated_at = $1 \
-             FROM (VALUES {}) AS w(location_id, sku_id, qty) \
-             WHERE l.location_id = w.location_id AND l.sku_id = w.sku_id \
+             FROM w{locked} \
+             WHERE l.location_id = w.location_id AND l.sku_id = w.sku_id{only_locked} \
              AND l.on_hand - l.reserved >= w.qty",
             rows.join(", ")
         ),
@@ -277,30 +291,4 @@ async fn reserve_all<'a>(
     );
     let changed = txn.execute_raw(reserve).await?.rows_affected();
     Ok(usize::try_from(changed).ok() == Some(wanted.len()))
-}
-
-/// Locks the levels in (location, SKU) order (one update of several rows would lock them
-/// in whatever order its join meets them).
-async fn lock_in_order(
-    txn: &DatabaseTransaction,
-    wanted: &BTreeMap<(i64, i64), i64>,
-) -> Result<()> {
-    let keys: Vec<String> = (0..wanted.len())
-        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-        .collect();
-    let values: Vec<Value> = wanted
-        .keys()
-        .flat_map(|(l, s)| [Value::from(*l), Value::from(*s)])
-        .collect();
-    let lock = Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "SELECT id FROM inventory_levels WHERE (location_id, sku_id) IN ({}) \
-             ORDER BY location_id, sku_id FOR UPDATE",
-            keys.join(", ")
-        ),
-        values,
-    );
-    txn.execute_raw(lock).await?;
-    Ok(())
 }

@@ -35,7 +35,7 @@ impl Store {
             .filter(event_outbox::Column::EventId.is_in(events.iter().map(|e| e.id)))
             .exec(&txn)
             .await?;
-        self.queue_notifications(&txn, &events).await?;
+        self.queue_notifications(&txn, &events, 0).await?;
         let at_the_event = || {
             Expr::cust(
                 "(SELECT \"order_events\".\"occurred_at\" FROM \"order_events\" \
