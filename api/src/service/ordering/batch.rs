@@ -264,17 +264,15 @@ async fn reserve_all<'a>(
             .flat_map(|((l, s), q)| [Value::from(*l), Value::from(*s), Value::from(*q)]),
     );
     // One level needs no order: the update locks just it.
-    let locked = if wanted.len() > 1 {
-        ", (SELECT id FROM inventory_levels \
-           WHERE (location_id, sku_id) IN (SELECT location_id, sku_id FROM w) \
-           ORDER BY location_id, sku_id FOR UPDATE) AS locked"
+    let (locked, only_locked) = if wanted.len() > 1 {
+        (
+            ", (SELECT id FROM inventory_levels \
+               WHERE (location_id, sku_id) IN (SELECT location_id, sku_id FROM w) \
+               ORDER BY location_id, sku_id FOR UPDATE) AS locked",
+            " AND l.id = locked.id",
+        )
     } else {
-        ""
-    };
-    let only_locked = if locked.is_empty() {
-        ""
-    } else {
-        " AND l.id = locked.id"
+        ("", "")
     };
     let reserve = Statement::from_sql_and_values(
         DbBackend::Postgres,
