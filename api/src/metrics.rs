@@ -113,6 +113,10 @@ impl Metrics {
             ),
             &["how"],
         )?;
+        // Both series from the start, at 0: the sender counts only what it took.
+        for how in ["handed", "claimed"] {
+            notifications_taken.with_label_values(&[how]);
+        }
         let placements = IntCounterVec::new(
             Opts::new(
                 "placements_total",
@@ -216,6 +220,9 @@ impl Metrics {
 
     /// Counts notifications taken to send: `how` is `handed` or `claimed`.
     pub fn notifications_taken(&self, how: &str, count: usize) {
+        if count == 0 {
+            return;
+        }
         self.notifications_taken
             .with_label_values(&[how])
             .inc_by(count as u64);

@@ -11,13 +11,12 @@
 //! each caller writes its attempt alone, which has the exact error.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use entity::payment_attempt;
 use sea_orm::EntityTrait;
-use tokio::sync::oneshot;
 
 use super::Store;
+use super::group_commit::GroupCommit;
 
 /// Most attempts in one insert.
 const MOST: usize = 16;
@@ -39,22 +38,15 @@ fn key_of(row: &payment_attempt::Model) -> Key {
     )
 }
 
-struct Waiting {
-    row: payment_attempt::Model,
-    answer: oneshot::Sender<Option<i64>>,
-}
-
 /// The attempts waiting to be written, and the turns to write them.
 pub(crate) struct AttemptStarts {
-    waiting: std::sync::Mutex<Vec<Waiting>>,
-    turns: Arc<tokio::sync::Semaphore>,
+    queue: GroupCommit<payment_attempt::Model, i64>,
 }
 
 impl Default for AttemptStarts {
     fn default() -> Self {
         Self {
-            waiting: std::sync::Mutex::default(),
-            turns: Arc::new(tokio::sync::Semaphore::new(WRITERS)),
+            queue: GroupCommit::new(WRITERS, MOST),
         }
     }
 }
@@ -63,42 +55,21 @@ impl AttemptStarts {
     /// Writes `row` (its id unset) in the next group and answers its id; `None` when the
     /// group failed: write it alone.
     pub(crate) async fn start(&self, store: &Store, row: payment_attempt::Model) -> Option<i64> {
-        let (answer, answered) = oneshot::channel();
-        self.lock_waiting().push(Waiting { row, answer });
-        // Queued before the turn was asked for: a turn taken after now writes it, if an
-        // earlier one has not.
-        let turn = self.turns.clone().acquire_owned().await.ok()?;
-        let group: Vec<Waiting> = {
-            let mut waiting = self.lock_waiting();
-            let n = waiting.len().min(MOST);
-            waiting.drain(..n).collect()
-        };
-        if group.is_empty() {
-            drop(turn);
-        } else {
-            // In a task of its own: the group is other callers' attempts too, and must be
-            // answered even if this caller goes away.
-            let store = store.clone();
-            tokio::spawn(async move {
-                write_group(&store, group).await;
-                drop(turn);
-            });
-        }
-        answered.await.ok().flatten()
-    }
-
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
-        // Pushing and draining cannot leave the queue half-changed.
-        self.waiting
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.queue
+            .submit(row, |rows| {
+                let store = store.clone();
+                async move { write_group(&store, rows).await }
+            })
+            .await
     }
 }
 
-/// One insert, one commit (the insert's own), every caller answered.
-async fn write_group(store: &Store, group: Vec<Waiting>) {
-    let rows = group.iter().map(|w| {
-        let mut row: payment_attempt::ActiveModel = w.row.clone().into();
+/// One insert, one commit (the insert's own): each row's id, matched by content, or
+/// `None` for each when the insert failed. A caller whose id comes back `None` writes
+/// its attempt alone, and one that went away leaves it STARTED for the sweeper.
+async fn write_group(store: &Store, group: Vec<payment_attempt::Model>) -> Vec<Option<i64>> {
+    let rows = group.iter().map(|row| {
+        let mut row: payment_attempt::ActiveModel = row.clone().into();
         row.id = sea_orm::ActiveValue::NotSet;
         row
     });
@@ -116,10 +87,8 @@ async fn write_group(store: &Store, group: Vec<Waiting>) {
             tracing::debug!(error = %err, attempts = group.len(), "attempt group not written; writing each alone");
         }
     }
-    for waiting in group {
-        let id = ids.get_mut(&key_of(&waiting.row)).and_then(Vec::pop);
-        // A caller that went away has nobody to answer; its attempt is STARTED and the
-        // sweeper releases it.
-        let _ = waiting.answer.send(id);
-    }
+    group
+        .iter()
+        .map(|row| ids.get_mut(&key_of(row)).and_then(Vec::pop))
+        .collect()
 }

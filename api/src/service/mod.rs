@@ -14,6 +14,7 @@ pub mod db;
 pub mod db_health;
 pub mod editing;
 pub mod fulfillment;
+mod group_commit;
 pub mod handoff;
 mod idempotency;
 pub mod notes;

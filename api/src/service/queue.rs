@@ -27,16 +27,13 @@ where
     C: IntoIden,
 {
     let unique = OnConflict::columns(unique).do_nothing().to_owned();
-    let mut inserted = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
-        inserted += <A::Entity as EntityTrait>::insert_many(chunk)
+    let counts = in_chunks(rows, |chunk| {
+        <A::Entity as EntityTrait>::insert_many(chunk)
             .on_conflict(unique.clone())
             .exec_without_returning(db)
-            .await?;
-    }
-    Ok(inserted)
+    })
+    .await?;
+    Ok(counts.into_iter().sum())
 }
 
 /// As `insert_new`, returning the rows that were new.
@@ -51,18 +48,26 @@ where
     C: IntoIden,
 {
     let unique = OnConflict::columns(unique).do_nothing().to_owned();
-    let mut inserted = Vec::with_capacity(rows.len());
+    let chunks = in_chunks(rows, |chunk| {
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .on_conflict(unique.clone())
+            .exec_with_returning(db)
+    })
+    .await?;
+    Ok(chunks.into_iter().flatten().collect())
+}
+
+/// Runs `insert` on `rows`, `INSERT_CHUNK` at a time, and answers each chunk's result.
+async fn in_chunks<A, T, Fut>(rows: Vec<A>, mut insert: impl FnMut(Vec<A>) -> Fut) -> Result<Vec<T>>
+where
+    Fut: std::future::Future<Output = std::result::Result<T, sea_orm::DbErr>>,
+{
+    let mut results = Vec::with_capacity(rows.len().div_ceil(INSERT_CHUNK));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
-        inserted.extend(
-            <A::Entity as EntityTrait>::insert_many(chunk)
-                .on_conflict(unique.clone())
-                .exec_with_returning(db)
-                .await?,
-        );
+        results.push(insert(rows.by_ref().take(INSERT_CHUNK).collect()).await?);
     }
-    Ok(inserted)
+    Ok(results)
 }
 
 /// The columns a leased queue claims by.

@@ -14,19 +14,18 @@
 //! orders share a commit.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use entity::{order, sku};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, Value};
-use tokio::sync::oneshot;
 
 use super::write::{Claims, Part, write_orders};
 use super::{Actor, OrderHead, PlaceOrder};
 use crate::domain::pricing::Totals;
 use crate::domain::routing::Plan;
 use crate::domain::status::PaymentStatus;
+use crate::service::group_commit::GroupCommit;
 use crate::service::{Result, Store};
 
 /// Most orders in one batch. Larger batches cost Postgres more per order, not less, on
@@ -80,12 +79,6 @@ impl Job {
     }
 }
 
-/// A job and where its answer goes: the order written, or `None` to place it alone.
-struct Waiting {
-    job: Job,
-    answer: oneshot::Sender<Option<order::Model>>,
-}
-
 /// How placements were written, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlacementCounts {
@@ -99,10 +92,7 @@ pub struct PlacementCounts {
 
 /// The queue of placements waiting for a batch, and the turns to write one.
 pub(crate) struct Batcher {
-    waiting: std::sync::Mutex<Vec<Waiting>>,
-    /// One permit per batch being written (moved into its task, so a caller that goes
-    /// away cannot end the turn early).
-    turns: Arc<tokio::sync::Semaphore>,
+    queue: GroupCommit<Job, order::Model>,
     batches: AtomicU64,
     batched: AtomicU64,
     single: AtomicU64,
@@ -111,8 +101,7 @@ pub(crate) struct Batcher {
 impl Default for Batcher {
     fn default() -> Self {
         Self {
-            waiting: std::sync::Mutex::default(),
-            turns: Arc::new(tokio::sync::Semaphore::new(WRITERS)),
+            queue: GroupCommit::new(WRITERS, MOST),
             batches: AtomicU64::default(),
             batched: AtomicU64::default(),
             single: AtomicU64::default(),
@@ -124,33 +113,12 @@ impl Batcher {
     /// Writes the job in the next batch. `None`: the batch was rolled back, place the
     /// order alone.
     pub(super) async fn place(&self, store: &Store, job: Job) -> Option<order::Model> {
-        let (answer, answered) = oneshot::channel();
-        self.lock_waiting().push(Waiting { job, answer });
-        // Whoever gets the turn takes what is waiting. This job was queued before the
-        // turn was asked for, so a turn taken after now writes it, if an earlier one
-        // has not.
-        let Ok(turn) = self.turns.clone().acquire_owned().await else {
-            // Never closed. Were it, a later batch could still write this job; the
-            // single path then finds the payment attempt taken and writes nothing.
-            return None;
-        };
-        let batch: Vec<Waiting> = {
-            let mut waiting = self.lock_waiting();
-            let n = waiting.len().min(MOST);
-            waiting.drain(..n).collect()
-        };
-        if batch.is_empty() {
-            drop(turn);
-        } else {
-            // In a task of its own: the batch is other callers' orders too, and must
-            // neither be cut off nor answered twice if this caller is dropped.
-            let store = store.clone();
-            tokio::spawn(async move {
-                store.write_batch(batch).await;
-                drop(turn);
-            });
-        }
-        answered.await.ok().flatten()
+        self.queue
+            .submit(job, |jobs| {
+                let store = store.clone();
+                async move { store.write_batch(jobs).await }
+            })
+            .await
     }
 
     /// Counts one order committed on its own.
@@ -165,21 +133,12 @@ impl Batcher {
             single: self.single.load(Ordering::Relaxed),
         }
     }
-
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
-        // A panic while holding this lock cannot leave the queue half-changed.
-        self.waiting
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }
 
 impl Store {
-    /// Writes a batch and answers every job in it.
-    async fn write_batch(&self, batch: Vec<Waiting>) {
-        let (jobs, answers): (Vec<Job>, Vec<_>) =
-            batch.into_iter().map(|w| (w.job, w.answer)).unzip();
-        let written = match self.write_jobs(&jobs).await {
+    /// Writes a batch: each job's order, or `None` for each when it was rolled back.
+    async fn write_batch(&self, jobs: Vec<Job>) -> Vec<Option<order::Model>> {
+        match self.write_jobs(&jobs).await {
             Ok(Some(orders)) => {
                 self.events_committed();
                 self.stock_changed(
@@ -203,10 +162,6 @@ impl Store {
                 tracing::debug!(error = %err, orders = jobs.len(), "batch rolled back; placing its orders one at a time");
                 vec![None; jobs.len()]
             }
-        };
-        for (answer, order) in answers.into_iter().zip(written) {
-            // A caller that went away has nobody to answer; its order stands.
-            let _ = answer.send(order);
         }
     }
 
