@@ -23,6 +23,7 @@ Needs wrk (apt-get install wrk) and psql. Profiling: see tests/bench/README.md.
 """
 
 import argparse
+import glob
 import json
 import os
 import random
@@ -113,10 +114,15 @@ class Server:
         self.url = f"http://{env['ORDERLY_BIND']}"
         self.log = open(os.path.join(args.work, "server.log"), "w")
         cmd = [BIN, "serve"]
+        if args.callgrind:
+            # Instructions, not seconds: the same count for the same binary and requests
+            # whatever the machine's neighbours do. Instrumentation is switched on after start-up.
+            cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                   f"--callgrind-out-file={args.work}/callgrind.out"] + cmd
         if not args.no_pin:
             cmd = ["taskset", "-c", "0"] + cmd
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=self.log)
-        for _ in range(200):
+        for _ in range(3000 if args.callgrind else 200):
             try:
                 urllib.request.urlopen(self.url + "/ready", timeout=1)
                 break
@@ -206,6 +212,33 @@ def measure(args, server, name, bodies):
     return row
 
 
+def instructions(args, server, name, bodies):
+    """Runs `bodies` one after another (after a warm-up of 20) with callgrind collecting
+    and prints the server's instructions per request: every thread, background tasks
+    included, from the request's bytes arriving to its answer leaving."""
+    def send(body):
+        req = urllib.request.Request(server.url + "/graphql", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json",
+                                              "authorization": "Bearer " + server.token})
+        answer = json.load(urllib.request.urlopen(req, timeout=120))
+        if answer.get("errors"):
+            sys.exit(f"{name}: GraphQL error: {answer['errors']}")
+    for body in bodies[:20]:
+        send(body)
+    pid = str(server.proc.pid)
+    subprocess.run(["callgrind_control", "--instr=on", pid], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["callgrind_control", "-z", pid], check=True, stdout=subprocess.DEVNULL)
+    n = args.callgrind
+    for i in range(n):
+        send(bodies[i % len(bodies)])
+    subprocess.run(["callgrind_control", "-d", name, pid], check=True, stdout=subprocess.DEVNULL)
+    dumps = sorted(glob.glob(os.path.join(args.work, "callgrind.out*")), key=os.path.getmtime)
+    with open(dumps[-1]) as f:
+        total = next(int(l.split()[1]) for l in f if l.startswith(("summary:", "totals:")))
+    print(f"  run: {name}  requests: {n}  server instructions/req: {total / n:,.0f}  "
+          f"(callgrind dump: {dumps[-1]})", flush=True)
+
+
 def idle_statements(server, query, variables, times=20):
     time.sleep(2)  # requests still queued when the last run's wrk stopped finish first
     before = server.statements()
@@ -230,6 +263,10 @@ def main():
     p.add_argument("--perf", metavar="DIR",
                    help="record a perf profile of the server during each run into DIR "
                         "(build with --profile profiling and set ORDERLY_BIN)")
+    p.add_argument("--callgrind", type=int, metavar="N", default=0,
+                   help="q1/q2 only: run the server under valgrind's callgrind and print its "
+                        "instructions per request over N sequential requests (steady on a "
+                        "noisy machine, where req/s and CPU time are not)")
     p.add_argument("--perf-flat", action="store_true",
                    help="with --perf: no call graphs (a flat profile; the release binary will do)")
     args = p.parse_args()
@@ -279,7 +316,11 @@ def main():
                      for e in light]
         for name in runs:
             print(name, flush=True)
-            if name == "q1":
+            if args.callgrind and name in ("q1", "q2"):
+                instructions(args, server, name, [
+                    {"query": Q1, "variables": {"id": i}} for i in order_ids] if name == "q1"
+                    else [{"query": Q2, "variables": {"c": c}} for c in heavy_ids])
+            elif name == "q1":
                 print(f"  SQL statements idle: {idle_statements(server, Q1, {'id': order_ids[0]}):.1f}")
                 rows.append(measure(args, server, name, [
                     {"query": Q1, "variables": {"id": i}} for i in order_ids]))
@@ -329,10 +370,11 @@ def main():
         server.stop()
         if not args.no_pin:
             pin_postgres("0-%d" % (os.cpu_count() - 1))
-    print()
-    keys = list(rows[0].keys()) if rows else []
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
+    if rows:
+        print()
+        keys = list(rows[0].keys())
+        print("| " + " | ".join(keys) + " |")
+        print("|" + "---|" * len(keys))
     for row in rows:
         print("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
     errors = open(os.path.join(args.work, "server.log")).read().count('"level":"ERROR"')
