@@ -19,6 +19,7 @@ mod orders;
 mod payments;
 mod profile;
 mod returns;
+mod rows;
 mod schema;
 mod security;
 mod transport;
