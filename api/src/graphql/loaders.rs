@@ -163,11 +163,6 @@ loader!(WebhookSubscriptionId => webhook_subscription::Model, |s, ids| s.webhook
 loader!(RefundOfReturn => refund::Model, |s, ids| s.refunds_by_returns(&ids), |k: RefundOfReturn| k.0);
 
 /// Loads one value for `key` through the request's loader.
-///
-/// The DataLoader's part is boxed: a field's future is as large as the largest of its
-/// object's field futures, and async-graphql allocates and copies one for every field it
-/// resolves — `number` included. Unboxed, the loader's state made every field of an
-/// order, line or SKU pay for it; boxed, only a load that misses the read-ahead does.
 pub async fn load<K, V>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<V>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
@@ -181,9 +176,7 @@ where
         return Ok(Some(found));
     }
     let loaders = ctx.data::<Loaders>()?;
-    Box::pin(loaders.load_one(key))
-        .await
-        .map_err(|e| internal(&*e))
+    loaders.load_one(key).await.map_err(|e| internal(&*e))
 }
 
 /// Loads a value that must exist (a foreign key); a missing row is an internal error.

@@ -106,22 +106,22 @@ impl Customer {
             customer: Some(owner),
             ..OrderQuery::default()
         };
-        // Boxed, as `loaders::load` explains: otherwise every field of every customer
-        // would carry room for these queries.
-        let page = Box::pin(ctx.data::<Store>()?.orders_page(
-            &query,
-            OrderSort::PlacedAt,
-            false,
-            Visibility::OwnedBy(owner),
-            &request,
-        ))
-        .await
-        .map_err(query_error)?;
+        let page = ctx
+            .data::<Store>()?
+            .orders_page(
+                &query,
+                OrderSort::PlacedAt,
+                false,
+                Visibility::OwnedBy(owner),
+                &request,
+            )
+            .await
+            .map_err(query_error)?;
         // One customer's orders (`me`, `customer(id)`): read ahead like `orders`.
         if !crate::graphql::prefetch::inside_a_list(ctx) {
             let orders: Vec<_> = page.items.iter().map(|(_, o)| o).collect();
             let nodes = crate::graphql::prefetch::connection_nodes(&ctx.look_ahead());
-            Box::pin(crate::graphql::prefetch::orders(ctx, &orders, &nodes)).await?;
+            crate::graphql::prefetch::orders(ctx, &orders, &nodes).await?;
         }
         Ok(connection(page, Order))
     }

@@ -108,15 +108,15 @@ impl Order {
                 format!("must be between 0 and {MAX_EVENTS}"),
             )));
         }
-        // Boxed, as `loaders::load` explains: otherwise every field of every order
-        // would carry room for this query.
-        let rows = Box::pin(ctx.data::<Store>()?.order_events(
-            OrderId(self.0.id),
-            after_sequence.unwrap_or(0).max(0),
-            limit as u64,
-        ))
-        .await
-        .map_err(query_error)?;
+        let rows = ctx
+            .data::<Store>()?
+            .order_events(
+                OrderId(self.0.id),
+                after_sequence.unwrap_or(0).max(0),
+                limit as u64,
+            )
+            .await
+            .map_err(query_error)?;
         let who = principal(ctx);
         Ok(rows
             .into_iter()
