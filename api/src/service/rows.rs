@@ -13,9 +13,10 @@
 //! column's type against the Rust type, which `Row::try_get` repeats for every value
 //! (for a `String`, six type comparisons; with it, decoding was ~18% of a 50-order
 //! page's instructions): these columns are ours, created by our migrations with the
-//! types the entities declare, and a test reads every kind of value back. Decoding stays
-//! checked — a value that does not decode (bad UTF-8, a NULL in a non-null field) is an
-//! error, never a wrong value.
+//! types the entities declare, and a test reads every model both ways and requires the
+//! same rows. A value that does not decode (bad UTF-8, a NULL in a non-null field) is
+//! still an error; a column whose type drifted from its entity's would not be caught
+//! here, which is why that test compares against SeaORM's checked decoding.
 
 use sea_orm::sqlx::Row;
 use sea_orm::{
