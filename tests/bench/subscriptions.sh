@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: N WebSocket subscribers on one instance; commit -> frame latency, frames/s,
-# server memory per idle subscription. Env: SUBSCRIBERS (10000), ORDERS (100),
+# server memory per idle subscription. Env: SUBSCRIBERS (10000), PER_SOCKET (1; graphql-ws
+# multiplexes up to 100 subscriptions on one socket), ORDERS (100),
 # CHANGES (300), CONCURRENCY (4), DATABASE_URL (default: temp SQLite), REDIS_URL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

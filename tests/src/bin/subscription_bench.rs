@@ -1,11 +1,13 @@
 //! Subscription benchmark: starts the release `orderly` server as its own process, opens
-//! N WebSocket subscriptions (`orderUpdated`, spread over K orders), measures the server's
+//! N WebSocket subscriptions (`orderUpdated`, spread over K orders, P to a socket as a
+//! portal multiplexes them over graphql-ws), measures the server's
 //! memory per idle subscription, then drives M status changes and reports the time from
 //! sending each mutation to every subscriber's frame (an upper bound on commit → frame),
 //! frames per second, and errors.
 //!
 //! Run through `tests/bench/subscriptions.sh`; settings come from the environment:
-//! SUBSCRIBERS (10000), ORDERS (100), CHANGES (300), CONCURRENCY (4), ORDERLY_BIN,
+//! SUBSCRIBERS (10000), PER_SOCKET (1, at most the server's 100), ORDERS (100), CHANGES
+//! (300), CONCURRENCY (4), ORDERLY_BIN,
 //! DATABASE_URL (default: a temporary SQLite file), REDIS_URL (optional).
 
 // A command-line report: its output is the point.
@@ -98,6 +100,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let subscribers = setting("SUBSCRIBERS", 10_000);
+    let per_socket = setting("PER_SOCKET", 1).clamp(1, 100);
+    let sockets = subscribers.div_ceil(per_socket);
     let orders = setting("ORDERS", 100).max(1);
     let changes = setting("CHANGES", 300);
     let concurrency = setting("CONCURRENCY", 4).max(1);
@@ -203,16 +207,19 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kib(pid)?;
 
-    // N subscriptions.
+    // N subscriptions over N / P sockets; subscription j of socket s is the
+    // (s * P + j)th, on order (s * P + j) % K.
     let received: Arc<Mutex<Vec<(usize, i64, Instant)>>> = Arc::default();
     let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let opened = Instant::now();
-    let mut readers = Vec::with_capacity(subscribers);
-    for batch in (0..subscribers).collect::<Vec<_>>().chunks(250) {
+    let mut readers = Vec::with_capacity(sockets);
+    for batch in (0..sockets).collect::<Vec<_>>().chunks(250) {
         let mut connecting = Vec::new();
-        for &i in batch {
-            let order = i % orders;
-            let order_id = order_ids[order].clone();
+        for &s in batch {
+            let watched: Vec<(usize, String)> = (s * per_socket
+                ..((s + 1) * per_socket).min(subscribers))
+                .map(|i| (i % orders, order_ids[i % orders].clone()))
+                .collect();
             let token = token.clone();
             connecting.push(tokio::spawn(async move {
                 let mut request = format!("ws://{BIND}/graphql").into_client_request()?;
@@ -228,15 +235,18 @@ async fn main() -> anyhow::Result<()> {
                         break;
                     }
                 }
-                let start = json!({ "id": "1", "type": "subscribe", "payload": {
-                    "query": "subscription($id: ID!) { orderUpdated(orderId: $id) { sequence } }",
-                    "variables": { "id": order_id } } });
-                socket.send(Message::Text(start.to_string().into())).await?;
-                Ok::<_, anyhow::Error>((order, socket))
+                for (n, (_, order_id)) in watched.iter().enumerate() {
+                    let start = json!({ "id": n.to_string(), "type": "subscribe", "payload": {
+                        "query": "subscription($id: ID!) { orderUpdated(orderId: $id) { sequence } }",
+                        "variables": { "id": order_id } } });
+                    socket.send(Message::Text(start.to_string().into())).await?;
+                }
+                let orders: Vec<usize> = watched.iter().map(|(order, _)| *order).collect();
+                Ok::<_, anyhow::Error>((orders, socket))
             }));
         }
         for handle in connecting {
-            let (order, mut socket) = handle.await??;
+            let (watched, mut socket) = handle.await??;
             let received = received.clone();
             let errors = errors.clone();
             readers.push(tokio::spawn(async move {
@@ -250,9 +260,14 @@ async fn main() -> anyhow::Result<()> {
                     match value["type"].as_str() {
                         Some("next") => {
                             let at = Instant::now();
-                            if let Some(seq) =
-                                value["payload"]["data"]["orderUpdated"]["sequence"].as_i64()
-                            {
+                            let order = value["id"]
+                                .as_str()
+                                .and_then(|id| id.parse::<usize>().ok())
+                                .and_then(|n| watched.get(n).copied());
+                            if let (Some(order), Some(seq)) = (
+                                order,
+                                value["payload"]["data"]["orderUpdated"]["sequence"].as_i64(),
+                            ) {
                                 received.lock().await.push((order, seq, at));
                             } else {
                                 count_error(&errors, &value);
@@ -328,7 +343,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!("database: {}", database.split(':').next().unwrap_or("?"));
     println!(
-        "subscribers: {subscribers} over {orders} orders, connected in {:.1} s",
+        "subscribers: {subscribers} over {orders} orders, {per_socket} to a socket ({sockets} sockets), connected in {:.1} s",
         connect_time.as_secs_f64()
     );
     println!(
