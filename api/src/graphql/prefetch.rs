@@ -1,5 +1,6 @@
 //! Reading ahead: a resolver that returns orders looks at what the client selected under
-//! them and reads the customers, lines, SKUs and payments of all of them at once, before
+//! them and reads the customers, lines, SKUs, payments and fulfilment orders of all of
+//! them at once, before
 //! any child resolver runs; the children then find their rows here instead of asking the
 //! DataLoader. A page of orders with those fields costs the same few statements whatever
 //! its size and however busy the server is: the DataLoader's batches are formed by a
@@ -17,7 +18,7 @@ use async_graphql::{Context, Lookahead, Result};
 use entity::order;
 
 use super::error::internal;
-use super::loaders::{LinesOf, PaymentsOf};
+use super::loaders::{FulfillmentOrdersOf, LinesOf, PaymentsOf};
 use crate::domain::ids::{CustomerId, OrderId, SkuId};
 use crate::service::Store;
 use crate::service::orders::Visibility;
@@ -84,6 +85,7 @@ struct Wanted {
     lines: bool,
     skus: bool,
     payments: bool,
+    fulfillment_orders: bool,
 }
 
 impl Wanted {
@@ -102,13 +104,15 @@ impl Wanted {
             lines: selects(&["lines"]),
             skus: selects(&["lines", "sku"]),
             payments: selects(&["payments"]),
+            fulfillment_orders: selects(&["fulfillmentOrders"]),
         }
     }
 }
 
-/// Lines (with their SKUs when asked: one joined statement) and payments of `ids`.
+/// Lines (with their SKUs when asked: one joined statement), payments and fulfilment
+/// orders of `ids`.
 async fn children(store: &Store, ids: &[OrderId], wanted: Wanted) -> Result<Children> {
-    let (lines, payments) = futures_util::future::join(
+    let (lines, payments, fulfillment_orders) = futures_util::future::join3(
         async {
             match (wanted.lines, wanted.skus) {
                 (true, true) => store
@@ -125,11 +129,18 @@ async fn children(store: &Store, ids: &[OrderId], wanted: Wanted) -> Result<Chil
                 false => Ok(None),
             }
         },
+        async {
+            match wanted.fulfillment_orders {
+                true => store.fulfillment_orders_by_orders(ids).await.map(Some),
+                false => Ok(None),
+            }
+        },
     )
     .await;
     Ok(Children {
         lines: lines.map_err(|e| internal(&e))?,
         payments: payments.map_err(|e| internal(&e))?,
+        fulfillment_orders: fulfillment_orders.map_err(|e| internal(&e))?,
     })
 }
 
@@ -141,11 +152,12 @@ type LinesAndSkus = (
 struct Children {
     lines: Option<LinesAndSkus>,
     payments: Option<HashMap<OrderId, Vec<entity::payment::Model>>>,
+    fulfillment_orders: Option<HashMap<OrderId, Vec<entity::fulfillment_order::Model>>>,
 }
 
 impl Children {
-    /// Stashes what was read; every order gets an entry, so one without lines or
-    /// payments has an empty list, not a miss.
+    /// Stashes what was read; every order gets an entry, so one without lines,
+    /// payments or fulfilment orders has an empty list, not a miss.
     fn stash(self, stash: &Prefetched, ids: &[OrderId]) {
         if let Some((mut lines, skus)) = self.lines {
             if let Some(skus) = skus {
@@ -162,11 +174,20 @@ impl Children {
                     .map(|&id| (PaymentsOf(id), payments.remove(&id).unwrap_or_default())),
             );
         }
+        if let Some(mut found) = self.fulfillment_orders {
+            stash.put(ids.iter().map(|&id| {
+                (
+                    FulfillmentOrdersOf(id),
+                    found.remove(&id).unwrap_or_default(),
+                )
+            }));
+        }
     }
 }
 
 /// Reads ahead what `selections` (each a selection of `Order`) ask of `orders`: at most
-/// three statements, run side by side (customers; lines joined with SKUs; payments).
+/// four statements, run side by side (customers; lines joined with SKUs; payments;
+/// fulfilment orders).
 pub async fn orders(
     ctx: &Context<'_>,
     orders: &[&order::Model],

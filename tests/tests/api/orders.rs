@@ -420,6 +420,35 @@ async fn nested_order_reads_cost_the_same_statements_under_load(app: TestApp) {
     assert_eq!(singles, CLIENTS);
 }
 
+/// A page's fulfilment orders (a tracking list) are read ahead too: one statement for
+/// the page's, however many clients ask at once, with the loader's window at 0.
+async fn a_pages_fulfillment_orders_are_read_ahead_under_load(app: TestApp) {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    const TRACKING: &str = "query($first: Int!) { orders(first: $first) { edges { node { number status fulfillmentOrders { status trackingNumber } } } } }";
+    const CLIENTS: u64 = 24;
+    let before = app.db_statements().await;
+    let pages = (0..CLIENTS).map(|_| app.staff(TRACKING, json!({ "first": 50 })));
+    let mut shipped = 0;
+    for body in futures_util::future::join_all(pages).await {
+        let edges = body["data"]["orders"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(edges.len(), 50, "{body}");
+        for edge in edges {
+            let parcels = edge["node"]["fulfillmentOrders"].as_array().unwrap();
+            shipped += parcels
+                .iter()
+                .filter(|f| f["trackingNumber"].is_string())
+                .count();
+        }
+    }
+    let statements = app.db_statements().await - before;
+    eprintln!("statements for {CLIENTS} concurrent tracking pages: {statements}");
+    assert!(shipped > 0, "the demo's pages hold shipped parcels");
+    // The page, then its fulfilment orders.
+    assert_eq!(statements, 2 * CLIENTS);
+}
+
 /// The portal's list — a customer's own orders with their lines — is read ahead like
 /// `orders`: the same statements for 1 order as for all of them. A list of customers
 /// with their orders still batches through the DataLoader.
@@ -504,6 +533,13 @@ backend_tests! {
     // what is under test is that nested fields are batched at all.
     // Background work (relay, scheduler) runs once at start-up, then not for an hour.
     nested_order_reads_cost_the_same_statements_under_load => Options {
+        seed: true,
+        loader_delay_ms: Some(0),
+        relay_poll_ms: Some(3_600_000),
+        scheduler_interval_ms: Some(3_600_000),
+        ..Options::default()
+    };
+    a_pages_fulfillment_orders_are_read_ahead_under_load => Options {
         seed: true,
         loader_delay_ms: Some(0),
         relay_poll_ms: Some(3_600_000),
