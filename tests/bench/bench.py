@@ -136,7 +136,7 @@ class Server:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         req = urllib.request.Request(self.url + "/graphql", data=body, headers={
             "content-type": "application/json", "authorization": "Bearer " + self.token})
-        answer = json.load(urllib.request.urlopen(req, timeout=30))
+        answer = json.load(urllib.request.urlopen(req, timeout=120))
         if answer.get("errors"):
             sys.exit(f"GraphQL error: {answer['errors']}")
         return answer["data"]
@@ -217,12 +217,7 @@ def instructions(args, server, name, bodies):
     and prints the server's instructions per request: every thread, background tasks
     included, from the request's bytes arriving to its answer leaving."""
     def send(body):
-        req = urllib.request.Request(server.url + "/graphql", data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json",
-                                              "authorization": "Bearer " + server.token})
-        answer = json.load(urllib.request.urlopen(req, timeout=120))
-        if answer.get("errors"):
-            sys.exit(f"{name}: GraphQL error: {answer['errors']}")
+        server.gql(body["query"], body["variables"])
     for body in bodies[:20]:
         send(body)
     pid = str(server.proc.pid)
